@@ -1,0 +1,195 @@
+//! Bearer tokens: HS256 JWTs signed by the marketplace (or by the CLI, for development).
+//!
+//! Claims are `sub` (the party id), `role` and `exp` (required). Expiry is always checked against
+//! the real clock, never the service's test clock.
+
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// The secret must be at least this long: a short HMAC key can be brute-forced offline.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Who a caller is to the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Buyer,
+    Seller,
+    Operator,
+    Platform,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Buyer => "buyer",
+            Role::Seller => "seller",
+            Role::Operator => "operator",
+            Role::Platform => "platform",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "buyer" => Ok(Role::Buyer),
+            "seller" => Ok(Role::Seller),
+            "operator" => Ok(Role::Operator),
+            "platform" => Ok(Role::Platform),
+            other => Err(format!(
+                "unknown role {other:?}: buyer, seller, operator or platform"
+            )),
+        }
+    }
+}
+
+/// The claims the service reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    /// Expiry, in seconds since the Unix epoch.
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("the secret must be at least {MIN_SECRET_BYTES} bytes")]
+    WeakSecret,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    #[error("cannot sign token: {0}")]
+    Sign(String),
+}
+
+/// The keys tokens are signed and checked with.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtKeys(HS256, secret hidden)")
+    }
+}
+
+impl JwtKeys {
+    /// HS256 with a shared secret of at least [`MIN_SECRET_BYTES`] bytes.
+    pub fn hs256(secret: &[u8]) -> Result<Self, AuthError> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(AuthError::WeakSecret);
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_exp = true;
+        // Clocks of the marketplace and the service may differ a little.
+        validation.leeway = 5;
+        Ok(JwtKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        })
+    }
+
+    /// Signs `claims` (used by the CLI's `token` command and by tests).
+    pub fn mint(&self, claims: &Claims) -> Result<String, AuthError> {
+        encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(|e| AuthError::Sign(e.to_string()))
+    }
+
+    /// Checks signature, algorithm and expiry, and returns the claims.
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| AuthError::Invalid(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn now() -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            sub: "buyer-1".into(),
+            role: Role::Buyer,
+            exp,
+            iat: None,
+        }
+    }
+
+    #[test]
+    fn a_minted_token_verifies() {
+        let keys = JwtKeys::hs256(SECRET).unwrap();
+        let token = keys.mint(&claims(now() + 60)).unwrap();
+        assert_eq!(keys.verify(&token).unwrap(), claims(now() + 60));
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let keys = JwtKeys::hs256(SECRET).unwrap();
+        let token = keys.mint(&claims(now() - 60)).unwrap();
+        assert!(keys.verify(&token).is_err());
+    }
+
+    #[test]
+    fn tokens_signed_with_another_secret_are_refused() {
+        let keys = JwtKeys::hs256(SECRET).unwrap();
+        let other = JwtKeys::hs256(b"another-secret-another-secret-xx").unwrap();
+        let token = other.mint(&claims(now() + 60)).unwrap();
+        assert!(keys.verify(&token).is_err());
+    }
+
+    #[test]
+    fn unsigned_tokens_are_refused() {
+        use base64_free::encode_segment;
+        let keys = JwtKeys::hs256(SECRET).unwrap();
+        let header = encode_segment(br#"{"alg":"none","typ":"JWT"}"#);
+        let body = encode_segment(
+            format!(r#"{{"sub":"buyer-1","role":"buyer","exp":{}}}"#, now() + 60).as_bytes(),
+        );
+        assert!(keys.verify(&format!("{header}.{body}.")).is_err());
+        assert!(keys.verify(&format!("{header}.{body}")).is_err());
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert_eq!(JwtKeys::hs256(b"short").unwrap_err(), AuthError::WeakSecret);
+    }
+
+    /// Base64url without padding, enough to forge a token by hand in a test.
+    mod base64_free {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+        pub fn encode_segment(bytes: &[u8]) -> String {
+            let mut out = String::new();
+            for chunk in bytes.chunks(3) {
+                let b = [
+                    chunk[0],
+                    *chunk.get(1).unwrap_or(&0),
+                    *chunk.get(2).unwrap_or(&0),
+                ];
+                let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+                let chars = chunk.len() + 1;
+                for i in 0..chars {
+                    let idx = (n >> (18 - 6 * i)) & 63;
+                    out.push(ALPHABET[idx as usize] as char);
+                }
+            }
+            out
+        }
+    }
+}

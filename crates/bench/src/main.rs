@@ -1,0 +1,345 @@
+//! `returns-bench`: measures the event store beside plain PostgreSQL on the same machine.
+//!
+//! It creates a scratch database, runs `pgbench` with a one-row INSERT transaction at each
+//! concurrency as the ceiling, then the store's appends at the same concurrency, then a read of the
+//! whole global feed, prints a Markdown table and drops the scratch database.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use returns_event_store::{
+    ActorRef, EventStore, ExpectedVersion, FeedPosition, Metadata, NewEvent, PoolSettings,
+};
+use serde_json::json;
+use tokio_postgres::NoTls;
+
+#[derive(Parser)]
+#[command(about = "Benchmark the event store against plain PostgreSQL")]
+struct Args {
+    /// Seconds per measured run.
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Concurrencies for single-event appends.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1, 16, 64])]
+    concurrency: Vec<usize>,
+    /// Concurrency of the 10-event appends.
+    #[arg(long, default_value_t = 16)]
+    batch_concurrency: usize,
+    /// Events in the log when the whole feed is read.
+    #[arg(long, default_value_t = 1_000_000)]
+    feed_events: i64,
+    /// Events per feed batch.
+    #[arg(long, default_value_t = 5_000)]
+    feed_batch: usize,
+    /// Skip pgbench (when it is not installed).
+    #[arg(long)]
+    no_pgbench: bool,
+}
+
+/// About 400 bytes of JSON, the size of a typical return event.
+fn payload(i: u64) -> serde_json::Value {
+    json!({
+        "return_id": uuid::Uuid::now_v7(),
+        "rma": format!("RMA-{:04X}-{:04X}", i % 0xFFFF, (i / 7) % 0xFFFF),
+        "order_id": format!("order-{i}"),
+        "items": [{"line_id": "line-1", "quantity": 1, "unit_price_minor": 2999}],
+        "reason": "not_as_described",
+        "resolution": "refund",
+        "requested_amount_minor": 2999,
+        "currency": "EUR",
+        "policy": {"eligible": true, "auto_approved": false, "rules": ["eu_withdrawal_14d", "seller_window_30d"]},
+        "deadlines": {"seller_response_due": "2026-11-28T12:00:00Z"}
+    })
+}
+
+fn metadata() -> Metadata {
+    Metadata {
+        actor: ActorRef {
+            role: "buyer".into(),
+            id: "bench-buyer".into(),
+        },
+        correlation_id: uuid::Uuid::now_v7(),
+        causation_id: None,
+        occurred_at: chrono::Utc::now(),
+    }
+}
+
+struct Run {
+    ops: u64,
+    elapsed: Duration,
+    latencies_us: Vec<u32>,
+}
+
+impl Run {
+    fn per_sec(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64()
+    }
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let idx = ((self.latencies_us.len() - 1) as f64 * p).round() as usize;
+        f64::from(self.latencies_us[idx.min(self.latencies_us.len() - 1)]) / 1000.0
+    }
+}
+
+/// `tasks` appenders, each appending `per_append` events to new streams until time is up.
+async fn run_appends(store: &EventStore, tasks: usize, per_append: usize, secs: u64) -> Run {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let start = Instant::now();
+    let store = Arc::new(store.clone());
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut ops = 0u64;
+            let meta = metadata();
+            let mut i = t as u64 * 1_000_000_000;
+            while Instant::now() < deadline {
+                let events: Vec<NewEvent> = (0..per_append)
+                    .map(|k| NewEvent::new("bench.happened", 1, payload(i + k as u64)))
+                    .collect();
+                i += per_append as u64;
+                let stream = format!("bench-{}", uuid::Uuid::now_v7());
+                let began = Instant::now();
+                match store
+                    .append(&stream, ExpectedVersion::NoStream, &events, &meta)
+                    .await
+                {
+                    Ok(_) => {
+                        ops += 1;
+                        lat.push(u32::try_from(began.elapsed().as_micros()).unwrap_or(u32::MAX));
+                    }
+                    Err(e) => eprintln!("append failed: {e}"),
+                }
+            }
+            (ops, lat)
+        }));
+    }
+    let mut ops = 0;
+    let mut latencies_us = Vec::new();
+    for h in handles {
+        if let Ok((o, l)) = h.await {
+            ops += o;
+            latencies_us.extend(l);
+        }
+    }
+    latencies_us.sort_unstable();
+    Run {
+        ops,
+        elapsed: start.elapsed(),
+        latencies_us,
+    }
+}
+
+/// pgbench's tps for a one-row INSERT of the same payload at `clients`.
+fn pgbench(url: &str, clients: usize, secs: u64) -> anyhow::Result<f64> {
+    let script = std::env::temp_dir().join(format!("returns-bench-{}.sql", std::process::id()));
+    let body = payload(1).to_string().replace('\'', "''");
+    std::fs::write(
+        &script,
+        format!("INSERT INTO bench_plain (data) VALUES ('{body}'::jsonb);\n"),
+    )?;
+    let threads = clients.clamp(1, 2);
+    let out = Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-T", &secs.to_string()])
+        .args(["-c", &clients.to_string(), "-j", &threads.to_string()])
+        .arg("-f")
+        .arg(&script)
+        .arg(url)
+        .output()
+        .context("running pgbench (install PostgreSQL's client tools, or pass --no-pgbench)")?;
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("pgbench failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("tps = ")
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse::<f64>().ok())
+        })
+        .context("no tps line in pgbench output")
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    match url.rfind('/') {
+        Some(i) if url.contains("://") => {
+            let (base, rest) = url.split_at(i);
+            let query = rest.find('?').map(|q| &rest[q..]).unwrap_or("");
+            format!("{base}/{name}{query}")
+        }
+        _ => format!("{url} dbname={name}"),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let admin = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("returns_bench_{}", std::process::id());
+    let (admin_client, conn) = tokio_postgres::connect(&admin, NoTls)
+        .await
+        .context("connecting to DATABASE_URL")?;
+    tokio::spawn(conn);
+    admin_client
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
+        ))
+        .await?;
+    let url = with_database(&admin, &name);
+    let result = bench(&args, &url).await;
+    admin_client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
+    result
+}
+
+async fn bench(args: &Args, url: &str) -> anyhow::Result<()> {
+    let max_conc = args
+        .concurrency
+        .iter()
+        .copied()
+        .chain([args.batch_concurrency])
+        .max()
+        .unwrap_or(16);
+    let pool = returns_event_store::pool(
+        url,
+        &PoolSettings {
+            max_size: max_conc,
+            ..PoolSettings::default()
+        },
+    )?;
+    returns_event_store::migrate(&pool).await?;
+    let store = EventStore::new(pool.clone());
+    {
+        let client = pool.get().await?;
+        client
+            .batch_execute(
+                "CREATE TABLE bench_plain (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+                 data jsonb NOT NULL)",
+            )
+            .await?;
+    }
+    let secs = args.seconds;
+    println!(
+        "machine: {} cores; PostgreSQL: {}; {secs} s per run",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        server_version(&pool).await.unwrap_or_default()
+    );
+    println!();
+    println!("| work | concurrency | pgbench plain INSERT tx/s | store | ratio | store p50 ms | store p99 ms |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for &c in &args.concurrency {
+        let plain = if args.no_pgbench {
+            None
+        } else {
+            Some(pgbench(url, c, secs)?)
+        };
+        let run = run_appends(&store, c, 1, secs).await;
+        print_row(
+            "single-event append, new stream (appends/s)",
+            c,
+            plain,
+            &run,
+            1,
+        );
+    }
+    let plain = if args.no_pgbench {
+        None
+    } else {
+        Some(pgbench(url, args.batch_concurrency, secs)?)
+    };
+    let run = run_appends(&store, args.batch_concurrency, 10, secs).await;
+    print_row(
+        "10-event append (events/s)",
+        args.batch_concurrency,
+        plain,
+        &run,
+        10,
+    );
+
+    fill_log(&pool, args.feed_events).await?;
+    let total = count_events(&pool).await?;
+    let mut reader = store.feed(FeedPosition::START, args.feed_batch);
+    let start = Instant::now();
+    let mut read = 0u64;
+    loop {
+        let batch = reader.next_batch().await?;
+        if batch.is_empty() {
+            break;
+        }
+        read += batch.len() as u64;
+    }
+    let elapsed = start.elapsed();
+    println!(
+        "| read the whole feed ({read} of {total} events, batches of {}) | 1 | | {:.0} events/s | | | |",
+        args.feed_batch,
+        read as f64 / elapsed.as_secs_f64()
+    );
+    if read != u64::try_from(total).unwrap_or(0) {
+        bail!("the feed returned {read} events but the log holds {total}");
+    }
+    Ok(())
+}
+
+fn print_row(work: &str, c: usize, plain: Option<f64>, run: &Run, events_per_op: u64) {
+    let rate = run.per_sec() * events_per_op as f64;
+    let plain_rate = plain.map(|p| p * events_per_op as f64);
+    let (plain_s, ratio_s) = match plain {
+        Some(p) => (format!("{p:.0}"), format!("{:.2}", run.per_sec() / p)),
+        None => ("n/a".into(), "n/a".into()),
+    };
+    let _ = plain_rate;
+    println!(
+        "| {work} | {c} | {plain_s} | {rate:.0} | {ratio_s} | {:.2} | {:.2} |",
+        run.percentile(0.5),
+        run.percentile(0.99)
+    );
+}
+
+async fn server_version(pool: &returns_event_store::Pool) -> anyhow::Result<String> {
+    let client = pool.get().await?;
+    let row = client.query_one("SHOW server_version", &[]).await?;
+    Ok(row.try_get(0)?)
+}
+
+async fn count_events(pool: &returns_event_store::Pool) -> anyhow::Result<i64> {
+    let client = pool.get().await?;
+    Ok(client
+        .query_one("SELECT count(*) FROM events", &[])
+        .await?
+        .try_get(0)?)
+}
+
+/// Tops the log up to `target` events with set-based inserts of 10-event streams (100k a
+/// transaction), so the feed read has a realistic, many-transaction log to walk.
+async fn fill_log(pool: &returns_event_store::Pool, target: i64) -> anyhow::Result<()> {
+    let have = count_events(pool).await?;
+    let client = pool.get().await?;
+    let body = payload(7).to_string();
+    let mut next = have;
+    while next < target {
+        let n = (target - next).min(100_000);
+        client
+            .execute(
+                "INSERT INTO events (event_id, stream_id, version, event_type, schema_version, data, \
+                 actor_role, actor_id, correlation_id, occurred_at) \
+                 SELECT gen_random_uuid(), 'fill-' || ($1::bigint + g) / 10, ($1::bigint + g) % 10 + 1, \
+                 'bench.filled', 1, $3::text::jsonb, 'system', 'bench', gen_random_uuid(), now() \
+                 FROM generate_series(0, $2::bigint - 1) AS g",
+                &[&next, &n, &body],
+            )
+            .await?;
+        next += n;
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! Connection pools.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use crate::error::{Result, StoreError};
+
+/// How a pool is made.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_size: usize,
+    /// How long a caller waits for a free connection before the store reports `Unavailable`.
+    pub wait_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub application_name: String,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_size: 16,
+            wait_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            application_name: "returns".into(),
+        }
+    }
+}
+
+/// A pool of connections to `database_url`. Connections are made lazily, on first use.
+pub fn pool(database_url: &str, settings: &PoolSettings) -> Result<Pool> {
+    let mut config = tokio_postgres::Config::from_str(database_url)
+        .map_err(|e| StoreError::Unavailable(format!("bad DATABASE_URL: {e}")))?;
+    config.connect_timeout(settings.connect_timeout);
+    if config.get_application_name().is_none() {
+        config.application_name(&settings.application_name);
+    }
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        // A broken connection surfaces as an error on its next query and is then dropped; pinging
+        // on every checkout would cost a round trip per command.
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(settings.max_size.max(1))
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(settings.wait_timeout))
+        .create_timeout(Some(settings.connect_timeout))
+        .recycle_timeout(Some(settings.connect_timeout))
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}

@@ -1,0 +1,57 @@
+//! Failures of the store, kept apart by kind so that callers can answer each correctly.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The stream is not at the expected version; nothing was written.
+    #[error("stream {stream_id} is at version {actual}, not {expected}")]
+    Conflict {
+        stream_id: String,
+        expected: String,
+        actual: u64,
+    },
+    /// Some of the given event ids are already stored, but not as this same append.
+    #[error("event ids already used by another append")]
+    EventIdReused,
+    /// The append was empty or malformed.
+    #[error("invalid append: {0}")]
+    Invalid(String),
+    /// A stored event could not be brought to the current schema version.
+    #[error("cannot upcast {event_type} v{schema_version}: {reason}")]
+    Upcast {
+        event_type: String,
+        schema_version: u32,
+        reason: String,
+    },
+    /// The database cannot be reached or the pool gave no connection in time: retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    /// True for failures where retrying the same operation later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Database(e) => e.is_closed() || e.code().is_none(),
+            _ => false,
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => StoreError::from(e),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,76 @@
+//! Settings, read from the environment (see README.md, "Configuration").
+
+use std::net::SocketAddr;
+
+use anyhow::{bail, Context};
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/returns";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Everything the service needs to start.
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    /// The HS256 secret tokens are checked with (`RETURNS_JWT_SECRET`).
+    pub jwt_secret: Vec<u8>,
+    /// Connections in the pool (`RETURNS_DB_POOL_SIZE`, default 16).
+    pub db_pool_size: usize,
+    /// HTTP worker threads (`RETURNS_WORKERS`, default: one per core).
+    pub workers: Option<usize>,
+    /// Create the database named in `database_url` when it does not exist yet.
+    pub create_database: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The database URL may carry a password and the JWT secret is a secret: neither is shown.
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Settings {
+    /// Reads the settings from the environment.
+    pub fn from_env() -> anyhow::Result<Settings> {
+        let listen = var("RETURNS_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr = listen.parse().with_context(|| {
+            format!("RETURNS_LISTEN={listen:?} is not an address like {DEFAULT_LISTEN}")
+        })?;
+        let Some(secret) = var("RETURNS_JWT_SECRET") else {
+            bail!(
+                "RETURNS_JWT_SECRET is not set: tokens cannot be checked (at least {} bytes; \
+                 `make run` makes a development one)",
+                returns_api::auth::MIN_SECRET_BYTES
+            );
+        };
+        let db_pool_size = match var("RETURNS_DB_POOL_SIZE") {
+            Some(v) => v.parse().context("RETURNS_DB_POOL_SIZE must be a number")?,
+            None => 16,
+        };
+        let workers = match var("RETURNS_WORKERS") {
+            Some(v) => Some(v.parse().context("RETURNS_WORKERS must be a number")?),
+            None => None,
+        };
+        Ok(Settings {
+            database_url: database_url_from_env(),
+            listen,
+            jwt_secret: secret.into_bytes(),
+            db_pool_size,
+            workers,
+            create_database: true,
+        })
+    }
+}
+
+/// `DATABASE_URL`, or the local default.
+pub fn database_url_from_env() -> String {
+    var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}

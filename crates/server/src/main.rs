@@ -1,0 +1,100 @@
+//! `returns`: the service's one binary.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use returns_api::auth::{Claims, JwtKeys, Role};
+use returns_server::config::{database_url_from_env, Settings};
+use returns_server::startup::{ensure_database, Application};
+use returns_server::telemetry;
+
+#[derive(Parser)]
+#[command(
+    name = "returns",
+    version,
+    about = "Marketplace returns arbitration service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (migrates the database first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Mint a development token signed with RETURNS_JWT_SECRET and print it.
+    Token {
+        /// buyer, seller, operator or platform.
+        #[arg(long)]
+        role: Role,
+        /// The party id (the buyer's, seller's, operator's or platform's own id).
+        #[arg(long)]
+        sub: String,
+        /// How long the token is valid, in seconds.
+        #[arg(long, default_value_t = 24 * 3600)]
+        ttl: i64,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => {
+            telemetry::init("info");
+            let settings = Settings::from_env()?;
+            let app = Application::build(settings.clone()).await?;
+            tracing::info!(listen = %settings.listen, port = app.port(), "serving");
+            println!(
+                "returns service listening on http://{}:{}",
+                settings.listen.ip(),
+                app.port()
+            );
+            app.run_until_signalled().await
+        }
+        Command::Migrate => {
+            telemetry::init("info");
+            let url = database_url_from_env();
+            ensure_database(&url).await?;
+            let pool = returns_event_store::pool(&url, &Default::default())?;
+            let version = returns_event_store::migrate(&pool).await?;
+            println!("database schema at migration {version}");
+            Ok(())
+        }
+        Command::Token { role, sub, ttl } => {
+            let secret =
+                std::env::var("RETURNS_JWT_SECRET").context("RETURNS_JWT_SECRET is not set")?;
+            let keys = JwtKeys::hs256(secret.as_bytes())?;
+            let now = chrono::Utc::now().timestamp();
+            let token = keys.mint(&Claims {
+                sub,
+                role,
+                exp: now + ttl,
+                iat: Some(now),
+            })?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

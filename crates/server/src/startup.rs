@@ -1,0 +1,217 @@
+//! Start-up as a value: [`Application::build`] binds the port, connects and migrates the database,
+//! and returns a service ready to run; tests build the same value on port 0.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::{App, HttpServer};
+use anyhow::Context;
+use returns_api::auth::JwtKeys;
+use returns_api::{ApiState, Readiness};
+use returns_event_store::{EventStore, Pool, PoolSettings};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::NoTls;
+
+use crate::config::Settings;
+
+/// How long in-flight requests may take to finish after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// A built service: bound to its port, database migrated, not yet serving.
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: EventStore,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        if settings.create_database {
+            ensure_database(&settings.database_url).await?;
+        }
+        let pool = returns_event_store::pool(
+            &settings.database_url,
+            &PoolSettings {
+                max_size: settings.db_pool_size,
+                ..PoolSettings::default()
+            },
+        )
+        .context("database pool")?;
+        let version = returns_event_store::migrate(&pool)
+            .await
+            .context("applying migrations")?;
+        tracing::info!(schema_version = version, "database ready");
+        let store = EventStore::new(pool.clone());
+
+        let jwt = JwtKeys::hs256(&settings.jwt_secret).context("RETURNS_JWT_SECRET")?;
+        let state = ApiState {
+            readiness: Arc::new(DatabaseReadiness { pool }),
+            jwt: Arc::new(jwt),
+        };
+
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap_fn(|req, srv| {
+                    let started = Instant::now();
+                    let method = req.method().clone();
+                    let call = srv.call(req);
+                    async move {
+                        let res = call.await?;
+                        log_request(&method, &res, started);
+                        Ok(res)
+                    }
+                })
+                .configure(returns_api::configure(state.clone()))
+        })
+        // Signals are handled by `run_until_stopped`, so that several services can live in one
+        // process (tests) and the binary decides how to stop.
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers.max(1));
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Application {
+            port,
+            server,
+            store,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// A handle that stops the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped through its handle.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
+    pub async fn run_until_signalled(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            wait_for_stop_signal().await;
+            tracing::info!("stop signal received; finishing in-flight requests");
+            handle.stop(true).await;
+        });
+        self.server.await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn log_request<B>(
+    method: &actix_web::http::Method,
+    res: &actix_web::dev::ServiceResponse<B>,
+    started: Instant,
+) {
+    // The route pattern, not the path: paths carry party ids, patterns do not.
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = res.status().as_u16();
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    if status >= 500 {
+        tracing::error!(%method, %route, status, micros, "request failed");
+    } else {
+        tracing::debug!(%method, %route, status, micros, "request");
+    }
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; stopping on SIGINT only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Ready when the database answers and its schema is at the version this binary expects.
+struct DatabaseReadiness {
+    pool: Pool,
+}
+
+impl Readiness for DatabaseReadiness {
+    fn check(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async move {
+            let applied = returns_event_store::applied_version(&self.pool)
+                .await
+                .map_err(|e| e.to_string())?;
+            let expected = returns_event_store::latest_version();
+            if applied < expected {
+                return Err(format!(
+                    "schema at migration {applied}, this binary needs {expected}"
+                ));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Creates the database `database_url` names if the server does not have it yet, so that a new
+/// machine needs no manual step. Connects to the server's `postgres` database to do it.
+pub async fn ensure_database(database_url: &str) -> anyhow::Result<()> {
+    let config = tokio_postgres::Config::from_str(database_url).context("DATABASE_URL")?;
+    match config.connect(NoTls).await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {}
+        Err(e) => return Err(e).context("cannot connect to the database"),
+    }
+    let Some(name) = config.get_dbname().map(str::to_owned) else {
+        return Ok(());
+    };
+    let mut admin = config.clone();
+    admin.dbname("postgres");
+    let (client, connection) = admin
+        .connect(NoTls)
+        .await
+        .context("cannot connect to the server's postgres database to create ours")?;
+    let conn = tokio::spawn(connection);
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    match client
+        .batch_execute(&format!("CREATE DATABASE {quoted}"))
+        .await
+    {
+        Ok(()) => tracing::info!(database = %name, "database created"),
+        // Another instance created it at the same moment.
+        Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => {}
+        Err(e) => return Err(e).context("cannot create the database"),
+    }
+    drop(client);
+    let _ = conn.await;
+    Ok(())
+}

@@ -1,0 +1,82 @@
+use returns_api::auth::{Claims, JwtKeys, Role};
+use returns_server::config::Settings;
+use returns_server::startup::Application;
+
+use crate::db::TestDb;
+
+/// The secret the test service checks tokens with.
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
+
+/// The whole service on a random port, against its own fresh database.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    keys: JwtKeys,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    /// Starts the service as production does (`Application::build`), on port 0.
+    pub async fn spawn() -> TestApp {
+        let db = TestDb::empty().await;
+        let settings = Settings {
+            database_url: db.url().to_owned(),
+            listen: "127.0.0.1:0".parse().expect("address"),
+            jwt_secret: TEST_JWT_SECRET.as_bytes().to_vec(),
+            db_pool_size: 8,
+            workers: Some(2),
+            create_database: false,
+        };
+        let app = Application::build(settings).await.expect("service builds");
+        let port = app.port();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: reqwest::Client::new(),
+            db,
+            keys: JwtKeys::hs256(TEST_JWT_SECRET.as_bytes()).expect("keys"),
+            handle,
+        }
+    }
+
+    /// A valid token for `role` and party `sub`, good for an hour.
+    pub fn token(&self, role: Role, sub: &str) -> String {
+        let now = chrono_now();
+        self.keys
+            .mint(&Claims {
+                sub: sub.to_owned(),
+                role,
+                exp: now + 3600,
+                iat: Some(now),
+            })
+            .expect("token")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests: the real service on port 0 against its own fresh database.
+//! One test binary, one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod health;
