@@ -12,7 +12,7 @@ CREATE TABLE events (
     version        bigint      NOT NULL,
     event_type     text        NOT NULL,
     schema_version integer     NOT NULL,
-    data           jsonb       NOT NULL,
+    data           json        NOT NULL,
     actor_role     text        NOT NULL,
     actor_id       text        NOT NULL,
     correlation_id uuid        NOT NULL,
@@ -24,6 +24,10 @@ CREATE TABLE events (
     CONSTRAINT events_version_positive CHECK (version > 0),
     CONSTRAINT events_schema_version_positive CHECK (schema_version > 0)
 );
+
+-- `data` is `json`, not `jsonb`: the log stores and returns each event's text exactly as written
+-- and never queries inside it (read models have their own tables), so the parse into jsonb on every
+-- insert and the rendering back to text on every read would be pure cost.
 
 -- The feed index: catch-up reads walk it in order.
 CREATE UNIQUE INDEX events_feed_idx ON events (tx_id, position);

@@ -1,7 +1,9 @@
 //! The values that go into and come out of the log.
 
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -101,7 +103,11 @@ impl FeedPosition {
 }
 
 /// An event as stored, after upcasting to the newest schema version known to the reader.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `data` is kept as the stored JSON text and parsed only by the consumer that needs it
+/// ([`RecordedEvent::decode`] straight into a typed event, or [`RecordedEvent::json`]): a
+/// projection that skips most event types never pays for parsing them.
+#[derive(Debug, Clone)]
 pub struct RecordedEvent {
     /// Global sequence number: unique and increasing within a transaction, with gaps.
     pub position: i64,
@@ -113,13 +119,23 @@ pub struct RecordedEvent {
     pub version: u64,
     pub event_type: String,
     pub schema_version: u32,
-    pub data: Value,
+    pub data: Box<RawValue>,
     pub metadata: Metadata,
     /// When the database stored it (real time).
     pub recorded_at: DateTime<Utc>,
 }
 
 impl RecordedEvent {
+    /// The data parsed into `T`.
+    pub fn decode<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_str(self.data.get())
+    }
+
+    /// The data as a JSON value.
+    pub fn json(&self) -> serde_json::Result<Value> {
+        self.decode()
+    }
+
     /// This event's place in the global feed.
     pub fn feed_position(&self) -> FeedPosition {
         FeedPosition {

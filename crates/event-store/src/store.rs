@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use deadpool_postgres::{GenericClient, Pool};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 use tracing::instrument;
 use uuid::Uuid;
@@ -246,10 +248,12 @@ impl EventStore {
     fn decode(&self, row: &Row) -> Result<RecordedEvent> {
         let event_type: String = row.try_get(5)?;
         let stored_version: i32 = row.try_get(6)?;
-        let data: Value = row.try_get(7)?;
+        let Json(data): Json<Box<RawValue>> = row.try_get(7)?;
         let stored_version = u32::try_from(stored_version)
             .map_err(|_| StoreError::Invalid(format!("schema version {stored_version}")))?;
-        let (schema_version, data) = self.upcasters.upcast(&event_type, stored_version, data)?;
+        let (schema_version, data) =
+            self.upcasters
+                .upcast_raw(&event_type, stored_version, data)?;
         let version: i64 = row.try_get(4)?;
         Ok(RecordedEvent {
             position: row.try_get(0)?,

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::{Result, StoreError};
@@ -18,12 +19,17 @@ pub type UpcastFn = Arc<dyn Fn(Value) -> std::result::Result<Value, String> + Se
 /// The upcasters known to this process, by event type and source version.
 #[derive(Clone, Default)]
 pub struct Upcasters {
-    steps: HashMap<(String, u32), UpcastFn>,
+    /// By event type, then by source version: looked up by `&str` without allocating.
+    steps: HashMap<String, HashMap<u32, UpcastFn>>,
 }
 
 impl std::fmt::Debug for Upcasters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut keys: Vec<_> = self.steps.keys().collect();
+        let mut keys: Vec<(&String, &u32)> = self
+            .steps
+            .iter()
+            .flat_map(|(t, steps)| steps.keys().map(move |v| (t, v)))
+            .collect();
         keys.sort();
         f.debug_struct("Upcasters").field("steps", &keys).finish()
     }
@@ -41,7 +47,10 @@ impl Upcasters {
         from: u32,
         step: impl Fn(Value) -> std::result::Result<Value, String> + Send + Sync + 'static,
     ) -> Self {
-        self.steps.insert((event_type.into(), from), Arc::new(step));
+        self.steps
+            .entry(event_type.into())
+            .or_default()
+            .insert(from, Arc::new(step));
         self
     }
 
@@ -56,24 +65,45 @@ impl Upcasters {
         schema_version: u32,
         data: Value,
     ) -> Result<(u32, Value)> {
-        if self.steps.is_empty() {
+        let Some(steps) = self.steps.get(event_type) else {
             return Ok((schema_version, data));
-        }
+        };
         let mut version = schema_version;
         let mut data = data;
-        // Look up by an owned key only while steps exist for this type: the common case (no
-        // upcaster for this type) costs one hash lookup.
-        let mut key = (event_type.to_owned(), version);
-        while let Some(step) = self.steps.get(&key) {
+        while let Some(step) = steps.get(&version) {
             data = step(data).map_err(|reason| StoreError::Upcast {
                 event_type: event_type.to_owned(),
                 schema_version: version,
                 reason,
             })?;
             version += 1;
-            key.1 = version;
         }
         Ok((version, data))
+    }
+
+    /// [`Upcasters::upcast`] on stored JSON text; parses it only when a step applies.
+    pub fn upcast_raw(
+        &self,
+        event_type: &str,
+        schema_version: u32,
+        data: Box<RawValue>,
+    ) -> Result<(u32, Box<RawValue>)> {
+        let applies = self
+            .steps
+            .get(event_type)
+            .is_some_and(|steps| steps.contains_key(&schema_version));
+        if !applies {
+            return Ok((schema_version, data));
+        }
+        let bad = |reason: String| StoreError::Upcast {
+            event_type: event_type.to_owned(),
+            schema_version,
+            reason,
+        };
+        let value: Value = serde_json::from_str(data.get()).map_err(|e| bad(e.to_string()))?;
+        let (version, value) = self.upcast(event_type, schema_version, value)?;
+        let raw = serde_json::value::to_raw_value(&value).map_err(|e| bad(e.to_string()))?;
+        Ok((version, raw))
     }
 }
 

@@ -12,7 +12,7 @@ INSERT INTO events (event_id, stream_id, version, event_type, schema_version, da
 SELECT e.event_id, $1, $2::bigint + e.ord, e.event_type, e.schema_version, e.data,
        $7, $8, $9, $10, $11
 FROM guard,
-     unnest($3::uuid[], $4::text[], $5::int4[], $6::jsonb[])
+     unnest($3::uuid[], $4::text[], $5::int4[], $6::json[])
          WITH ORDINALITY AS e(event_id, event_type, schema_version, data, ord)
 ORDER BY e.ord
 RETURNING position, tx_id, version

@@ -9,7 +9,7 @@ INSERT INTO events (event_id, stream_id, version, event_type, schema_version, da
 SELECT e.event_id, $1, head.version + e.ord, e.event_type, e.schema_version, e.data,
        $6, $7, $8, $9, $10
 FROM head,
-     unnest($2::uuid[], $3::text[], $4::int4[], $5::jsonb[])
+     unnest($2::uuid[], $3::text[], $4::int4[], $5::json[])
          WITH ORDINALITY AS e(event_id, event_type, schema_version, data, ord)
 ORDER BY e.ord
 RETURNING position, tx_id, version

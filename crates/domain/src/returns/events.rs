@@ -1,0 +1,349 @@
+//! Events of the return stream: what happened to a return, in the past tense, each with a stable
+//! stored type name `return.*` and schema version 1.
+//!
+//! Every payload is self-contained (it carries the deadlines and amounts `decide` computed, and
+//! `at`, the service time of the command), so `evolve` needs nothing but the events and a history
+//! replays to the same state forever, whatever the policy or the calendar later become.
+//!
+//! One command may yield several events: the act, then its consequence (e.g. `return.inspected`
+//! then `return.refund_approved`). Every closing ends with `return.closed` carrying the outcome.
+//!
+//! Personal data: free text written by people (descriptions, messages, reason texts, notes,
+//! rationales, evidence notes and URLs) is in the payloads; `free_text_fields` names those fields so
+//! the store can keep them out of the immutable log (e.g. in an erasable side table).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::actor::Actor;
+use crate::evaluation::PolicyEvaluation;
+use crate::ids::{BuyerId, LineId, OrderId, ReturnId, SellerId, Sku};
+use crate::law::Jurisdiction;
+use crate::macros::stored_events;
+use crate::money::{Currency, MinorUnits};
+use crate::rma::Rma;
+use crate::taxonomy::{Category, Evidence, Grade, Reason, Resolution};
+
+use super::commands::ReturnLabel;
+use super::vocab::{
+    ApprovalSource, ArrivalSource, DeadlineKind, DecisionOutcome, DeclineStage, EscalationTrigger,
+    ExceptionRule, FundedBy, OfferKind, OnArrival, Outcome, PayoutMethod, RefundBasis,
+};
+
+/// An item of a return, with the order line's facts copied in so the return stands on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnItem {
+    pub line_id: LineId,
+    pub sku: Sku,
+    pub title: String,
+    pub category: Category,
+    pub quantity: u32,
+    pub unit_price_minor: MinorUnits,
+}
+
+/// The buyer opened a return. `seller_response_due` is set when the request waits for the seller
+/// (not when it was approved automatically: then `return.authorized` or `return.refund_approved`
+/// follows at once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnRequested {
+    pub return_id: ReturnId,
+    pub rma: Rma,
+    pub order_id: OrderId,
+    pub buyer_id: BuyerId,
+    pub seller_id: SellerId,
+    pub currency: Currency,
+    pub jurisdiction: Jurisdiction,
+    pub items: Vec<ReturnItem>,
+    pub reason: Reason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub resolution: Resolution,
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+    pub evaluation: PolicyEvaluation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller_response_due: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
+/// The item is to come back to the seller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnAuthorized {
+    pub source: ApprovalSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<ReturnLabel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// Absent when waived by a `ship_by` exception or when the item is already on its way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_by: Option<DateTime<Utc>>,
+    pub on_arrival: OnArrival,
+    pub at: DateTime<Utc>,
+}
+
+/// The seller said no, when answering the request or at inspection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnDeclined {
+    pub stage: DeclineStage,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_text: Option<String>,
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+    pub escalate_by: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// `amount_minor` is the amount offered (absent for an exchange); for store credit, `credit_minor`
+/// is what the buyer would receive with the policy's bonus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferMade {
+    pub kind: OfferKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_minor: Option<MinorUnits>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_minor: Option<MinorUnits>,
+    pub expires_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferAccepted {
+    pub kind: OfferKind,
+    pub at: DateTime<Utc>,
+}
+
+/// The buyer declined the offer: the request stands and the seller must answer again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferDeclined {
+    pub seller_response_due: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// The offer lapsed unanswered: as if declined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferExpired {
+    pub seller_response_due: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnShipped {
+    pub carrier: String,
+    pub tracking_number: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentInTransit {
+    /// When the carrier saw the parcel moving.
+    pub in_transit_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// The item reached the seller, by the carrier's report or the seller's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemArrived {
+    pub source: ArrivalSource,
+    pub arrived_at: DateTime<Utc>,
+    /// Absent when no inspection is due (an operator already decided the refund).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspect_by: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemInspected {
+    pub grade: Grade,
+    pub refund_amount_minor: MinorUnits,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+    pub at: DateTime<Utc>,
+}
+
+/// A refund fell due: the platform must pay `amount_minor` by `refund_due`. `principal_minor` pays
+/// back the goods; `bonus_minor` is a store-credit bonus on top.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundApproved {
+    pub amount_minor: MinorUnits,
+    pub principal_minor: MinorUnits,
+    pub bonus_minor: MinorUnits,
+    pub method: PayoutMethod,
+    /// The buyer keeps the item (returnless refund or an accepted offer).
+    pub keep_item: bool,
+    pub basis: RefundBasis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funded_by: Option<FundedBy>,
+    pub refund_due: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundIssued {
+    pub amount_minor: MinorUnits,
+    pub principal_minor: MinorUnits,
+    pub bonus_minor: MinorUnits,
+    pub method: PayoutMethod,
+    pub reference: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnEscalated {
+    pub trigger: EscalationTrigger,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_text: Option<String>,
+    pub decision_due: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnWithdrawn {
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePosted {
+    pub author: Actor,
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceAdded {
+    pub added_by: Actor,
+    pub evidence: Evidence,
+    pub at: DateTime<Utc>,
+}
+
+/// A goodwill exception waived a policy rule. `evaluation` is the return re-evaluated with it;
+/// `reopened_seller_response_due` is set when it reopened a declined request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionGranted {
+    pub rule: ExceptionRule,
+    pub note: String,
+    pub granted_by: Actor,
+    pub evaluation: PolicyEvaluation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reopened_seller_response_due: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeAssigned {
+    pub assignee: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeDecided {
+    pub outcome: DecisionOutcome,
+    pub refund_amount_minor: MinorUnits,
+    pub return_required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funded_by: Option<FundedBy>,
+    pub rationale: String,
+    pub decided_by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A deadline passed unmet; its consequence follows as further events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineMissed {
+    pub kind: DeadlineKind,
+    pub due_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnClosed {
+    pub outcome: Outcome,
+    pub at: DateTime<Utc>,
+}
+
+stored_events! {
+    /// Events of the return stream (one stream per return).
+    pub enum ReturnEvent {
+        ReturnRequested(ReturnRequested) = "return.requested",
+        ReturnAuthorized(ReturnAuthorized) = "return.authorized",
+        ReturnDeclined(ReturnDeclined) = "return.declined",
+        OfferMade(OfferMade) = "return.offer_made",
+        OfferAccepted(OfferAccepted) = "return.offer_accepted",
+        OfferDeclined(OfferDeclined) = "return.offer_declined",
+        OfferExpired(OfferExpired) = "return.offer_expired",
+        ReturnShipped(ReturnShipped) = "return.shipped",
+        ShipmentInTransit(ShipmentInTransit) = "return.shipment_in_transit",
+        ItemArrived(ItemArrived) = "return.item_arrived",
+        ItemInspected(ItemInspected) = "return.inspected",
+        RefundApproved(RefundApproved) = "return.refund_approved",
+        RefundIssued(RefundIssued) = "return.refunded",
+        ReturnEscalated(ReturnEscalated) = "return.escalated",
+        ReturnWithdrawn(ReturnWithdrawn) = "return.withdrawn",
+        MessagePosted(MessagePosted) = "return.message_posted",
+        EvidenceAdded(EvidenceAdded) = "return.evidence_added",
+        ExceptionGranted(ExceptionGranted) = "return.exception_granted",
+        DisputeAssigned(DisputeAssigned) = "return.dispute_assigned",
+        DisputeDecided(DisputeDecided) = "return.dispute_decided",
+        DeadlineMissed(DeadlineMissed) = "return.deadline_missed",
+        ReturnClosed(ReturnClosed) = "return.closed",
+    }
+}
+
+impl ReturnEvent {
+    /// The service time at which the event happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            ReturnEvent::ReturnRequested(e) => e.at,
+            ReturnEvent::ReturnAuthorized(e) => e.at,
+            ReturnEvent::ReturnDeclined(e) => e.at,
+            ReturnEvent::OfferMade(e) => e.at,
+            ReturnEvent::OfferAccepted(e) => e.at,
+            ReturnEvent::OfferDeclined(e) => e.at,
+            ReturnEvent::OfferExpired(e) => e.at,
+            ReturnEvent::ReturnShipped(e) => e.at,
+            ReturnEvent::ShipmentInTransit(e) => e.at,
+            ReturnEvent::ItemArrived(e) => e.at,
+            ReturnEvent::ItemInspected(e) => e.at,
+            ReturnEvent::RefundApproved(e) => e.at,
+            ReturnEvent::RefundIssued(e) => e.at,
+            ReturnEvent::ReturnEscalated(e) => e.at,
+            ReturnEvent::ReturnWithdrawn(e) => e.at,
+            ReturnEvent::MessagePosted(e) => e.at,
+            ReturnEvent::EvidenceAdded(e) => e.at,
+            ReturnEvent::ExceptionGranted(e) => e.at,
+            ReturnEvent::DisputeAssigned(e) => e.at,
+            ReturnEvent::DisputeDecided(e) => e.at,
+            ReturnEvent::DeadlineMissed(e) => e.at,
+            ReturnEvent::ReturnClosed(e) => e.at,
+        }
+    }
+
+    /// Top-level payload fields that may hold free text written by a person (personal data).
+    pub fn free_text_fields(&self) -> &'static [&'static str] {
+        match self {
+            ReturnEvent::ReturnRequested(_) => &["description", "evidence"],
+            ReturnEvent::ReturnAuthorized(_) => &["instructions"],
+            ReturnEvent::ReturnDeclined(_) => &["reason_text", "evidence"],
+            ReturnEvent::ItemInspected(_) => &["notes", "evidence"],
+            ReturnEvent::ReturnEscalated(_) => &["reason_text"],
+            ReturnEvent::MessagePosted(_) => &["body"],
+            ReturnEvent::EvidenceAdded(_) => &["evidence"],
+            ReturnEvent::ExceptionGranted(_) => &["note"],
+            ReturnEvent::DisputeDecided(_) => &["rationale"],
+            ReturnEvent::OfferMade(_)
+            | ReturnEvent::OfferAccepted(_)
+            | ReturnEvent::OfferDeclined(_)
+            | ReturnEvent::OfferExpired(_)
+            | ReturnEvent::ReturnShipped(_)
+            | ReturnEvent::ShipmentInTransit(_)
+            | ReturnEvent::ItemArrived(_)
+            | ReturnEvent::RefundApproved(_)
+            | ReturnEvent::RefundIssued(_)
+            | ReturnEvent::ReturnWithdrawn(_)
+            | ReturnEvent::DisputeAssigned(_)
+            | ReturnEvent::DeadlineMissed(_)
+            | ReturnEvent::ReturnClosed(_) => &[],
+        }
+    }
+}

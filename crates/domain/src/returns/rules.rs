@@ -1,0 +1,129 @@
+//! Who may take which action, and when: API.md's action table as code.
+//!
+//! Three questions, asked in this order by `decide` and by `allowed_actions`:
+//! 1. May this party see the return? A buyer or seller acting on someone else's return is told it
+//!    does not exist (404), so that ids do not leak.
+//! 2. May this role ever take the action? If not: 403 `forbidden`.
+//! 3. Does the return's state allow it now? If not: 409 `invalid_transition`, with the reason and
+//!    the actions that are allowed.
+
+use chrono::{DateTime, Utc};
+
+use crate::actor::{Actor, Role};
+
+use super::state::ReturnCase;
+use super::vocab::{Action, Status};
+
+/// The roles that may ever take `action`.
+pub fn roles_for(action: Action) -> &'static [Role] {
+    match action {
+        Action::Open => &[Role::Buyer],
+        Action::Accept | Action::Decline | Action::Offer | Action::Receive | Action::Inspect => {
+            &[Role::Seller]
+        }
+        Action::AcceptOffer | Action::DeclineOffer | Action::Ship | Action::Withdraw => {
+            &[Role::Buyer]
+        }
+        Action::CarrierUpdate | Action::Refund => &[Role::Platform],
+        Action::Escalate => &[Role::Buyer, Role::Seller],
+        Action::Messages | Action::Evidence => &[Role::Buyer, Role::Seller, Role::Operator],
+        Action::GrantException => &[Role::Seller, Role::Operator],
+        Action::Assign | Action::Decide => &[Role::Operator],
+        Action::ApplyDeadline => &[Role::System],
+    }
+}
+
+pub fn role_may(action: Action, role: Role) -> bool {
+    roles_for(action).contains(&role)
+}
+
+/// Whether `actor` may see `case` at all.
+pub fn can_see(case: &ReturnCase, actor: &Actor) -> bool {
+    match actor.role {
+        Role::Buyer => actor.id == case.buyer_id.as_str(),
+        Role::Seller => actor.id == case.seller_id.as_str(),
+        Role::Operator | Role::Platform | Role::System => true,
+    }
+}
+
+/// Why `action` is not possible in the current state, or `None` if it is.
+pub fn not_now(case: &ReturnCase, action: Action, now: DateTime<Utc>) -> Option<String> {
+    let status = case.status;
+    let in_status = |allowed: &[Status]| {
+        if allowed.contains(&status) {
+            None
+        } else {
+            let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+            Some(format!(
+                "the return is {status}; {action} needs {}",
+                names.join(" or ")
+            ))
+        }
+    };
+    match action {
+        Action::Accept | Action::Decline | Action::Offer => in_status(&[Status::Requested]),
+        Action::AcceptOffer | Action::DeclineOffer => in_status(&[Status::OfferPending]),
+        Action::Ship => in_status(&[Status::Authorized]),
+        Action::CarrierUpdate | Action::Receive => {
+            in_status(&[Status::Authorized, Status::InTransit])
+        }
+        Action::Inspect => in_status(&[Status::Delivered]),
+        Action::Refund => in_status(&[Status::RefundPending]),
+        Action::Escalate => escalation_blocked(case, now),
+        Action::Withdraw => withdrawal_blocked(case),
+        Action::Messages => None,
+        Action::Evidence => (status == Status::Closed).then(|| "the return is closed".to_owned()),
+        Action::GrantException => {
+            in_status(&[Status::Requested, Status::Declined, Status::Escalated])
+        }
+        Action::Assign | Action::Decide => in_status(&[Status::Escalated]),
+        Action::Open => Some("the return already exists".to_owned()),
+        // Deadlines are judged by `decide` itself (idempotently), never refused for the state.
+        Action::ApplyDeadline => None,
+    }
+}
+
+/// Escalation: any status but closed and escalated; from declined only within the escalation
+/// window; and never again by a party once an operator decided (the decision is final).
+fn escalation_blocked(case: &ReturnCase, now: DateTime<Utc>) -> Option<String> {
+    match case.status {
+        Status::Closed => Some("the return is closed".to_owned()),
+        Status::Escalated => Some("the return is already escalated".to_owned()),
+        _ if case.dispute.as_ref().is_some_and(|d| d.decision.is_some()) => {
+            Some("an operator already decided this return; the decision is final".to_owned())
+        }
+        Status::Declined => match case.deadlines.escalate_by {
+            Some(escalate_by) if now < escalate_by => None,
+            Some(escalate_by) => Some(format!("the escalation window closed at {escalate_by}")),
+            None => Some("the escalation window is closed".to_owned()),
+        },
+        _ => None,
+    }
+}
+
+/// Withdrawal: before the item is delivered back. That is the statuses before `delivered`, plus
+/// `declined` and `escalated` while the item has not reached the seller.
+fn withdrawal_blocked(case: &ReturnCase) -> Option<String> {
+    match case.status {
+        Status::Requested | Status::OfferPending | Status::Authorized | Status::InTransit => None,
+        Status::Declined | Status::Escalated if !case.item_is_back() => None,
+        Status::Declined | Status::Escalated => {
+            Some("the item is already back with the seller".to_owned())
+        }
+        status => Some(format!(
+            "the return is {status}; withdraw is only possible before delivery"
+        )),
+    }
+}
+
+/// The actions of API.md that `actor` may take on `case` at `now` (the view's `allowed_actions`).
+pub fn allowed_actions(case: &ReturnCase, actor: &Actor, now: DateTime<Utc>) -> Vec<&'static str> {
+    if !can_see(case, actor) {
+        return Vec::new();
+    }
+    Action::ON_A_RETURN
+        .iter()
+        .filter(|&&action| role_may(action, actor.role) && not_now(case, action, now).is_none())
+        .map(|action| action.as_str())
+        .collect()
+}

@@ -1,0 +1,232 @@
+//! The closed vocabularies of the return case: statuses, outcomes, actions and the values of
+//! commands and events. Their strings are API.md's.
+
+use serde::{Deserialize, Serialize};
+
+use crate::macros::string_enum;
+use crate::money::MinorUnits;
+
+string_enum! {
+    /// Where a return stands (API.md).
+    pub enum Status ("status") {
+        Requested = "requested",
+        OfferPending = "offer_pending",
+        Authorized = "authorized",
+        InTransit = "in_transit",
+        Delivered = "delivered",
+        Declined = "declined",
+        RefundPending = "refund_pending",
+        Escalated = "escalated",
+        Closed = "closed",
+    }
+}
+
+string_enum! {
+    /// How a closed return ended (API.md).
+    pub enum Outcome ("outcome") {
+        Refunded = "refunded",
+        PartiallyRefunded = "partially_refunded",
+        Exchanged = "exchanged",
+        Denied = "denied",
+        Withdrawn = "withdrawn",
+        Lapsed = "lapsed",
+    }
+}
+
+impl Outcome {
+    /// Outcomes without a refund: the items go back to the order's pool.
+    pub const fn releases_items(self) -> bool {
+        matches!(
+            self,
+            Outcome::Exchanged | Outcome::Denied | Outcome::Withdrawn | Outcome::Lapsed
+        )
+    }
+}
+
+string_enum! {
+    /// The actions of API.md's action table (`POST /v1/returns/{id}/<action>`), plus `open`
+    /// (`POST /v1/returns`) and `apply-deadline` (the scheduler).
+    pub enum Action ("action") {
+        Open = "open",
+        Accept = "accept",
+        Decline = "decline",
+        Offer = "offer",
+        AcceptOffer = "accept-offer",
+        DeclineOffer = "decline-offer",
+        Ship = "ship",
+        CarrierUpdate = "carrier-update",
+        Receive = "receive",
+        Inspect = "inspect",
+        Refund = "refund",
+        Escalate = "escalate",
+        Withdraw = "withdraw",
+        Messages = "messages",
+        Evidence = "evidence",
+        GrantException = "grant-exception",
+        Assign = "assign",
+        Decide = "decide",
+        ApplyDeadline = "apply-deadline",
+    }
+}
+
+impl Action {
+    /// The actions reported in a return view's `allowed_actions`, in API.md's order.
+    pub const ON_A_RETURN: [Action; 17] = [
+        Action::Accept,
+        Action::Decline,
+        Action::Offer,
+        Action::AcceptOffer,
+        Action::DeclineOffer,
+        Action::Ship,
+        Action::CarrierUpdate,
+        Action::Receive,
+        Action::Inspect,
+        Action::Refund,
+        Action::Escalate,
+        Action::Withdraw,
+        Action::Messages,
+        Action::Evidence,
+        Action::GrantException,
+        Action::Assign,
+        Action::Decide,
+    ];
+}
+
+string_enum! {
+    pub enum OfferKind ("kind") {
+        PartialRefund = "partial_refund",
+        Exchange = "exchange",
+        StoreCredit = "store_credit",
+    }
+}
+
+string_enum! {
+    /// How a refund is paid (the `method` of `refund`).
+    pub enum PayoutMethod ("method") {
+        OriginalPayment = "original_payment",
+        StoreCredit = "store_credit",
+    }
+}
+
+string_enum! {
+    pub enum CarrierStatus ("status") {
+        InTransit = "in_transit",
+        Delivered = "delivered",
+    }
+}
+
+string_enum! {
+    /// The policy rules a seller or operator may waive as goodwill.
+    pub enum ExceptionRule ("rule") {
+        ReturnWindow = "return_window",
+        NonReturnableCategory = "non_returnable_category",
+        ShipBy = "ship_by",
+        RestockingFee = "restocking_fee",
+    }
+}
+
+string_enum! {
+    pub enum DecisionOutcome ("outcome") {
+        RefundBuyer = "refund_buyer",
+        SideWithSeller = "side_with_seller",
+    }
+}
+
+string_enum! {
+    pub enum FundedBy ("funded_by") {
+        Seller = "seller",
+        Platform = "platform",
+    }
+}
+
+string_enum! {
+    /// The deadlines a return can have running (names as in the view's `deadlines`).
+    pub enum DeadlineKind ("kind") {
+        SellerResponseDue = "seller_response_due",
+        ShipBy = "ship_by",
+        InspectBy = "inspect_by",
+        RefundDue = "refund_due",
+        DecisionDue = "decision_due",
+        OfferExpires = "offer_expires",
+        EscalateBy = "escalate_by",
+    }
+}
+
+string_enum! {
+    /// Who or what authorised the item's return shipment.
+    pub enum ApprovalSource ("source") {
+        /// Automatic approval at opening (low value, eligible, buyer not flagged).
+        Auto = "auto",
+        Seller = "seller",
+        /// The seller did not answer in time and its policy says `auto_accept`.
+        SellerTimeout = "seller_timeout",
+        /// The buyer accepted an exchange offer.
+        Offer = "offer",
+        /// An operator decided a refund on the item's return.
+        Decision = "decision",
+    }
+}
+
+string_enum! {
+    /// Why a refund fell due.
+    pub enum RefundBasis ("basis") {
+        AutoReturnless = "auto_returnless",
+        SellerReturnless = "seller_returnless",
+        OfferPartialRefund = "offer_partial_refund",
+        OfferStoreCredit = "offer_store_credit",
+        Inspection = "inspection",
+        /// The seller did not inspect in time: the requested amount falls due.
+        InspectionDeadline = "inspection_deadline",
+        Decision = "decision",
+    }
+}
+
+string_enum! {
+    /// Who or what escalated a return.
+    pub enum EscalationTrigger ("trigger") {
+        Buyer = "buyer",
+        Seller = "seller",
+        SellerResponseTimeout = "seller_response_timeout",
+        RefundOverdue = "refund_overdue",
+    }
+}
+
+string_enum! {
+    /// When the seller said no: answering the request, or at inspection (refund 0).
+    pub enum DeclineStage ("stage") {
+        Response = "response",
+        Inspection = "inspection",
+    }
+}
+
+string_enum! {
+    /// Who reported the item's arrival at the seller.
+    pub enum ArrivalSource ("source") {
+        Carrier = "carrier",
+        Seller = "seller",
+    }
+}
+
+string_enum! {
+    pub enum OfferStatus ("offer status") {
+        Pending = "pending",
+        Accepted = "accepted",
+        Declined = "declined",
+        Expired = "expired",
+    }
+}
+
+/// What happens when the returned item reaches the seller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OnArrival {
+    /// The seller inspects and grades it; the grade drives a refund or a refusal.
+    Inspect,
+    /// The seller inspects it and sends a replacement (or repairs it): the return ends `exchanged`.
+    Exchange,
+    /// An operator already decided the refund: it falls due on arrival, without inspection.
+    Refund {
+        amount_minor: MinorUnits,
+        funded_by: FundedBy,
+    },
+}
