@@ -20,7 +20,7 @@ mod store;
 mod upcast;
 
 pub use db::{pool, PoolSettings};
-pub use deadpool_postgres::{GenericClient, Pool};
+pub use deadpool_postgres::{Client, GenericClient, Pool, PoolError, Transaction};
 pub use error::{Result, StoreError};
 pub use migrate::{applied_version, latest_version, migrate};
 pub use model::{

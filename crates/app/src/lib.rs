@@ -1,0 +1,23 @@
+//! Application services of the returns service: the command side.
+//!
+//! This crate owns the path of a command: load the aggregate's current state (from its snapshot
+//! row), look up the outside facts (order, policy in force, the service clock), ask the pure
+//! domain to `decide`, and append the resulting events to every stream they concern **in one
+//! transaction** together with the views a caller reads back (snapshot, return index, running
+//! deadlines, idempotency record). It also owns the service clock.
+//!
+//! It holds no HTTP and no business rules: rules are `returns-domain`'s, rendering is
+//! `returns-api`'s.
+
+pub mod clock;
+mod error;
+mod idempotency;
+mod service;
+mod views;
+
+pub use clock::{Clock, SystemClock, TestClock};
+pub use error::AppError;
+pub use idempotency::{IdempotencyKey, StoredResponse};
+pub use service::{
+    Answered, CommandOptions, EventPage, OpenReturnRequest, ReturnFilter, ReturnPage, Service,
+};

@@ -1,0 +1,841 @@
+//! The command and query services over the event store and the command-side views.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use returns_domain::order::{self, OrderCommand, OrderDetails, RecordDelivery, RegisterOrder};
+use returns_domain::policy::{self, PolicyState, SetPolicy};
+use returns_domain::returns::{
+    can_see, decide, ApplyDeadline, Context, DeadlineKind, Decision, OpenReturn, ReturnCommand,
+};
+use returns_domain::{
+    Actor, Order, OrderEvent, OrderId, ReturnCase, ReturnEvent, ReturnId, Rma, Role, SellerId,
+    SellerPolicy,
+};
+use returns_event_store::{
+    ActorRef, EventStore, ExpectedVersion, GenericClient, Metadata, NewEvent, RecordedEvent,
+    Transaction,
+};
+use tokio_postgres::types::Json;
+use tracing::instrument;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::error::AppError;
+use crate::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::views::{self, order_stream, policy_stream, return_stream};
+
+/// How often a command is run again when a concurrent command on the same new stream won the race
+/// (for example two first registrations of one order): the second run sees the first's result.
+const CONFLICT_RETRIES: usize = 3;
+
+/// Per-request options of a command.
+#[derive(Debug, Clone, Default)]
+pub struct CommandOptions {
+    /// `If-Match`: the version the caller last saw; the command fails with a version conflict if
+    /// the resource has moved on.
+    pub if_match: Option<u64>,
+    pub idempotency: Option<IdempotencyKey>,
+    /// Ties the events to the request that caused them.
+    pub correlation_id: Option<Uuid>,
+}
+
+/// The answer of a command: new, or the stored answer of an earlier request with the same
+/// idempotency key.
+#[derive(Debug)]
+pub enum Answered<T> {
+    Fresh(T),
+    Replayed(StoredResponse),
+}
+
+/// Filters of the return list; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct ReturnFilter {
+    pub status: Option<String>,
+    pub order_id: Option<String>,
+    pub buyer_id: Option<String>,
+    pub seller_id: Option<String>,
+    /// Continue after this (created_at, id), newest first.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: usize,
+}
+
+#[derive(Debug)]
+pub struct ReturnPage {
+    pub items: Vec<ReturnCase>,
+    /// Where the next page starts, when there may be one.
+    pub next: Option<(DateTime<Utc>, Uuid)>,
+}
+
+#[derive(Debug)]
+pub struct EventPage {
+    pub events: Vec<RecordedEvent>,
+}
+
+/// The command side of the service. Cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    store: EventStore,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+fn metadata(actor: &Actor, opts: &CommandOptions, now: DateTime<Utc>) -> Metadata {
+    Metadata {
+        actor: ActorRef {
+            role: actor.role.as_str().to_owned(),
+            id: actor.id.clone(),
+        },
+        correlation_id: opts.correlation_id.unwrap_or_else(Uuid::now_v7),
+        causation_id: None,
+        occurred_at: now,
+    }
+}
+
+fn to_new_events<'a>(
+    events: impl IntoIterator<Item = (&'static str, u32, serde_json::Value)> + 'a,
+) -> Vec<NewEvent> {
+    events
+        .into_iter()
+        .map(|(t, v, data)| NewEvent::new(t, v, data))
+        .collect()
+}
+
+fn return_new_events(events: &[ReturnEvent]) -> Vec<NewEvent> {
+    to_new_events(
+        events
+            .iter()
+            .map(|e| (e.event_type(), e.schema_version(), e.to_data())),
+    )
+}
+
+fn order_new_events(events: &[OrderEvent]) -> Vec<NewEvent> {
+    to_new_events(
+        events
+            .iter()
+            .map(|e| (e.event_type(), e.schema_version(), e.to_data())),
+    )
+}
+
+impl Service {
+    pub fn new(store: EventStore, clock: Arc<dyn Clock>) -> Self {
+        Service { store, clock }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// Runs `work` in a transaction with the idempotency protocol around it, retrying when a
+    /// concurrent command on the same new stream won the race.
+    async fn command<T, W, R>(
+        &self,
+        caller: &Actor,
+        opts: &CommandOptions,
+        work: W,
+        render: R,
+    ) -> Result<Answered<T>, AppError>
+    where
+        W: for<'t> Fn(
+            &'t Transaction<'t>,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<T, AppError>> + Send + 't>,
+        >,
+        R: Fn(&T) -> StoredResponse,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut client = self.store.pool().get().await?;
+            let tx = client.transaction().await?;
+            if let Some(key) = &opts.idempotency {
+                if let Some(stored) = idempotency::claim(&tx, caller, key).await? {
+                    tx.rollback().await?;
+                    return Ok(Answered::Replayed(stored));
+                }
+            }
+            let outcome = match work(&tx).await {
+                Ok(value) => value,
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    let retry = (matches!(e, AppError::VersionConflict { .. })
+                        && opts.if_match.is_none())
+                        || matches!(e, AppError::RmaTaken);
+                    if retry && attempt < CONFLICT_RETRIES {
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            if let Some(key) = &opts.idempotency {
+                idempotency::store(&tx, caller, key, &render(&outcome)).await?;
+            }
+            tx.commit().await?;
+            self.store.appended().notify_waiters();
+            return Ok(Answered::Fresh(outcome));
+        }
+    }
+
+    // ----- orders -----
+
+    /// `POST /v1/orders`. The `bool` is true when the order was registered now (201), false when
+    /// the same body had been registered before (200).
+    #[instrument(skip_all, fields(order_id = %details.order_id))]
+    pub async fn register_order<R>(
+        &self,
+        caller: &Actor,
+        details: OrderDetails,
+        opts: &CommandOptions,
+        render: R,
+    ) -> Result<Answered<(Order, bool)>, AppError>
+    where
+        R: Fn(&(Order, bool)) -> StoredResponse,
+    {
+        let now = self.now();
+        let caller = caller.clone();
+        let opts_inner = opts.clone();
+        let store = self.store.clone();
+        self.command(
+            &caller.clone(),
+            opts,
+            move |tx| {
+                let details = details.clone();
+                let caller = caller.clone();
+                let opts = opts_inner.clone();
+                let store = store.clone();
+                Box::pin(async move {
+                    let stream = order_stream(details.order_id.as_str());
+                    let existing = views::load::<Order, _>(tx, &stream, true).await?;
+                    let policy_version = views::load::<PolicyState, _>(
+                        tx,
+                        &policy_stream(details.seller_id.as_str()),
+                        false,
+                    )
+                    .await?
+                    .map_or(0, |(p, _)| p.current_version());
+                    let command = OrderCommand::Register(RegisterOrder {
+                        order: details,
+                        policy_version,
+                    });
+                    let (state, version) = match existing {
+                        Some((o, v)) => (Some(o), v),
+                        None => (None, 0),
+                    };
+                    let events = order::decide(state.as_ref(), &command, &caller, now)?;
+                    if events.is_empty() {
+                        let order = state.ok_or_else(|| AppError::Internal("no order".into()))?;
+                        return Ok((order, false));
+                    }
+                    let order = append_order(
+                        &store, tx, &stream, state, version, &events, &caller, &opts, now,
+                    )
+                    .await?;
+                    Ok((order, true))
+                })
+            },
+            render,
+        )
+        .await
+    }
+
+    /// `POST /v1/orders/{order_id}/delivery`.
+    pub async fn record_delivery<R>(
+        &self,
+        caller: &Actor,
+        order_id: OrderId,
+        delivered_at: DateTime<Utc>,
+        opts: &CommandOptions,
+        render: R,
+    ) -> Result<Answered<Order>, AppError>
+    where
+        R: Fn(&Order) -> StoredResponse,
+    {
+        let now = self.now();
+        let caller = caller.clone();
+        let opts_inner = opts.clone();
+        let store = self.store.clone();
+        self.command(
+            &caller.clone(),
+            opts,
+            move |tx| {
+                let caller = caller.clone();
+                let opts = opts_inner.clone();
+                let store = store.clone();
+                let order_id = order_id.clone();
+                Box::pin(async move {
+                    let stream = order_stream(order_id.as_str());
+                    let (order, version) = views::load::<Order, _>(tx, &stream, true)
+                        .await?
+                        .ok_or(AppError::NotFound)?;
+                    if !may_see_order(&order, &caller) {
+                        return Err(AppError::NotFound);
+                    }
+                    if let Some(v) = opts.if_match {
+                        if v != version {
+                            return Err(AppError::VersionConflict { current: version });
+                        }
+                    }
+                    let command = OrderCommand::RecordDelivery(RecordDelivery { delivered_at });
+                    let events = order::decide(Some(&order), &command, &caller, now)?;
+                    if events.is_empty() {
+                        return Ok(order);
+                    }
+                    append_order(
+                        &store,
+                        tx,
+                        &stream,
+                        Some(order),
+                        version,
+                        &events,
+                        &caller,
+                        &opts,
+                        now,
+                    )
+                    .await
+                })
+            },
+            render,
+        )
+        .await
+    }
+
+    /// `GET /v1/orders/{order_id}`: platform, operators, the order's buyer and seller.
+    pub async fn get_order(&self, caller: &Actor, order_id: &str) -> Result<Order, AppError> {
+        let client = self.store.pool().get().await?;
+        let (order, _) = views::load::<Order, _>(&client, &order_stream(order_id), false)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !may_see_order(&order, caller) {
+            return Err(AppError::NotFound);
+        }
+        Ok(order)
+    }
+
+    // ----- policies -----
+
+    /// `PUT /v1/sellers/{seller_id}/policy`: the stored policy and its version.
+    pub async fn set_policy<R>(
+        &self,
+        caller: &Actor,
+        seller_id: SellerId,
+        policy: SellerPolicy,
+        opts: &CommandOptions,
+        render: R,
+    ) -> Result<Answered<(SellerPolicy, u64)>, AppError>
+    where
+        R: Fn(&(SellerPolicy, u64)) -> StoredResponse,
+    {
+        let now = self.now();
+        let caller = caller.clone();
+        let opts_inner = opts.clone();
+        let store = self.store.clone();
+        self.command(
+            &caller.clone(),
+            opts,
+            move |tx| {
+                let caller = caller.clone();
+                let opts = opts_inner.clone();
+                let store = store.clone();
+                let seller_id = seller_id.clone();
+                let policy = policy.clone();
+                Box::pin(async move {
+                    let stream = policy_stream(seller_id.as_str());
+                    let (state, version) =
+                        match views::load::<PolicyState, _>(tx, &stream, true).await? {
+                            Some((s, v)) => (Some(s), v),
+                            None => (None, 0),
+                        };
+                    let command = SetPolicy { seller_id, policy };
+                    let events = policy::decide(state.as_ref(), &command, &caller, now)?;
+                    let mut state = state;
+                    if !events.is_empty() {
+                        let new = to_new_events(
+                            events
+                                .iter()
+                                .map(|e| (e.event_type(), e.schema_version(), e.to_data())),
+                        );
+                        let written = store
+                            .append_in(
+                                tx,
+                                &stream,
+                                ExpectedVersion::from_version(version),
+                                &new,
+                                &metadata(&caller, &opts, now),
+                            )
+                            .await?;
+                        state = events.iter().fold(state, policy::evolve);
+                        if let Some(s) = &state {
+                            views::save(tx, &stream, written.stream_version, s).await?;
+                        }
+                    }
+                    Ok(match state {
+                        Some(s) => (s.current(), s.current_version()),
+                        None => (command.policy, 0),
+                    })
+                })
+            },
+            render,
+        )
+        .await
+    }
+
+    /// `GET /v1/sellers/{seller_id}/policy`: the policy in force and its version (0: the default
+    /// policy, never set by the seller).
+    pub async fn get_policy(&self, seller_id: &str) -> Result<(SellerPolicy, u64), AppError> {
+        let client = self.store.pool().get().await?;
+        Ok(
+            match views::load::<PolicyState, _>(&client, &policy_stream(seller_id), false).await? {
+                Some((state, _)) => (state.current(), state.current_version()),
+                None => (SellerPolicy::default(), 0),
+            },
+        )
+    }
+
+    // ----- returns -----
+
+    /// `POST /v1/returns`.
+    #[instrument(skip_all, fields(order_id = %request.order_id))]
+    pub async fn open_return<R>(
+        &self,
+        caller: &Actor,
+        request: OpenReturnRequest,
+        opts: &CommandOptions,
+        render: R,
+    ) -> Result<Answered<ReturnCase>, AppError>
+    where
+        R: Fn(&ReturnCase) -> StoredResponse,
+    {
+        let now = self.now();
+        let caller = caller.clone();
+        let opts_inner = opts.clone();
+        let store = self.store.clone();
+        self.command(
+            &caller.clone(),
+            opts,
+            move |tx| {
+                let caller = caller.clone();
+                let opts = opts_inner.clone();
+                let store = store.clone();
+                let request = request.clone();
+                Box::pin(async move {
+                    let order_stream_id = order_stream(request.order_id.as_str());
+                    let (order, order_version) =
+                        views::load::<Order, _>(tx, &order_stream_id, true)
+                            .await?
+                            .ok_or(AppError::NotFound)?;
+                    if !may_see_order(&order, &caller) {
+                        return Err(AppError::NotFound);
+                    }
+                    let policy = policy_at(tx, &order).await?;
+                    let command = ReturnCommand::Open(OpenReturn {
+                        return_id: ReturnId::from_uuid(Uuid::now_v7()),
+                        rma: Rma::from_entropy(rand::random::<u64>()),
+                        order_id: request.order_id,
+                        items: request.items,
+                        reason: request.reason,
+                        description: request.description,
+                        resolution: request.resolution,
+                        evidence: request.evidence,
+                    });
+                    let ctx = Context {
+                        now,
+                        actor: &caller,
+                        order: &order,
+                        policy: &policy,
+                        buyer_flagged: false,
+                    };
+                    let decision = decide(None, &command, &ctx)?;
+                    apply_return_decision(
+                        &store,
+                        tx,
+                        None,
+                        (order, order_version),
+                        decision,
+                        &caller,
+                        &opts,
+                        now,
+                    )
+                    .await
+                })
+            },
+            render,
+        )
+        .await
+    }
+
+    /// `POST /v1/returns/{id}/<action>`.
+    #[instrument(skip_all, fields(return_id = %return_id, action = command.action().as_str()))]
+    pub async fn act_on_return<R>(
+        &self,
+        caller: &Actor,
+        return_id: ReturnId,
+        command: ReturnCommand,
+        opts: &CommandOptions,
+        render: R,
+    ) -> Result<Answered<ReturnCase>, AppError>
+    where
+        R: Fn(&ReturnCase) -> StoredResponse,
+    {
+        let now = self.now();
+        let caller = caller.clone();
+        let opts_inner = opts.clone();
+        let store = self.store.clone();
+        self.command(
+            &caller.clone(),
+            opts,
+            move |tx| {
+                let caller = caller.clone();
+                let opts = opts_inner.clone();
+                let store = store.clone();
+                let command = command.clone();
+                Box::pin(async move {
+                    act_in(&store, tx, &caller, return_id, &command, &opts, now).await
+                })
+            },
+            render,
+        )
+        .await
+    }
+
+    /// `GET /v1/returns/{id}`.
+    pub async fn get_return(&self, caller: &Actor, id: ReturnId) -> Result<ReturnCase, AppError> {
+        let client = self.store.pool().get().await?;
+        let (case, _) = views::load::<ReturnCase, _>(&client, &return_stream(*id.as_uuid()), false)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !can_see(&case, caller) {
+            return Err(AppError::NotFound);
+        }
+        Ok(case)
+    }
+
+    /// `GET /v1/returns`: newest first, scoped to what the caller may see.
+    pub async fn list_returns(
+        &self,
+        caller: &Actor,
+        mut filter: ReturnFilter,
+    ) -> Result<ReturnPage, AppError> {
+        match caller.role {
+            Role::Buyer => filter.buyer_id = Some(caller.id.clone()),
+            Role::Seller => filter.seller_id = Some(caller.id.clone()),
+            Role::Operator | Role::Platform | Role::System => {}
+        }
+        let limit = filter.limit.clamp(1, 200);
+        let (after_at, after_id) = match filter.after {
+            Some((at, id)) => (Some(at), Some(id)),
+            None => (None, None),
+        };
+        let client = self.store.pool().get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT s.state, r.created_at, r.return_id \
+                 FROM return_index r JOIN snapshots s ON s.stream_id = 'return-' || r.return_id::text \
+                 WHERE ($1::text IS NULL OR r.buyer_id = $1) \
+                   AND ($2::text IS NULL OR r.seller_id = $2) \
+                   AND ($3::text IS NULL OR r.status = $3) \
+                   AND ($4::text IS NULL OR r.order_id = $4) \
+                   AND ($5::timestamptz IS NULL OR (r.created_at, r.return_id) < ($5, $6)) \
+                 ORDER BY r.created_at DESC, r.return_id DESC \
+                 LIMIT $7",
+            )
+            .await?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &filter.buyer_id,
+                    &filter.seller_id,
+                    &filter.status,
+                    &filter.order_id,
+                    &after_at,
+                    &after_id,
+                    &(limit as i64 + 1),
+                ],
+            )
+            .await?;
+        let mut items = Vec::with_capacity(rows.len().min(limit));
+        let mut next = None;
+        for (i, row) in rows.iter().enumerate() {
+            if i == limit {
+                break;
+            }
+            let Json(case): Json<ReturnCase> = row.try_get(0)?;
+            if i + 1 == limit && rows.len() > limit {
+                next = Some((row.try_get(1)?, row.try_get(2)?));
+            }
+            items.push(case);
+        }
+        Ok(ReturnPage { items, next })
+    }
+
+    /// `GET /v1/returns/{id}/events`: the case history, oldest first.
+    pub async fn return_events(&self, caller: &Actor, id: ReturnId) -> Result<EventPage, AppError> {
+        self.get_return(caller, id).await?;
+        let events = self
+            .store
+            .read_stream(&return_stream(*id.as_uuid()), 1, 10_000)
+            .await?;
+        Ok(EventPage { events })
+    }
+
+    /// Applies every deadline due at the service clock's `now`, one return per transaction, as
+    /// the `system` actor. Safe with several instances: due rows are taken with SKIP LOCKED and
+    /// the domain ignores a deadline that is no longer running. Returns how many were applied.
+    pub async fn run_due_deadlines(&self, max: usize) -> Result<usize, AppError> {
+        let system = Actor::system();
+        let opts = CommandOptions::default();
+        let mut applied = 0;
+        while applied < max {
+            let now = self.now();
+            let mut client = self.store.pool().get().await?;
+            let tx = client.transaction().await?;
+            let due = tx
+                .query_opt(
+                    "SELECT return_id, kind, due_at FROM deadlines WHERE due_at <= $1 \
+                     ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    &[&now],
+                )
+                .await?;
+            let Some(row) = due else {
+                tx.rollback().await?;
+                break;
+            };
+            let id: Uuid = row.try_get(0)?;
+            let kind: String = row.try_get(1)?;
+            let due_at: DateTime<Utc> = row.try_get(2)?;
+            let Ok(kind) = DeadlineKind::from_str(&kind) else {
+                // A kind this binary does not know (written by a newer one): leave it be.
+                tx.rollback().await?;
+                tracing::warn!(%kind, "unknown deadline kind");
+                break;
+            };
+            let command = ReturnCommand::ApplyDeadline(ApplyDeadline { kind, due_at });
+            match act_in(
+                &self.store,
+                &tx,
+                &system,
+                ReturnId::from_uuid(id),
+                &command,
+                &opts,
+                now,
+            )
+            .await
+            {
+                Ok(_) => {
+                    // A deadline the domain found no longer running leaves its row; drop it so
+                    // the scheduler does not take it again.
+                    tx.execute(
+                        "DELETE FROM deadlines WHERE return_id = $1 AND kind = $2 AND due_at = $3",
+                        &[&id, &kind.as_str(), &due_at],
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    applied += 1;
+                }
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    tracing::error!(return_id = %id, kind = kind.as_str(), error = %e, "deadline not applied");
+                    return Err(e);
+                }
+            }
+        }
+        if applied > 0 {
+            self.store.appended().notify_waiters();
+        }
+        Ok(applied)
+    }
+}
+
+/// The body of `POST /v1/returns`, parsed.
+#[derive(Debug, Clone)]
+pub struct OpenReturnRequest {
+    pub order_id: OrderId,
+    pub items: Vec<returns_domain::order::ItemRequest>,
+    pub reason: returns_domain::Reason,
+    pub description: Option<String>,
+    pub resolution: returns_domain::Resolution,
+    pub evidence: Vec<returns_domain::Evidence>,
+}
+
+fn may_see_order(order: &Order, actor: &Actor) -> bool {
+    match actor.role {
+        Role::Platform | Role::Operator | Role::System => true,
+        Role::Buyer => order.buyer_id.as_str() == actor.id,
+        Role::Seller => order.seller_id.as_str() == actor.id,
+    }
+}
+
+/// The seller policy a return on `order` is judged by: the version current at registration.
+async fn policy_at<C: GenericClient + Sync>(
+    client: &C,
+    order: &Order,
+) -> Result<SellerPolicy, AppError> {
+    if order.policy_version == 0 {
+        return Ok(SellerPolicy::default());
+    }
+    let (state, _) =
+        views::load::<PolicyState, _>(client, &policy_stream(order.seller_id.as_str()), false)
+            .await?
+            .ok_or_else(|| AppError::Internal("the order's policy is missing".into()))?;
+    state
+        .at_version(order.policy_version)
+        .ok_or_else(|| AppError::Internal("the order's policy version is missing".into()))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn append_order(
+    store: &EventStore,
+    tx: &Transaction<'_>,
+    stream: &str,
+    state: Option<Order>,
+    version: u64,
+    events: &[OrderEvent],
+    caller: &Actor,
+    opts: &CommandOptions,
+    now: DateTime<Utc>,
+) -> Result<Order, AppError> {
+    let written = store
+        .append_in(
+            tx,
+            stream,
+            ExpectedVersion::from_version(version),
+            &order_new_events(events),
+            &metadata(caller, opts, now),
+        )
+        .await?;
+    let order = events
+        .iter()
+        .fold(state, order::evolve)
+        .ok_or_else(|| AppError::Internal("order events without an order".into()))?;
+    views::save(tx, stream, written.stream_version, &order).await?;
+    Ok(order)
+}
+
+/// One return command inside a transaction of the caller's.
+async fn act_in(
+    store: &EventStore,
+    tx: &Transaction<'_>,
+    caller: &Actor,
+    return_id: ReturnId,
+    command: &ReturnCommand,
+    opts: &CommandOptions,
+    now: DateTime<Utc>,
+) -> Result<ReturnCase, AppError> {
+    let stream = return_stream(*return_id.as_uuid());
+    let (case, version) = views::load::<ReturnCase, _>(tx, &stream, true)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !can_see(&case, caller) {
+        return Err(AppError::NotFound);
+    }
+    if let Some(v) = opts.if_match {
+        if v != version {
+            return Err(AppError::VersionConflict { current: version });
+        }
+    }
+    let (order, order_version) =
+        views::load::<Order, _>(tx, &order_stream(case.order_id.as_str()), true)
+            .await?
+            .ok_or_else(|| AppError::Internal("the return's order is missing".into()))?;
+    let policy = policy_at(tx, &order).await?;
+    let ctx = Context {
+        now,
+        actor: caller,
+        order: &order,
+        policy: &policy,
+        buyer_flagged: false,
+    };
+    let decision = decide(Some(&case), command, &ctx)?;
+    apply_return_decision(
+        store,
+        tx,
+        Some((case, version)),
+        (order, order_version),
+        decision,
+        caller,
+        opts,
+        now,
+    )
+    .await
+}
+
+/// Appends a decision's events to the return's and the order's streams and updates their views,
+/// all in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+async fn apply_return_decision(
+    store: &EventStore,
+    tx: &Transaction<'_>,
+    case: Option<(ReturnCase, u64)>,
+    order: (Order, u64),
+    decision: Decision,
+    caller: &Actor,
+    opts: &CommandOptions,
+    now: DateTime<Utc>,
+) -> Result<ReturnCase, AppError> {
+    let meta = metadata(caller, opts, now);
+    let (case, version) = match case {
+        Some((c, v)) => (Some(c), v),
+        None => (None, 0),
+    };
+    let mut case = case;
+    if !decision.return_events.is_empty() {
+        let first = decision.return_events.first();
+        let id = match (&case, first) {
+            (Some(c), _) => c.id,
+            (None, Some(ReturnEvent::ReturnRequested(e))) => e.return_id,
+            _ => {
+                return Err(AppError::Internal(
+                    "a new return must start with its request".into(),
+                ))
+            }
+        };
+        let stream = return_stream(*id.as_uuid());
+        let written = store
+            .append_in(
+                tx,
+                &stream,
+                ExpectedVersion::from_version(version),
+                &return_new_events(&decision.return_events),
+                &meta,
+            )
+            .await?;
+        case = decision
+            .return_events
+            .iter()
+            .fold(case, returns_domain::evolve);
+        let updated = case
+            .as_ref()
+            .ok_or_else(|| AppError::Internal("return events without a return".into()))?;
+        views::save(tx, &stream, written.stream_version, updated).await?;
+        views::index_return(tx, updated).await?;
+    }
+    if !decision.order_events.is_empty() {
+        let (order_state, order_version) = order;
+        let stream = order_stream(order_state.order_id.as_str());
+        append_order(
+            store,
+            tx,
+            &stream,
+            Some(order_state),
+            order_version,
+            &decision.order_events,
+            caller,
+            opts,
+            now,
+        )
+        .await?;
+    }
+    case.ok_or(AppError::NotFound)
+}
