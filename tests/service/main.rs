@@ -2,4 +2,14 @@
 //! One test binary, one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod authz;
+mod concurrency;
+mod deadlines;
+mod eu_rules;
 mod health;
+mod idempotency;
+mod lifecycle;
+mod orders;
+mod policy;
+mod support;
+mod validation;

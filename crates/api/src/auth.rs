@@ -3,6 +3,9 @@
 //! Claims are `sub` (the party id), `role` and `exp` (required). Expiry is always checked against
 //! the real clock, never the service's test clock.
 
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -108,6 +111,65 @@ impl JwtKeys {
         decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| AuthError::Invalid(e.to_string()))
+    }
+}
+
+/// The authenticated caller of a request, as a domain actor.
+#[derive(Debug, Clone)]
+pub struct Caller(pub returns_domain::Actor);
+
+impl Caller {
+    pub fn role(&self) -> Role {
+        match self.0.role {
+            returns_domain::Role::Buyer => Role::Buyer,
+            returns_domain::Role::Seller => Role::Seller,
+            returns_domain::Role::Operator => Role::Operator,
+            // Tokens never carry `system`; the scheduler acts in-process.
+            returns_domain::Role::Platform | returns_domain::Role::System => Role::Platform,
+        }
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Caller, crate::problem::Problem> {
+    use crate::problem::Problem;
+    let state = req
+        .app_data::<web::Data<crate::ApiState>>()
+        .ok_or_else(|| Problem::unauthorized("authentication is not configured"))?;
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| Problem::unauthorized("send Authorization: Bearer <token>"))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Problem::unauthorized("send Authorization: Bearer <token>"))?;
+    let claims = state
+        .jwt
+        .verify(token)
+        .map_err(|_| Problem::unauthorized("the token is invalid or expired"))?;
+    if returns_domain::BuyerId::parse(&claims.sub).is_err() {
+        return Err(Problem::unauthorized(
+            "the token's sub is not a valid party id",
+        ));
+    }
+    let role = match claims.role {
+        Role::Buyer => returns_domain::Role::Buyer,
+        Role::Seller => returns_domain::Role::Seller,
+        Role::Operator => returns_domain::Role::Operator,
+        Role::Platform => returns_domain::Role::Platform,
+    };
+    Ok(Caller(returns_domain::Actor::new(role, claims.sub)))
+}
+
+impl FromRequest for Caller {
+    type Error = crate::problem::Problem;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
     }
 }
 

@@ -6,8 +6,11 @@
 //! they return.
 
 pub mod auth;
+pub mod body;
 mod health;
 pub mod problem;
+mod render;
+mod routes;
 
 use std::sync::Arc;
 
@@ -20,13 +23,31 @@ pub use health::Readiness;
 pub struct ApiState {
     pub readiness: Arc<dyn Readiness>,
     pub jwt: Arc<auth::JwtKeys>,
+    pub service: returns_app::Service,
+    /// Present only when the service runs with `RETURNS_TEST_CLOCK=1`.
+    pub test_clock: Option<Arc<returns_app::TestClock>>,
+    pub body_limit: usize,
 }
 
 /// Registers every route of the API on an actix-web app.
 pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
+        let limit = body::BodyLimit(state.body_limit);
         cfg.app_data(web::Data::new(state))
+            .app_data(limit)
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                problem::Problem::validation(vec![problem::FieldError {
+                    field: "query".into(),
+                    message: e.to_string(),
+                }])
+                .into()
+            }))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| problem::Problem::not_found().into()),
+            )
             .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz));
+            .route("/readyz", web::get().to(health::readyz))
+            .configure(routes::configure);
     }
 }

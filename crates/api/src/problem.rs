@@ -48,6 +48,39 @@ impl Problem {
         Problem::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
     }
 
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| {
+                if e.field.is_empty() {
+                    e.message.clone()
+                } else {
+                    format!("{}: {}", e.field, e.message)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut problem = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            detail,
+        );
+        problem.errors = errors;
+        problem
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn version_conflict(current: u64) -> Self {
+        Problem::new(
+            StatusCode::CONFLICT,
+            "version_conflict",
+            format!("the resource is at version {current}; read it again and retry"),
+        )
+    }
+
     pub fn unavailable() -> Self {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -72,5 +105,57 @@ impl ResponseError for Problem {
         HttpResponse::build(self.status_code())
             .content_type("application/problem+json")
             .json(self)
+    }
+}
+
+impl From<returns_domain::Rejection> for Problem {
+    fn from(r: returns_domain::Rejection) -> Self {
+        use returns_domain::Rejection;
+        let status = match &r {
+            Rejection::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Rejection::InvalidTransition { .. } | Rejection::AlreadyExists(_) => {
+                StatusCode::CONFLICT
+            }
+            Rejection::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Rejection::NotFound(_) => StatusCode::NOT_FOUND,
+        };
+        let mut problem = Problem::new(status, r.code(), r.detail());
+        problem.errors = r
+            .field_errors()
+            .iter()
+            .map(|e| FieldError {
+                field: e.field.clone(),
+                message: e.message.clone(),
+            })
+            .collect();
+        problem
+    }
+}
+
+impl From<returns_app::AppError> for Problem {
+    fn from(e: returns_app::AppError) -> Self {
+        use returns_app::AppError;
+        match e {
+            AppError::Rejected(r) => r.into(),
+            AppError::NotFound => Problem::not_found(),
+            AppError::VersionConflict { current } => Problem::version_conflict(current),
+            AppError::IdempotencyKeyReused => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
+            ),
+            AppError::Unavailable(reason) => {
+                tracing::warn!(%reason, "database unavailable");
+                Problem::unavailable()
+            }
+            e @ (AppError::Internal(_) | AppError::RmaTaken) => {
+                tracing::error!(error = %e, "internal error");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the service failed; the failure is logged",
+                )
+            }
+        }
     }
 }

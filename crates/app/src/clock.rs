@@ -3,10 +3,17 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
+}
+
+/// Real time to the microsecond: what PostgreSQL stores, so that a time read back from the
+/// database equals the one that was written.
+fn real_now() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.duration_trunc(Duration::microseconds(1)).unwrap_or(now)
 }
 
 /// Real time.
@@ -15,7 +22,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        real_now()
     }
 }
 
@@ -43,7 +50,7 @@ impl TestClock {
 
 impl Clock for TestClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.offset()
+        real_now() + self.offset()
     }
 }
 

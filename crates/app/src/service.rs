@@ -601,10 +601,16 @@ impl Service {
             let now = self.now();
             let mut client = self.store.pool().get().await?;
             let tx = client.transaction().await?;
+            // The due time is taken from the return's own state, not from the row: the row is
+            // an index at the database's precision, the state is what the domain compares.
             let due = tx
                 .query_opt(
-                    "SELECT return_id, kind, due_at FROM deadlines WHERE due_at <= $1 \
-                     ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    "SELECT d.return_id, d.kind, d.due_at, \
+                            s.state -> 'deadlines' ->> d.kind \
+                     FROM deadlines d \
+                     JOIN snapshots s ON s.stream_id = 'return-' || d.return_id::text \
+                     WHERE d.due_at <= $1 \
+                     ORDER BY d.due_at LIMIT 1 FOR UPDATE OF d SKIP LOCKED",
                     &[&now],
                 )
                 .await?;
@@ -614,12 +620,18 @@ impl Service {
             };
             let id: Uuid = row.try_get(0)?;
             let kind: String = row.try_get(1)?;
-            let due_at: DateTime<Utc> = row.try_get(2)?;
-            let Ok(kind) = DeadlineKind::from_str(&kind) else {
-                // A kind this binary does not know (written by a newer one): leave it be.
-                tx.rollback().await?;
-                tracing::warn!(%kind, "unknown deadline kind");
-                break;
+            let row_due_at: DateTime<Utc> = row.try_get(2)?;
+            let state_due_at: Option<String> = row.try_get(3)?;
+            let (Ok(kind), Some(Ok(due_at))) = (
+                DeadlineKind::from_str(&kind),
+                state_due_at.map(|t| t.parse::<DateTime<Utc>>()),
+            ) else {
+                // Not running in the state (or of a kind this binary does not know): the row is
+                // stale; drop it so the scheduler does not take it again.
+                tracing::warn!(return_id = %id, %kind, "stale deadline row dropped");
+                drop_deadline_row(&tx, id, &kind, row_due_at).await?;
+                tx.commit().await?;
+                continue;
             };
             let command = ReturnCommand::ApplyDeadline(ApplyDeadline { kind, due_at });
             match act_in(
@@ -636,11 +648,7 @@ impl Service {
                 Ok(_) => {
                     // A deadline the domain found no longer running leaves its row; drop it so
                     // the scheduler does not take it again.
-                    tx.execute(
-                        "DELETE FROM deadlines WHERE return_id = $1 AND kind = $2 AND due_at = $3",
-                        &[&id, &kind.as_str(), &due_at],
-                    )
-                    .await?;
+                    drop_deadline_row(&tx, id, kind.as_str(), row_due_at).await?;
                     tx.commit().await?;
                     applied += 1;
                 }
@@ -656,6 +664,20 @@ impl Service {
         }
         Ok(applied)
     }
+}
+
+async fn drop_deadline_row(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    kind: &str,
+    due_at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    tx.execute(
+        "DELETE FROM deadlines WHERE return_id = $1 AND kind = $2 AND due_at = $3",
+        &[&id, &kind, &due_at],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The body of `POST /v1/returns`, parsed.

@@ -20,6 +20,13 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Create the database named in `database_url` when it does not exist yet.
     pub create_database: bool,
+    /// `RETURNS_TEST_CLOCK=1`: the clock can be advanced over HTTP (tests only).
+    pub test_clock: bool,
+    /// Largest accepted request body (`RETURNS_BODY_LIMIT_BYTES`, default 1 MiB).
+    pub body_limit: usize,
+    /// How often the deadline scheduler looks for due deadlines, in milliseconds
+    /// (`RETURNS_SCHEDULER_INTERVAL_MS`, default 1000; 0 turns the scheduler off).
+    pub scheduler_interval_ms: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -59,6 +66,18 @@ impl Settings {
             Some(v) => Some(v.parse().context("RETURNS_WORKERS must be a number")?),
             None => None,
         };
+        let body_limit = match var("RETURNS_BODY_LIMIT_BYTES") {
+            Some(v) => v
+                .parse()
+                .context("RETURNS_BODY_LIMIT_BYTES must be a number")?,
+            None => returns_api::body::DEFAULT_BODY_LIMIT,
+        };
+        let scheduler_interval_ms = match var("RETURNS_SCHEDULER_INTERVAL_MS") {
+            Some(v) => v
+                .parse()
+                .context("RETURNS_SCHEDULER_INTERVAL_MS must be a number")?,
+            None => 1000,
+        };
         Ok(Settings {
             database_url: database_url_from_env(),
             listen,
@@ -66,6 +85,9 @@ impl Settings {
             db_pool_size,
             workers,
             create_database: true,
+            test_clock: var("RETURNS_TEST_CLOCK").as_deref() == Some("1"),
+            body_limit,
+            scheduler_interval_ms,
         })
     }
 }

@@ -8,11 +8,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::dev::{Server, ServerHandle, Service as _};
 use actix_web::{App, HttpServer};
 use anyhow::Context;
 use returns_api::auth::JwtKeys;
 use returns_api::{ApiState, Readiness};
+use returns_app::{Clock, Service, SystemClock, TestClock};
 use returns_event_store::{EventStore, Pool, PoolSettings};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
@@ -27,6 +28,7 @@ pub struct Application {
     port: u16,
     server: Server,
     store: EventStore,
+    scheduler: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -48,10 +50,29 @@ impl Application {
         tracing::info!(schema_version = version, "database ready");
         let store = EventStore::new(pool.clone());
 
+        let test_clock = settings.test_clock.then(|| Arc::new(TestClock::new()));
+        let clock: Arc<dyn Clock> = match &test_clock {
+            Some(c) => c.clone(),
+            None => Arc::new(SystemClock),
+        };
+        if test_clock.is_some() {
+            tracing::warn!("RETURNS_TEST_CLOCK=1: the service clock can be advanced over HTTP");
+        }
+        let service = Service::new(store.clone(), clock);
+        let scheduler = (settings.scheduler_interval_ms > 0).then(|| {
+            tokio::spawn(run_scheduler(
+                service.clone(),
+                Duration::from_millis(settings.scheduler_interval_ms),
+            ))
+        });
+
         let jwt = JwtKeys::hs256(&settings.jwt_secret).context("RETURNS_JWT_SECRET")?;
         let state = ApiState {
             readiness: Arc::new(DatabaseReadiness { pool }),
             jwt: Arc::new(jwt),
+            service,
+            test_clock,
+            body_limit: settings.body_limit,
         };
 
         let listener = TcpListener::bind(settings.listen)
@@ -70,6 +91,9 @@ impl Application {
                     }
                 })
                 .configure(returns_api::configure(state.clone()))
+                .default_service(actix_web::web::to(|| async {
+                    actix_web::HttpResponse::from_error(returns_api::problem::Problem::not_found())
+                }))
         })
         // Signals are handled by `run_until_stopped`, so that several services can live in one
         // process (tests) and the binary decides how to stop.
@@ -83,6 +107,7 @@ impl Application {
             port,
             server,
             store,
+            scheduler,
         })
     }
 
@@ -101,7 +126,11 @@ impl Application {
 
     /// Serves until the server is stopped through its handle.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(scheduler) = self.scheduler {
+            scheduler.abort();
+        }
+        result
     }
 
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
@@ -113,8 +142,26 @@ impl Application {
             handle.stop(true).await;
         });
         self.server.await?;
+        if let Some(scheduler) = self.scheduler {
+            scheduler.abort();
+        }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Applies due deadlines every `interval`. Several instances may run it: each due deadline is
+/// taken by one of them (SKIP LOCKED) and applied once.
+async fn run_scheduler(service: Service, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match service.run_due_deadlines(1000).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(applied = n, "deadlines applied"),
+            Err(e) => tracing::warn!(error = %e, "deadline scheduler failed; retrying"),
+        }
     }
 }
 

@@ -28,6 +28,10 @@ impl TestApp {
             db_pool_size: 8,
             workers: Some(2),
             create_database: false,
+            test_clock: true,
+            body_limit: returns_api::body::DEFAULT_BODY_LIMIT,
+            // Deadlines run when the test clock is advanced, never behind a test's back.
+            scheduler_interval_ms: 0,
         };
         let app = Application::build(settings).await.expect("service builds");
         let port = app.port();
