@@ -12,6 +12,7 @@
 pub mod clock;
 mod error;
 mod idempotency;
+mod personal;
 mod service;
 mod views;
 

@@ -10,8 +10,8 @@ use returns_domain::returns::{
     can_see, decide, ApplyDeadline, Context, DeadlineKind, Decision, OpenReturn, ReturnCommand,
 };
 use returns_domain::{
-    Actor, Order, OrderEvent, OrderId, ReturnCase, ReturnEvent, ReturnId, Rma, Role, SellerId,
-    SellerPolicy,
+    Actor, BuyerId, Order, OrderEvent, OrderId, ReturnCase, ReturnEvent, ReturnId, Rma, Role,
+    SellerId, SellerPolicy,
 };
 use returns_event_store::{
     ActorRef, EventStore, ExpectedVersion, GenericClient, Metadata, NewEvent, RecordedEvent,
@@ -24,6 +24,7 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::personal;
 use crate::views::{self, order_stream, policy_stream, return_stream};
 
 /// How often a command is run again when a concurrent command on the same new stream won the race
@@ -73,6 +74,15 @@ pub struct EventPage {
     pub events: Vec<RecordedEvent>,
 }
 
+/// What every command's work needs, handed to it by [`Service::command`].
+struct Cx {
+    store: EventStore,
+    caller: Actor,
+    opts: CommandOptions,
+    /// The service clock when the request arrived.
+    now: DateTime<Utc>,
+}
+
 /// The command side of the service. Cheap to clone.
 #[derive(Clone)]
 pub struct Service {
@@ -109,14 +119,6 @@ fn to_new_events<'a>(
         .collect()
 }
 
-fn return_new_events(events: &[ReturnEvent]) -> Vec<NewEvent> {
-    to_new_events(
-        events
-            .iter()
-            .map(|e| (e.event_type(), e.schema_version(), e.to_data())),
-    )
-}
-
 fn order_new_events(events: &[OrderEvent]) -> Vec<NewEvent> {
     to_new_events(
         events
@@ -139,7 +141,8 @@ impl Service {
     }
 
     /// Runs `work` in a transaction with the idempotency protocol around it, retrying when a
-    /// concurrent command on the same new stream won the race.
+    /// concurrent command on the same new stream won the race. `work` gets the transaction and
+    /// what every command needs ([`Cx`]); it may run more than once.
     async fn command<T, W, R>(
         &self,
         caller: &Actor,
@@ -150,11 +153,13 @@ impl Service {
     where
         W: for<'t> Fn(
             &'t Transaction<'t>,
+            Cx,
         ) -> std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<T, AppError>> + Send + 't>,
         >,
         R: Fn(&T) -> StoredResponse,
     {
+        let now = self.now();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -166,7 +171,13 @@ impl Service {
                     return Ok(Answered::Replayed(stored));
                 }
             }
-            let outcome = match work(&tx).await {
+            let cx = Cx {
+                store: self.store.clone(),
+                caller: caller.clone(),
+                opts: opts.clone(),
+                now,
+            };
+            let outcome = match work(&tx, cx).await {
                 Ok(value) => value,
                 Err(e) => {
                     let _ = tx.rollback().await;
@@ -203,18 +214,17 @@ impl Service {
     where
         R: Fn(&(Order, bool)) -> StoredResponse,
     {
-        let now = self.now();
-        let caller = caller.clone();
-        let opts_inner = opts.clone();
-        let store = self.store.clone();
         self.command(
-            &caller.clone(),
+            caller,
             opts,
-            move |tx| {
+            move |tx, cx| {
+                let Cx {
+                    store,
+                    caller,
+                    opts,
+                    now,
+                } = cx;
                 let details = details.clone();
-                let caller = caller.clone();
-                let opts = opts_inner.clone();
-                let store = store.clone();
                 Box::pin(async move {
                     let stream = order_stream(details.order_id.as_str());
                     let existing = views::load::<Order, _>(tx, &stream, true).await?;
@@ -262,17 +272,16 @@ impl Service {
     where
         R: Fn(&Order) -> StoredResponse,
     {
-        let now = self.now();
-        let caller = caller.clone();
-        let opts_inner = opts.clone();
-        let store = self.store.clone();
         self.command(
-            &caller.clone(),
+            caller,
             opts,
-            move |tx| {
-                let caller = caller.clone();
-                let opts = opts_inner.clone();
-                let store = store.clone();
+            move |tx, cx| {
+                let Cx {
+                    store,
+                    caller,
+                    opts,
+                    now,
+                } = cx;
                 let order_id = order_id.clone();
                 Box::pin(async move {
                     let stream = order_stream(order_id.as_str());
@@ -337,17 +346,16 @@ impl Service {
     where
         R: Fn(&(SellerPolicy, u64)) -> StoredResponse,
     {
-        let now = self.now();
-        let caller = caller.clone();
-        let opts_inner = opts.clone();
-        let store = self.store.clone();
         self.command(
-            &caller.clone(),
+            caller,
             opts,
-            move |tx| {
-                let caller = caller.clone();
-                let opts = opts_inner.clone();
-                let store = store.clone();
+            move |tx, cx| {
+                let Cx {
+                    store,
+                    caller,
+                    opts,
+                    now,
+                } = cx;
                 let seller_id = seller_id.clone();
                 let policy = policy.clone();
                 Box::pin(async move {
@@ -417,17 +425,16 @@ impl Service {
     where
         R: Fn(&ReturnCase) -> StoredResponse,
     {
-        let now = self.now();
-        let caller = caller.clone();
-        let opts_inner = opts.clone();
-        let store = self.store.clone();
         self.command(
-            &caller.clone(),
+            caller,
             opts,
-            move |tx| {
-                let caller = caller.clone();
-                let opts = opts_inner.clone();
-                let store = store.clone();
+            move |tx, cx| {
+                let Cx {
+                    store,
+                    caller,
+                    opts,
+                    now,
+                } = cx;
                 let request = request.clone();
                 Box::pin(async move {
                     let order_stream_id = order_stream(request.order_id.as_str());
@@ -488,17 +495,16 @@ impl Service {
     where
         R: Fn(&ReturnCase) -> StoredResponse,
     {
-        let now = self.now();
-        let caller = caller.clone();
-        let opts_inner = opts.clone();
-        let store = self.store.clone();
         self.command(
-            &caller.clone(),
+            caller,
             opts,
-            move |tx| {
-                let caller = caller.clone();
-                let opts = opts_inner.clone();
-                let store = store.clone();
+            move |tx, cx| {
+                let Cx {
+                    store,
+                    caller,
+                    opts,
+                    now,
+                } = cx;
                 let command = command.clone();
                 Box::pin(async move {
                     act_in(&store, tx, &caller, return_id, &command, &opts, now).await
@@ -583,11 +589,54 @@ impl Service {
     /// `GET /v1/returns/{id}/events`: the case history, oldest first.
     pub async fn return_events(&self, caller: &Actor, id: ReturnId) -> Result<EventPage, AppError> {
         self.get_return(caller, id).await?;
-        let events = self
+        let client = self.store.pool().get().await?;
+        let mut events = self
             .store
-            .read_stream(&return_stream(*id.as_uuid()), 1, 10_000)
+            .read_stream_in(&client, &return_stream(*id.as_uuid()), 1, 10_000)
             .await?;
+        personal::rehydrate(&client, &mut events).await?;
         Ok(EventPage { events })
+    }
+
+    /// Erases a buyer's personal data: the free text of all their returns becomes tombstones, the
+    /// views of those returns are rebuilt from the log without it, and stored idempotent answers
+    /// (which may quote it) are dropped. The case histories stay whole. Returns how many returns
+    /// were rebuilt.
+    #[instrument(skip_all)]
+    pub async fn erase_buyer(&self, buyer_id: &BuyerId) -> Result<usize, AppError> {
+        let mut client = self.store.pool().get().await?;
+        let tx = client.transaction().await?;
+        personal::tombstone(&tx, buyer_id.as_str()).await?;
+        tx.execute(
+            "DELETE FROM idempotency_keys WHERE caller_role = 'buyer' AND caller_id = $1",
+            &[&buyer_id.as_str()],
+        )
+        .await?;
+        let rows = tx
+            .query(
+                "SELECT return_id FROM return_index WHERE buyer_id = $1 FOR UPDATE",
+                &[&buyer_id.as_str()],
+            )
+            .await?;
+        for row in &rows {
+            let id: Uuid = row.try_get(0)?;
+            let stream = return_stream(id);
+            // Lock the snapshot so that no command updates it from the old text meanwhile.
+            views::load::<serde_json::Value, _>(&tx, &stream, true).await?;
+            let mut recorded = self.store.read_stream_in(&tx, &stream, 1, 100_000).await?;
+            personal::rehydrate(&tx, &mut recorded).await?;
+            let mut case: Option<ReturnCase> = None;
+            for e in &recorded {
+                let event = ReturnEvent::from_stored(&e.event_type, e.schema_version, e.json()?)
+                    .map_err(|err| AppError::Internal(format!("{stream} v{}: {err}", e.version)))?;
+                case = returns_domain::evolve(case, &event);
+            }
+            let case = case.ok_or_else(|| AppError::Internal(format!("{stream} is empty")))?;
+            views::save(&tx, &stream, case.version, &case).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(returns = rows.len(), "buyer's personal data erased");
+        Ok(rows.len())
     }
 
     /// Applies every deadline due at the service clock's `now`, one return per transaction, as
@@ -823,16 +872,28 @@ async fn apply_return_decision(
                 ))
             }
         };
+        let buyer = match (&case, first) {
+            (Some(c), _) => c.buyer_id.clone(),
+            (None, Some(ReturnEvent::ReturnRequested(e))) => e.buyer_id.clone(),
+            _ => {
+                return Err(AppError::Internal(
+                    "a new return must start with its request".into(),
+                ))
+            }
+        };
         let stream = return_stream(*id.as_uuid());
+        // Free text stays out of the immutable log (see `personal`).
+        let (new_events, personal_values) = personal::split(&decision.return_events);
         let written = store
             .append_in(
                 tx,
                 &stream,
                 ExpectedVersion::from_version(version),
-                &return_new_events(&decision.return_events),
+                &new_events,
                 &meta,
             )
             .await?;
+        personal::store(tx, &buyer, &personal_values).await?;
         case = decision
             .return_events
             .iter()

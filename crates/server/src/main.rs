@@ -24,6 +24,12 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Erase a buyer's personal data (free text of their returns); the case histories stay whole.
+    EraseBuyer {
+        /// The buyer's id.
+        #[arg(long)]
+        buyer_id: String,
+    },
     /// Mint a development token signed with RETURNS_JWT_SECRET and print it.
     Token {
         /// buyer, seller, operator or platform.
@@ -80,6 +86,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = returns_event_store::pool(&url, &Default::default())?;
             let version = returns_event_store::migrate(&pool).await?;
             println!("database schema at migration {version}");
+            Ok(())
+        }
+        Command::EraseBuyer { buyer_id } => {
+            telemetry::init("info");
+            let buyer = returns_domain::BuyerId::parse(&buyer_id)
+                .map_err(|e| anyhow::anyhow!("buyer id: {e}"))?;
+            let url = database_url_from_env();
+            let pool = returns_event_store::pool(&url, &Default::default())?;
+            returns_event_store::migrate(&pool).await?;
+            let service = returns_app::Service::new(
+                returns_event_store::EventStore::new(pool),
+                std::sync::Arc::new(returns_app::SystemClock),
+            );
+            let rebuilt = service.erase_buyer(&buyer).await?;
+            println!("erased the personal data of {rebuilt} return(s)");
             Ok(())
         }
         Command::Token { role, sub, ttl } => {
