@@ -9,6 +9,7 @@ mod eu_rules;
 mod health;
 mod idempotency;
 mod lifecycle;
+mod openapi;
 mod orders;
 mod policy;
 mod support;

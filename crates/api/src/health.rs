@@ -4,7 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::ApiState;
 
@@ -14,18 +15,44 @@ pub trait Readiness: Send + Sync + 'static {
     fn check(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
 }
 
-/// `GET /healthz`: the process is up and serving requests.
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+/// The body of `/healthz` and `/readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthStatus {
+    /// `ok` (`/healthz`), `ready` or `not_ready` (`/readyz`).
+    #[schema(example = "ok")]
+    pub status: &'static str,
 }
 
-/// `GET /readyz`: 200 only when the database is reachable and migrations are applied.
+/// The process is up and serving requests.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process is up", body = HealthStatus)),
+)]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(HealthStatus { status: "ok" })
+}
+
+/// 200 only when the database is reachable and migrations are applied.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "`ready`: the service can do its work", body = HealthStatus),
+        (status = 503, description = "`not_ready`: the database is unreachable or its schema \
+            is not current", body = HealthStatus),
+    ),
+)]
 pub async fn readyz(state: web::Data<ApiState>) -> HttpResponse {
     match state.readiness.check().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Ok(()) => HttpResponse::Ok().json(HealthStatus { status: "ready" }),
         Err(reason) => {
             tracing::warn!(%reason, "not ready");
-            HttpResponse::ServiceUnavailable().json(json!({"status": "not_ready"}))
+            HttpResponse::ServiceUnavailable().json(HealthStatus {
+                status: "not_ready",
+            })
         }
     }
 }

@@ -1,13 +1,14 @@
 //! The HTTP API of the returns service (see `API.md` for the contract it implements).
 //!
 //! This crate owns the routes, the JSON request and response types, token authentication and the
-//! one mapping from failures to `application/problem+json` answers. It holds no SQL and no business
-//! rules: it parses requests into domain values, calls the services it is given, and renders what
-//! they return.
+//! one mapping from failures to `application/problem+json` answers, and the OpenAPI 3 document
+//! generated from them (`GET /openapi.json`). It holds no SQL and no business rules: it parses
+//! requests into domain values, calls the services it is given, and renders what they return.
 
 pub mod auth;
 pub mod body;
 mod health;
+pub mod openapi;
 pub mod problem;
 mod render;
 mod routes;
@@ -48,6 +49,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
+            .route("/openapi.json", web::get().to(openapi::serve))
             .configure(routes::configure);
     }
 }

@@ -4,23 +4,35 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// A field-level validation failure.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct FieldError {
+    /// The path of the offending field, e.g. `items[1].quantity` (empty: the body as a whole).
+    #[schema(example = "items[1].quantity")]
     pub field: String,
     pub message: String,
 }
 
-/// An error answer. `code` is stable and machine-readable; `detail` is for people.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// An error answer (`application/problem+json`). `code` is stable and machine-readable; `detail`
+/// is for people.
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
+    #[schema(example = "https://returns.example/problems/not-found")]
     pub kind: String,
+    #[schema(example = "Not Found")]
     pub title: String,
+    #[schema(example = 404)]
     pub status: u16,
     pub detail: String,
+    /// A stable snake_case code: `unauthorized`, `forbidden`, `not_found`, `validation_failed`,
+    /// `invalid_transition`, `version_conflict`, `idempotency_key_reused`, `payload_too_large`,
+    /// `unavailable`.
+    #[schema(example = "not_found")]
     pub code: &'static str,
+    /// With `validation_failed`: each field that failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }

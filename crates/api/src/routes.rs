@@ -1,24 +1,34 @@
-//! The `/v1` routes: parse, call the service, render.
+//! The `/v1` routes: parse, call the service, render; and the request bodies they parse.
+//!
+//! Every handler carries its `#[utoipa::path]` (see `openapi` for the document they make up).
 
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use returns_app::{Answered, CommandOptions, IdempotencyKey, OpenReturnRequest, StoredResponse};
-use returns_domain::order::{ItemRequest, OrderDetails};
+use returns_domain::order::{ItemRequest, OrderDetails, OrderLine};
 use returns_domain::returns::{
-    AcceptOffer, AcceptReturn, AddEvidence, AssignDispute, CarrierUpdate, DecideDispute,
-    DeclineOffer, DeclineReturn, EscalateReturn, GrantException, InspectReturn, IssueRefund,
-    MakeOffer, PostMessage, ReceiveReturn, ReturnCommand, ShipReturn, WithdrawReturn,
+    AcceptOffer, AcceptReturn, Action, AddEvidence, AssignDispute, CarrierStatus, CarrierUpdate,
+    DecideDispute, DecisionOutcome, DeclineOffer, DeclineReturn, EscalateReturn, ExceptionRule,
+    FundedBy, GrantException, InspectReturn, IssueRefund, MakeOffer, OfferKind, PayoutMethod,
+    PostMessage, ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn, WithdrawReturn,
 };
-use returns_domain::{Evidence, OrderId, Reason, Resolution, ReturnId, SellerId, SellerPolicy};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use returns_domain::{
+    BuyerId, Category, Currency, Evidence, EvidenceKind, Grade, Jurisdiction, LineId, MinorUnits,
+    OrderId, Reason, Resolution, ReturnId, SellerId, SellerPolicy, Sku,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{Caller, Role};
 use crate::body::{parse_json, RawBody};
+use crate::openapi::{
+    ClockProblems, CommandHeaders, CommandProblems, CreateProblems, QueryProblems, ReadProblems,
+};
 use crate::problem::{FieldError, Problem};
 use crate::render;
 use crate::ApiState;
@@ -46,7 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn stored(status: StatusCode, body: &Value) -> StoredResponse {
+fn stored(status: StatusCode, body: &impl Serialize) -> StoredResponse {
     StoredResponse {
         status: status.as_u16(),
         body: serde_json::to_vec(body).unwrap_or_default(),
@@ -149,15 +159,521 @@ fn parse_path<T>(
     })
 }
 
+// ----- request bodies -----
+//
+// Each body is parsed into the struct that documents it and then converted into the domain's
+// value or command. Field types are the domain's parsed types, so validation stays the domain's;
+// the conversions name every field on both sides without `..`, so that a field added to a domain
+// command breaks the build here instead of going unparsed and undocumented. `#[serde(rename)]` on a
+// struct keeps the domain type's name in serde's messages ("expected struct OrderDetails").
+
+/// The body of `POST /v1/orders`: an order as the marketplace knows it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "OrderDetails")]
+pub(crate) struct RegisterOrderBody {
+    /// The marketplace's id: 1 to 64 characters of `A-Za-z0-9._:-`.
+    #[schema(value_type = String, example = "ORD-1001")]
+    order_id: OrderId,
+    #[schema(value_type = String, example = "buyer-1")]
+    buyer_id: BuyerId,
+    #[schema(value_type = String, example = "seller-1")]
+    seller_id: SellerId,
+    /// ISO 4217 code of every `_minor` amount of the order.
+    #[schema(value_type = String, example = "EUR")]
+    currency: Currency,
+    /// ISO 3166 alpha-2 code: whose consumer law applies.
+    #[schema(value_type = String, example = "DE")]
+    jurisdiction: Jurisdiction,
+    placed_at: DateTime<Utc>,
+    /// When the order reached the buyer, if it has; return windows count from it.
+    #[serde(default)]
+    delivered_at: Option<DateTime<Utc>>,
+    lines: Vec<OrderLineBody>,
+}
+
+impl From<RegisterOrderBody> for OrderDetails {
+    fn from(body: RegisterOrderBody) -> Self {
+        let RegisterOrderBody {
+            order_id,
+            buyer_id,
+            seller_id,
+            currency,
+            jurisdiction,
+            placed_at,
+            delivered_at,
+            lines,
+        } = body;
+        OrderDetails {
+            order_id,
+            buyer_id,
+            seller_id,
+            currency,
+            jurisdiction,
+            placed_at,
+            delivered_at,
+            lines: lines.into_iter().map(OrderLine::from).collect(),
+        }
+    }
+}
+
+/// One line of an order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "OrderLine")]
+#[schema(as = OrderLine)]
+pub(crate) struct OrderLineBody {
+    /// Unique within the order.
+    #[schema(value_type = String, example = "line-1")]
+    line_id: LineId,
+    #[schema(value_type = String, example = "SKU-HP-100")]
+    sku: Sku,
+    title: String,
+    /// The marketplace's product category.
+    #[schema(value_type = String, example = "electronics")]
+    category: Category,
+    quantity: u32,
+    #[schema(value_type = i64, minimum = 0, example = 4999)]
+    unit_price_minor: MinorUnits,
+}
+
+impl From<OrderLineBody> for OrderLine {
+    fn from(body: OrderLineBody) -> Self {
+        let OrderLineBody {
+            line_id,
+            sku,
+            title,
+            category,
+            quantity,
+            unit_price_minor,
+        } = body;
+        OrderLine {
+            line_id,
+            sku,
+            title,
+            category,
+            quantity,
+            unit_price_minor,
+        }
+    }
+}
+
+/// The body of `POST /v1/orders/{order_id}/delivery`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct DeliveryBody {
+    delivered_at: DateTime<Utc>,
+}
+
+/// The body of `POST /v1/returns`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct OpenReturnBody {
+    #[schema(value_type = String, example = "ORD-1001")]
+    order_id: OrderId,
+    items: Vec<ItemBody>,
+    #[schema(value_type = crate::openapi::Reason)]
+    reason: Reason,
+    #[serde(default)]
+    description: Option<String>,
+    #[schema(value_type = crate::openapi::Resolution)]
+    resolution: Resolution,
+    #[serde(default)]
+    evidence: Vec<EvidenceBody>,
+}
+
+impl From<OpenReturnBody> for OpenReturnRequest {
+    fn from(body: OpenReturnBody) -> Self {
+        let OpenReturnBody {
+            order_id,
+            items,
+            reason,
+            description,
+            resolution,
+            evidence,
+        } = body;
+        OpenReturnRequest {
+            order_id,
+            items: items.into_iter().map(ItemRequest::from).collect(),
+            reason,
+            description,
+            resolution,
+            evidence: evidence.into_iter().map(Evidence::from).collect(),
+        }
+    }
+}
+
+/// A line and how many of it to return: at most what was bought minus what is already in open
+/// or refunded returns.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "ItemRequest")]
+pub(crate) struct ItemBody {
+    #[schema(value_type = String, example = "line-1")]
+    line_id: LineId,
+    #[schema(example = 1)]
+    quantity: u32,
+}
+
+impl From<ItemBody> for ItemRequest {
+    fn from(body: ItemBody) -> Self {
+        let ItemBody { line_id, quantity } = body;
+        ItemRequest { line_id, quantity }
+    }
+}
+
+/// A piece of evidence: a reference to a file kept elsewhere, or a note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "Evidence")]
+#[schema(as = Evidence)]
+pub(crate) struct EvidenceBody {
+    #[schema(value_type = crate::openapi::EvidenceKind)]
+    kind: EvidenceKind,
+    #[serde(default)]
+    url: Option<String>,
+    /// Hex SHA-256 of the file.
+    #[serde(default)]
+    sha256: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+impl From<EvidenceBody> for Evidence {
+    fn from(body: EvidenceBody) -> Self {
+        let EvidenceBody {
+            kind,
+            url,
+            sha256,
+            note,
+        } = body;
+        Evidence {
+            kind,
+            url,
+            sha256,
+            note,
+        }
+    }
+}
+
+fn evidence_list(evidence: Vec<EvidenceBody>) -> Vec<Evidence> {
+    evidence.into_iter().map(Evidence::from).collect()
+}
+
+/// A prepaid return label.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "ReturnLabel")]
+pub(crate) struct LabelBody {
+    #[schema(example = "DHL")]
+    carrier: String,
+    tracking_number: String,
+    #[serde(default)]
+    label_url: Option<String>,
+}
+
+impl From<LabelBody> for ReturnLabel {
+    fn from(body: LabelBody) -> Self {
+        let LabelBody {
+            carrier,
+            tracking_number,
+            label_url,
+        } = body;
+        ReturnLabel {
+            carrier,
+            tracking_number,
+            label_url,
+        }
+    }
+}
+
+/// `accept`: with `returnless: true` the buyer keeps the item and a refund is due at once.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "AcceptReturn")]
+pub(crate) struct AcceptBody {
+    #[serde(default)]
+    label: Option<LabelBody>,
+    #[serde(default)]
+    instructions: Option<String>,
+    #[serde(default)]
+    returnless: bool,
+}
+
+impl From<AcceptBody> for AcceptReturn {
+    fn from(body: AcceptBody) -> Self {
+        let AcceptBody {
+            label,
+            instructions,
+            returnless,
+        } = body;
+        AcceptReturn {
+            label: label.map(ReturnLabel::from),
+            instructions,
+            returnless,
+        }
+    }
+}
+
+/// `decline`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "DeclineReturn")]
+pub(crate) struct DeclineBody {
+    reason_text: String,
+    #[serde(default)]
+    evidence: Vec<EvidenceBody>,
+}
+
+impl From<DeclineBody> for DeclineReturn {
+    fn from(body: DeclineBody) -> Self {
+        let DeclineBody {
+            reason_text,
+            evidence,
+        } = body;
+        DeclineReturn {
+            reason_text,
+            evidence: evidence_list(evidence),
+        }
+    }
+}
+
+/// `offer`: a partial refund or store credit names its amount.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "MakeOffer")]
+pub(crate) struct OfferBody {
+    #[schema(value_type = crate::openapi::OfferKind)]
+    kind: OfferKind,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    amount_minor: Option<MinorUnits>,
+}
+
+impl From<OfferBody> for MakeOffer {
+    fn from(body: OfferBody) -> Self {
+        let OfferBody { kind, amount_minor } = body;
+        MakeOffer { kind, amount_minor }
+    }
+}
+
+/// `ship`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "ShipReturn")]
+pub(crate) struct ShipBody {
+    #[schema(example = "DHL")]
+    carrier: String,
+    tracking_number: String,
+}
+
+impl From<ShipBody> for ShipReturn {
+    fn from(body: ShipBody) -> Self {
+        let ShipBody {
+            carrier,
+            tracking_number,
+        } = body;
+        ShipReturn {
+            carrier,
+            tracking_number,
+        }
+    }
+}
+
+/// `carrier-update`: `at` is when the carrier saw it happen.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "CarrierUpdate")]
+pub(crate) struct CarrierUpdateBody {
+    #[schema(value_type = crate::openapi::CarrierStatus)]
+    status: CarrierStatus,
+    at: DateTime<Utc>,
+}
+
+impl From<CarrierUpdateBody> for CarrierUpdate {
+    fn from(body: CarrierUpdateBody) -> Self {
+        let CarrierUpdateBody { status, at } = body;
+        CarrierUpdate { status, at }
+    }
+}
+
+/// `receive`: `received_at` defaults to now.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "ReceiveReturn")]
+pub(crate) struct ReceiveBody {
+    #[serde(default)]
+    received_at: Option<DateTime<Utc>>,
+}
+
+impl From<ReceiveBody> for ReceiveReturn {
+    fn from(body: ReceiveBody) -> Self {
+        let ReceiveBody { received_at } = body;
+        ReceiveReturn { received_at }
+    }
+}
+
+/// `inspect`: a refund of 0 is a refusal and needs evidence.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "InspectReturn")]
+pub(crate) struct InspectBody {
+    #[schema(value_type = crate::openapi::Grade)]
+    grade: Grade,
+    #[schema(value_type = i64, minimum = 0)]
+    refund_amount_minor: MinorUnits,
+    #[serde(default)]
+    notes: Option<String>,
+    #[serde(default)]
+    evidence: Vec<EvidenceBody>,
+}
+
+impl From<InspectBody> for InspectReturn {
+    fn from(body: InspectBody) -> Self {
+        let InspectBody {
+            grade,
+            refund_amount_minor,
+            notes,
+            evidence,
+        } = body;
+        InspectReturn {
+            grade,
+            refund_amount_minor,
+            notes,
+            evidence: evidence_list(evidence),
+        }
+    }
+}
+
+/// `refund`: the platform reports that the payment went through.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "IssueRefund")]
+pub(crate) struct RefundBody {
+    #[schema(value_type = i64, minimum = 0)]
+    amount_minor: MinorUnits,
+    #[schema(value_type = crate::openapi::PayoutMethod)]
+    method: PayoutMethod,
+    /// The payment provider's reference.
+    reference: String,
+}
+
+impl From<RefundBody> for IssueRefund {
+    fn from(body: RefundBody) -> Self {
+        let RefundBody {
+            amount_minor,
+            method,
+            reference,
+        } = body;
+        IssueRefund {
+            amount_minor,
+            method,
+            reference,
+        }
+    }
+}
+
+/// `escalate`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "EscalateReturn")]
+pub(crate) struct EscalateBody {
+    reason_text: String,
+}
+
+impl From<EscalateBody> for EscalateReturn {
+    fn from(body: EscalateBody) -> Self {
+        let EscalateBody { reason_text } = body;
+        EscalateReturn { reason_text }
+    }
+}
+
+/// `messages`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "PostMessage")]
+pub(crate) struct MessageBody {
+    body: String,
+}
+
+impl From<MessageBody> for PostMessage {
+    fn from(message: MessageBody) -> Self {
+        let MessageBody { body } = message;
+        PostMessage { body }
+    }
+}
+
+/// `grant-exception`: waive a policy rule as goodwill.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "GrantException")]
+pub(crate) struct GrantExceptionBody {
+    #[schema(value_type = crate::openapi::ExceptionRule)]
+    rule: ExceptionRule,
+    note: String,
+}
+
+impl From<GrantExceptionBody> for GrantException {
+    fn from(body: GrantExceptionBody) -> Self {
+        let GrantExceptionBody { rule, note } = body;
+        GrantException { rule, note }
+    }
+}
+
+/// `decide`: for `side_with_seller` the amount is 0 and `return_required` and `funded_by` may be
+/// left out.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "DecideDispute")]
+pub(crate) struct DecideBody {
+    #[schema(value_type = crate::openapi::DecisionOutcome)]
+    outcome: DecisionOutcome,
+    #[schema(value_type = i64, minimum = 0)]
+    refund_amount_minor: MinorUnits,
+    #[serde(default)]
+    return_required: bool,
+    #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::FundedBy>)]
+    funded_by: Option<FundedBy>,
+    rationale: String,
+}
+
+impl From<DecideBody> for DecideDispute {
+    fn from(body: DecideBody) -> Self {
+        let DecideBody {
+            outcome,
+            refund_amount_minor,
+            return_required,
+            funded_by,
+            rationale,
+        } = body;
+        DecideDispute {
+            outcome,
+            refund_amount_minor,
+            return_required,
+            funded_by,
+            rationale,
+        }
+    }
+}
+
+/// The body of `POST /v1/test-clock/advance`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct AdvanceBody {
+    #[schema(minimum = 0, maximum = 87600)]
+    hours: i64,
+}
+
 // ----- orders -----
 
+/// Register an order (platform).
+///
+/// The same body again answers 200 with the order as registered; another body for an existing
+/// `order_id` is 409 `version_conflict`. The seller's policy version current now judges the
+/// order's returns.
+#[utoipa::path(
+    post,
+    path = "/v1/orders",
+    tag = "orders",
+    request_body = RegisterOrderBody,
+    params(CommandHeaders),
+    responses(
+        (status = 201, description = "The order, registered", body = render::OrderView,
+            headers(("ETag" = String, description = "`\"<version>\"`"))),
+        (status = 200, description = "The same body was registered before", body = render::OrderView,
+            headers(("ETag" = String, description = "`\"<version>\"`"))),
+        CreateProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn register_order(
     req: HttpRequest,
     state: web::Data<ApiState>,
     caller: Caller,
     body: RawBody,
 ) -> Reply {
-    let details: OrderDetails = parse_json(&body.0)?;
+    let details = OrderDetails::from(parse_json::<RegisterOrderBody>(&body.0)?);
     let opts = command_options(&req, &body.0)?;
     let answer = state
         .service
@@ -180,11 +696,20 @@ async fn register_order(
     }))
 }
 
-#[derive(Deserialize)]
-struct DeliveryBody {
-    delivered_at: DateTime<Utc>,
-}
-
+/// Record or correct the order's delivery to the buyer (platform).
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{order_id}/delivery",
+    tag = "orders",
+    request_body = DeliveryBody,
+    params(("order_id" = String, Path, description = "The marketplace's order id"), CommandHeaders),
+    responses(
+        (status = 200, description = "The order", body = render::OrderView,
+            headers(("ETag" = String, description = "`\"<version>\"`"))),
+        CommandProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn record_delivery(
     req: HttpRequest,
     state: web::Data<ApiState>,
@@ -205,6 +730,19 @@ async fn record_delivery(
     Ok(answered(answer, render))
 }
 
+/// An order (platform, operator, its buyer, its seller).
+#[utoipa::path(
+    get,
+    path = "/v1/orders/{order_id}",
+    tag = "orders",
+    params(("order_id" = String, Path, description = "The marketplace's order id")),
+    responses(
+        (status = 200, description = "The order", body = render::OrderView,
+            headers(("ETag" = String, description = "`\"<version>\"`"))),
+        ReadProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn get_order(state: web::Data<ApiState>, caller: Caller, path: web::Path<String>) -> Reply {
     let order = state.service.get_order(&caller.0, &path).await?;
     Ok(reply(stored(StatusCode::OK, &render::order_view(&order))))
@@ -212,6 +750,22 @@ async fn get_order(state: web::Data<ApiState>, caller: Caller, path: web::Path<S
 
 // ----- policies -----
 
+/// Set a seller's return policy (that seller, or an operator).
+///
+/// Each change is a new `policy_version`. Returns are judged by the version that was current when
+/// their order was registered, never below the legal floor of the order's jurisdiction.
+#[utoipa::path(
+    put,
+    path = "/v1/sellers/{seller_id}/policy",
+    tag = "policies",
+    request_body = crate::openapi::PolicyBody,
+    params(("seller_id" = String, Path, description = "The marketplace's seller id"), CommandHeaders),
+    responses(
+        (status = 200, description = "The stored policy", body = render::PolicyView),
+        CreateProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn put_policy(
     req: HttpRequest,
     state: web::Data<ApiState>,
@@ -249,6 +803,18 @@ async fn put_policy(
     Ok(answered(answer, render))
 }
 
+/// A seller's current return policy (any authenticated caller); version 0 is the defaults.
+#[utoipa::path(
+    get,
+    path = "/v1/sellers/{seller_id}/policy",
+    tag = "policies",
+    params(("seller_id" = String, Path, description = "The marketplace's seller id")),
+    responses(
+        (status = 200, description = "The current policy", body = render::PolicyView),
+        QueryProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn get_policy(state: web::Data<ApiState>, _caller: Caller, path: web::Path<String>) -> Reply {
     let seller_id = parse_path(&path, "seller_id", |s| {
         SellerId::parse(s).map_err(|e| e.to_string())
@@ -262,34 +828,32 @@ async fn get_policy(state: web::Data<ApiState>, _caller: Caller, path: web::Path
 
 // ----- returns -----
 
-#[derive(Deserialize)]
-struct OpenReturnBody {
-    order_id: OrderId,
-    items: Vec<ItemRequest>,
-    reason: Reason,
-    #[serde(default)]
-    description: Option<String>,
-    resolution: Resolution,
-    #[serde(default)]
-    evidence: Vec<Evidence>,
-}
-
+/// Open a return (buyer).
+///
+/// Unknown order or someone else's order: 404. Unknown line, or a quantity above what was bought
+/// minus what is in open or refunded returns: 422. A return outside the policy is still created,
+/// with `policy.eligible=false`, and left to the seller and to arbitration.
+#[utoipa::path(
+    post,
+    path = "/v1/returns",
+    tag = "returns",
+    request_body = OpenReturnBody,
+    params(CommandHeaders),
+    responses(
+        (status = 201, description = "The return view", body = render::ReturnView,
+            headers(("ETag" = String, description = "`\"<version>\"`"))),
+        CommandProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn open_return(
     req: HttpRequest,
     state: web::Data<ApiState>,
     caller: Caller,
     body: RawBody,
 ) -> Reply {
-    let parsed: OpenReturnBody = parse_json(&body.0)?;
+    let request = OpenReturnRequest::from(parse_json::<OpenReturnBody>(&body.0)?);
     let opts = command_options(&req, &body.0)?;
-    let request = OpenReturnRequest {
-        order_id: parsed.order_id,
-        items: parsed.items,
-        reason: parsed.reason,
-        description: parsed.description,
-        resolution: parsed.resolution,
-        evidence: parsed.evidence,
-    };
     let service = state.service.clone();
     let actor = caller.0.clone();
     let render = move |case: &returns_domain::ReturnCase| {
@@ -310,6 +874,19 @@ fn return_id(path: &str) -> Result<ReturnId, Problem> {
     ReturnId::parse(path).map_err(|_| Problem::not_found())
 }
 
+/// A return, as the caller may see it.
+#[utoipa::path(
+    get,
+    path = "/v1/returns/{id}",
+    tag = "returns",
+    params(("id" = Uuid, Path, description = "The return id")),
+    responses(
+        (status = 200, description = "The return view", body = render::ReturnView,
+            headers(("ETag" = String, description = "`\"<version>\"`"))),
+        ReadProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn get_return(state: web::Data<ApiState>, caller: Caller, path: web::Path<String>) -> Reply {
     let id = return_id(&path)?;
     let case = state.service.get_return(&caller.0, id).await?;
@@ -319,13 +896,19 @@ async fn get_return(state: web::Data<ApiState>, caller: Caller, path: web::Path<
     )))
 }
 
-#[derive(Deserialize)]
+/// The filters and paging of `GET /v1/returns`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    #[param(value_type = Option<crate::openapi::Status>)]
     status: Option<String>,
     order_id: Option<String>,
     buyer_id: Option<String>,
     seller_id: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -339,6 +922,18 @@ fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
     Some((at, Uuid::parse_str(id).ok()?))
 }
 
+/// The returns the caller may see, newest first, filtered.
+#[utoipa::path(
+    get,
+    path = "/v1/returns",
+    tag = "returns",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of return views", body = render::ReturnPage),
+        QueryProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_returns(
     state: web::Data<ApiState>,
     caller: Caller,
@@ -376,15 +971,28 @@ async fn list_returns(
     };
     let page = state.service.list_returns(&caller.0, filter).await?;
     let now = state.service.now();
-    let items: Vec<Value> = page
-        .items
-        .iter()
-        .map(|case| render::return_view(case, &caller.0, now))
-        .collect();
-    let next = page.next.map(|(at, id)| encode_cursor(at, id));
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+    Ok(HttpResponse::Ok().json(render::ReturnPage {
+        items: page
+            .items
+            .iter()
+            .map(|case| render::return_view(case, &caller.0, now))
+            .collect(),
+        next_cursor: page.next.map(|(at, id)| encode_cursor(at, id)),
+    }))
 }
 
+/// The case history of a return: every event, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/returns/{id}/events",
+    tag = "returns",
+    params(("id" = Uuid, Path, description = "The return id")),
+    responses(
+        (status = 200, description = "Every event of the return", body = render::EventPage),
+        ReadProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn return_events(
     state: web::Data<ApiState>,
     caller: Caller,
@@ -392,10 +1000,24 @@ async fn return_events(
 ) -> Reply {
     let id = return_id(&path)?;
     let page = state.service.return_events(&caller.0, id).await?;
-    let items: Vec<Value> = page.events.iter().map(render::event_view).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
+    Ok(HttpResponse::Ok().json(render::EventPage {
+        items: page.events.iter().map(render::event_view).collect(),
+        next_cursor: None,
+    }))
 }
 
+/// The messages of a return, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/returns/{id}/messages",
+    tag = "returns",
+    params(("id" = Uuid, Path, description = "The return id")),
+    responses(
+        (status = 200, description = "Every message of the return", body = render::MessagePage),
+        ReadProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn return_messages(
     state: web::Data<ApiState>,
     caller: Caller,
@@ -403,60 +1025,80 @@ async fn return_messages(
 ) -> Reply {
     let id = return_id(&path)?;
     let page = state.service.return_events(&caller.0, id).await?;
-    let items: Vec<Value> = page
-        .events
-        .iter()
-        .filter(|e| e.event_type == "return.message_posted")
-        .map(|e| {
-            let data = e.json().unwrap_or(Value::Null);
-            json!({
-                "body": data.get("body").cloned().unwrap_or(Value::Null),
-                "author": { "role": e.metadata.actor.role, "id": e.metadata.actor.id },
-                "posted_at": e.metadata.occurred_at,
-                "version": e.version,
-            })
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
+    Ok(HttpResponse::Ok().json(render::MessagePage {
+        items: page
+            .events
+            .iter()
+            .filter(|e| e.event_type == "return.message_posted")
+            .map(render::message_view)
+            .collect(),
+        next_cursor: None,
+    }))
 }
 
 fn parse_action(action: &str, body: &[u8]) -> Result<ReturnCommand, Problem> {
+    // A name that is no action on a return names no resource.
+    let action = Action::parse(action).map_err(|_| Problem::not_found())?;
     Ok(match action {
-        "accept" => ReturnCommand::Accept(parse_json::<AcceptReturn>(body)?),
-        "decline" => ReturnCommand::Decline(parse_json::<DeclineReturn>(body)?),
-        "offer" => ReturnCommand::Offer(parse_json::<MakeOffer>(body)?),
-        "accept-offer" => {
+        Action::Accept => ReturnCommand::Accept(parse_json::<AcceptBody>(body)?.into()),
+        Action::Decline => ReturnCommand::Decline(parse_json::<DeclineBody>(body)?.into()),
+        Action::Offer => ReturnCommand::Offer(parse_json::<OfferBody>(body)?.into()),
+        Action::AcceptOffer => {
             parse_json::<Value>(body)?;
             ReturnCommand::AcceptOffer(AcceptOffer)
         }
-        "decline-offer" => {
+        Action::DeclineOffer => {
             parse_json::<Value>(body)?;
             ReturnCommand::DeclineOffer(DeclineOffer)
         }
-        "ship" => ReturnCommand::Ship(parse_json::<ShipReturn>(body)?),
-        "carrier-update" => ReturnCommand::CarrierUpdate(parse_json::<CarrierUpdate>(body)?),
-        "receive" => ReturnCommand::Receive(parse_json::<ReceiveReturn>(body)?),
-        "inspect" => ReturnCommand::Inspect(parse_json::<InspectReturn>(body)?),
-        "refund" => ReturnCommand::Refund(parse_json::<IssueRefund>(body)?),
-        "escalate" => ReturnCommand::Escalate(parse_json::<EscalateReturn>(body)?),
-        "withdraw" => {
+        Action::Ship => ReturnCommand::Ship(parse_json::<ShipBody>(body)?.into()),
+        Action::CarrierUpdate => {
+            ReturnCommand::CarrierUpdate(parse_json::<CarrierUpdateBody>(body)?.into())
+        }
+        Action::Receive => ReturnCommand::Receive(parse_json::<ReceiveBody>(body)?.into()),
+        Action::Inspect => ReturnCommand::Inspect(parse_json::<InspectBody>(body)?.into()),
+        Action::Refund => ReturnCommand::Refund(parse_json::<RefundBody>(body)?.into()),
+        Action::Escalate => ReturnCommand::Escalate(parse_json::<EscalateBody>(body)?.into()),
+        Action::Withdraw => {
             parse_json::<Value>(body)?;
             ReturnCommand::Withdraw(WithdrawReturn)
         }
-        "messages" => ReturnCommand::PostMessage(parse_json::<PostMessage>(body)?),
-        "evidence" => ReturnCommand::AddEvidence(AddEvidence {
-            evidence: parse_json::<Evidence>(body)?,
+        Action::Messages => ReturnCommand::PostMessage(parse_json::<MessageBody>(body)?.into()),
+        Action::Evidence => ReturnCommand::AddEvidence(AddEvidence {
+            evidence: parse_json::<EvidenceBody>(body)?.into(),
         }),
-        "grant-exception" => ReturnCommand::GrantException(parse_json::<GrantException>(body)?),
-        "assign" => {
+        Action::GrantException => {
+            ReturnCommand::GrantException(parse_json::<GrantExceptionBody>(body)?.into())
+        }
+        Action::Assign => {
             parse_json::<Value>(body)?;
             ReturnCommand::Assign(AssignDispute)
         }
-        "decide" => ReturnCommand::Decide(parse_json::<DecideDispute>(body)?),
-        _ => return Err(Problem::not_found()),
+        Action::Decide => ReturnCommand::Decide(parse_json::<DecideBody>(body)?.into()),
+        // Opening has its own path and deadlines are the scheduler's.
+        Action::Open | Action::ApplyDeadline => return Err(Problem::not_found()),
     })
 }
 
+/// Take an action on a return.
+///
+/// The document lists one path per action, each with its body (see `openapi`).
+#[utoipa::path(
+    post,
+    path = "/v1/returns/{id}/{action}",
+    tag = "returns",
+    params(
+        ("id" = Uuid, Path, description = "The return id"),
+        ("action" = crate::openapi::ReturnAction, Path, description = "The action"),
+        CommandHeaders,
+    ),
+    responses(
+        (status = 200, description = "The new return view", body = render::ReturnView,
+            headers(("ETag" = String, description = "`\"<version>\"`"))),
+        CommandProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn return_action(
     req: HttpRequest,
     state: web::Data<ApiState>,
@@ -485,11 +1127,20 @@ async fn return_action(
 
 // ----- test clock -----
 
-#[derive(Deserialize)]
-struct AdvanceBody {
-    hours: i64,
-}
-
+/// Move the service's clock forward and apply every deadline that fell due (operator).
+///
+/// Only when the service runs with `RETURNS_TEST_CLOCK=1`; otherwise 404.
+#[utoipa::path(
+    post,
+    path = "/v1/test-clock/advance",
+    tag = "test-clock",
+    request_body = AdvanceBody,
+    responses(
+        (status = 200, description = "The clock after the advance", body = render::ClockView),
+        ClockProblems,
+    ),
+    security(("bearer" = [])),
+)]
 async fn advance_clock(state: web::Data<ApiState>, caller: Caller, body: RawBody) -> Reply {
     let Some(clock) = &state.test_clock else {
         return Err(Problem::not_found());
@@ -516,9 +1167,9 @@ async fn advance_clock(state: web::Data<ApiState>, caller: Caller, body: RawBody
             break;
         }
     }
-    Ok(HttpResponse::Ok().json(json!({
-        "now": state.service.now(),
-        "offset_hours": clock.offset().num_hours(),
-        "deadlines_applied": applied,
-    })))
+    Ok(HttpResponse::Ok().json(render::ClockView {
+        now: state.service.now(),
+        offset_hours: clock.offset().num_hours(),
+        deadlines_applied: applied,
+    }))
 }
