@@ -598,6 +598,21 @@ impl Service {
         Ok(EventPage { events })
     }
 
+    /// Deletes stored idempotent answers older than their 24-hour retention, at most `max` rows a
+    /// call so that one sweep never holds locks for long. Returns how many were deleted.
+    pub async fn purge_idempotency_keys(&self, max: i64) -> Result<u64, AppError> {
+        let client = self.store.pool().get().await?;
+        let n = client
+            .execute(
+                "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY( \
+                     SELECT ctid FROM idempotency_keys \
+                     WHERE created_at < now() - make_interval(hours => $1) LIMIT $2))",
+                &[&(crate::idempotency::RETENTION_HOURS as i32), &max],
+            )
+            .await?;
+        Ok(n)
+    }
+
     /// Erases a buyer's personal data: the free text of all their returns becomes tombstones, the
     /// views of those returns are rebuilt from the log without it, and stored idempotent answers
     /// (which may quote it) are dropped. The case histories stay whole. Returns how many returns

@@ -155,12 +155,20 @@ impl Application {
 async fn run_scheduler(service: Service, interval: Duration) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_purge = Instant::now();
     loop {
         tick.tick().await;
         match service.run_due_deadlines(1000).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(applied = n, "deadlines applied"),
             Err(e) => tracing::warn!(error = %e, "deadline scheduler failed; retrying"),
+        }
+        // Expired idempotency answers are swept once a minute.
+        if last_purge.elapsed() >= Duration::from_secs(60) {
+            last_purge = Instant::now();
+            if let Err(e) = service.purge_idempotency_keys(10_000).await {
+                tracing::warn!(error = %e, "idempotency sweep failed; retrying later");
+            }
         }
     }
 }
