@@ -1,11 +1,16 @@
 //! Read models of the returns service, built by folding the event log.
 //!
-//! This crate will own every table that is derived from events (per-return views, lists per buyer
-//! and seller, the operator queue, the deadline schedule, analytics) together with the runner that
-//! feeds them from the global feed of `returns-event-store` with checkpoints, and their rebuilds.
-//! It holds no source of truth: any of its tables can be dropped and rebuilt from the log.
+//! This crate owns the machinery that feeds projections from the global feed of
+//! `returns-event-store` ([`runner`]) and, as they arrive, the projections themselves (operator
+//! queue, analytics, webhooks). A projection's tables hold no source of truth: any of them can be
+//! dropped and rebuilt from the log.
 //!
-//! Status: the crate has its place in the dependency graph; the runner and the read models arrive
-//! with the lifecycle and projection work (see docs/architecture.md).
+//! Invariants: a projection's writes and its new checkpoint commit in one transaction, so an event
+//! is applied exactly once to tables in PostgreSQL; only the current lease holder (checked by its
+//! fencing generation in that same transaction) can commit; a projection that fails on an event
+//! stops there and records it, it never skips it.
+
+pub mod runner;
 
 pub use returns_event_store::{FeedPosition, RecordedEvent};
+pub use runner::{Projection, ProjectionError, Runner, RunnerSettings, Status};

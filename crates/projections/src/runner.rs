@@ -1,0 +1,304 @@
+//! The projection runner: follows the feed from a projection's checkpoint and commits each batch
+//! of read-model writes together with the new checkpoint, under a fenced lease.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use returns_event_store::{EventStore, FeedPosition, RecordedEvent, StoreError, Transaction};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// A read model fed from the log.
+pub trait Projection: Send + Sync + 'static {
+    /// Stable name: the key of its checkpoint.
+    fn name(&self) -> &str;
+
+    /// Applies `events` (in feed order) inside `tx`; the runner commits them with the checkpoint.
+    /// An error rolls the whole batch back; the runner then retries the events one at a time to
+    /// find and report the one that fails, and stops there.
+    fn apply<'a>(
+        &'a self,
+        tx: &'a Transaction<'a>,
+        events: &'a [RecordedEvent],
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// Another runner holds the lease (or took it over): this one must stop writing.
+    #[error("lease of {0} lost to another runner")]
+    LeaseLost(String),
+    /// The projection failed on an event; it stays stopped there until fixed.
+    #[error("projection {name} failed on event {event_id}: {reason}")]
+    Failed {
+        name: String,
+        event_id: Uuid,
+        reason: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<tokio_postgres::Error> for ProjectionError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        ProjectionError::Store(e.into())
+    }
+}
+
+impl From<returns_event_store::PoolError> for ProjectionError {
+    fn from(e: returns_event_store::PoolError) -> Self {
+        ProjectionError::Store(e.into())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// Identifies this runner (instance) as lease owner.
+    pub owner: String,
+    /// How long a lease lasts without renewal; each committed batch renews it.
+    pub lease: Duration,
+    /// Events per batch.
+    pub batch: usize,
+    /// Longest pause between polls when caught up (appends in this process wake the runner at once).
+    pub max_idle_poll: Duration,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        RunnerSettings {
+            owner: format!("runner-{}", Uuid::now_v7()),
+            lease: Duration::from_secs(10),
+            batch: 1000,
+            max_idle_poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What one step of the runner did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Applied this many events and moved the checkpoint.
+    Applied(usize),
+    /// Nothing new below the feed's horizon.
+    CaughtUp,
+}
+
+/// Feeds one projection. Each runner instance holds the lease of its projection while it works.
+pub struct Runner<P: Projection> {
+    store: EventStore,
+    projection: Arc<P>,
+    settings: RunnerSettings,
+    /// The fencing generation of the lease this runner holds, once acquired.
+    generation: Option<i64>,
+    checkpoint: FeedPosition,
+}
+
+impl<P: Projection> Runner<P> {
+    pub fn new(store: EventStore, projection: Arc<P>, settings: RunnerSettings) -> Self {
+        Runner {
+            store,
+            projection,
+            settings,
+            generation: None,
+            checkpoint: FeedPosition::START,
+        }
+    }
+
+    /// The checkpoint as this runner last committed or read it.
+    pub fn checkpoint(&self) -> FeedPosition {
+        self.checkpoint
+    }
+
+    /// The fencing generation this runner holds, if any.
+    pub fn generation(&self) -> Option<i64> {
+        self.generation
+    }
+
+    /// Takes the lease if it is free, expired, or already this runner's. Returns whether this
+    /// runner holds it now. Taking it over from someone else increments the generation.
+    pub async fn acquire(&mut self) -> Result<bool, ProjectionError> {
+        let client = self.store.pool().get().await?;
+        let name = self.projection.name();
+        client
+            .execute(
+                "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[&name],
+            )
+            .await?;
+        let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
+        let row = client
+            .query_opt(
+                "UPDATE projection_checkpoints SET \
+                     generation = CASE WHEN owner IS DISTINCT FROM $2 OR $3::bigint IS NULL \
+                                       OR generation <> $3 THEN generation + 1 ELSE generation END, \
+                     owner = $2, \
+                     lease_until = now() + $4::bigint * interval '1 millisecond', \
+                     updated_at = now() \
+                 WHERE name = $1 \
+                   AND (owner IS NULL OR owner = $2 OR lease_until IS NULL OR lease_until < now()) \
+                 RETURNING generation, tx_id, position",
+                &[&name, &self.settings.owner, &self.generation, &lease_ms],
+            )
+            .await?;
+        match row {
+            Some(row) => {
+                self.generation = Some(row.try_get(0)?);
+                self.checkpoint = FeedPosition {
+                    tx_id: row.try_get(1)?,
+                    position: row.try_get(2)?,
+                };
+                Ok(true)
+            }
+            None => {
+                self.generation = None;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Reads the next batch after the checkpoint and commits it with the new checkpoint, fenced by
+    /// this runner's generation.
+    pub async fn step(&mut self) -> Result<Status, ProjectionError> {
+        let name = self.projection.name().to_owned();
+        let Some(generation) = self.generation else {
+            return Err(ProjectionError::LeaseLost(name));
+        };
+        let events = self
+            .store
+            .read_feed(self.checkpoint, self.settings.batch)
+            .await?;
+        let Some(last) = events.last().map(RecordedEvent::feed_position) else {
+            return Ok(Status::CaughtUp);
+        };
+        match self.commit(generation, &events, last).await {
+            Ok(()) => {
+                self.checkpoint = last;
+                Ok(Status::Applied(events.len()))
+            }
+            Err(ProjectionError::Failed { reason, .. }) if events.len() > 1 => {
+                // Find the event that fails: apply one at a time up to it, then stop there.
+                tracing::warn!(projection = %name, %reason, "batch failed; retrying event by event");
+                let mut applied = 0;
+                for event in &events {
+                    let one = std::slice::from_ref(event);
+                    self.commit(generation, one, event.feed_position()).await?;
+                    self.checkpoint = event.feed_position();
+                    applied += 1;
+                }
+                Ok(Status::Applied(applied))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn commit(
+        &self,
+        generation: i64,
+        events: &[RecordedEvent],
+        last: FeedPosition,
+    ) -> Result<(), ProjectionError> {
+        let name = self.projection.name();
+        let mut client = self.store.pool().get().await?;
+        let tx = client.transaction().await?;
+        // The fence: the checkpoint row, locked, must still carry this runner's generation and
+        // the checkpoint it read from.
+        let fence = tx
+            .query_opt(
+                "SELECT 1 FROM projection_checkpoints \
+                 WHERE name = $1 AND owner = $2 AND generation = $3 \
+                   AND tx_id = $4 AND position = $5 FOR UPDATE",
+                &[
+                    &name,
+                    &self.settings.owner,
+                    &generation,
+                    &self.checkpoint.tx_id,
+                    &self.checkpoint.position,
+                ],
+            )
+            .await?;
+        if fence.is_none() {
+            tx.rollback().await?;
+            return Err(ProjectionError::LeaseLost(name.to_owned()));
+        }
+        if let Err(reason) = self.projection.apply(&tx, events).await {
+            tx.rollback().await?;
+            let event_id = events.first().map_or(Uuid::nil(), |e| e.event_id);
+            if events.len() == 1 {
+                self.record_failure(event_id, &reason).await?;
+                tracing::error!(projection = name, %event_id, %reason, "projection stopped");
+            }
+            return Err(ProjectionError::Failed {
+                name: name.to_owned(),
+                event_id,
+                reason,
+            });
+        }
+        let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
+        let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+        tx.execute(
+            "UPDATE projection_checkpoints SET tx_id = $2, position = $3, events = events + $4, \
+                 lease_until = now() + $5::bigint * interval '1 millisecond', \
+                 failed_event = NULL, failure = NULL, updated_at = now() \
+             WHERE name = $1",
+            &[&name, &last.tx_id, &last.position, &count, &lease_ms],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_failure(&self, event_id: Uuid, reason: &str) -> Result<(), ProjectionError> {
+        let client = self.store.pool().get().await?;
+        client
+            .execute(
+                "UPDATE projection_checkpoints SET failed_event = $2, failure = $3, updated_at = now() \
+                 WHERE name = $1",
+                &[&self.projection.name(), &event_id, &reason],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Runs until `stop` turns true: takes the lease when it can, applies batches, waits for new
+    /// events (woken by appends in this process, else polling with back-off). Returns the error
+    /// that stopped the projection, if any.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), ProjectionError> {
+        let mut idle = Duration::from_millis(10);
+        loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            if self.generation.is_none() && !self.acquire().await? {
+                // Someone else owns it: try again after a lease period.
+                tokio::select! {
+                    _ = tokio::time::sleep(self.settings.lease) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            match self.step().await {
+                Ok(Status::Applied(_)) => idle = Duration::from_millis(10),
+                Ok(Status::CaughtUp) => {
+                    let appended = self.store.appended().notified();
+                    tokio::select! {
+                        _ = appended => {}
+                        _ = tokio::time::sleep(idle) => {}
+                        _ = stop.changed() => {}
+                    }
+                    idle = (idle * 2).min(self.settings.max_idle_poll);
+                    // Renew the lease while idle.
+                    if !self.acquire().await? {
+                        tracing::warn!(projection = self.projection.name(), "lease lost");
+                    }
+                }
+                Err(ProjectionError::LeaseLost(name)) => {
+                    tracing::warn!(projection = %name, "lease lost; standing by");
+                    self.generation = None;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
