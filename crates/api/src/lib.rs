@@ -5,6 +5,7 @@
 //! generated from them (`GET /openapi.json`). It holds no SQL and no business rules: it parses
 //! requests into domain values, calls the services it is given, and renders what they return.
 
+mod analytics;
 pub mod auth;
 pub mod body;
 mod health;

@@ -52,6 +52,7 @@ use crate::routes::{
         crate::routes::return_messages,
         crate::routes::return_action,
         crate::routes::advance_clock,
+        crate::analytics::analytics_summary,
         crate::health::healthz,
         crate::health::readyz,
         serve,
@@ -304,6 +305,8 @@ problem_set! {
     CommandProblems: [401, 403, 404, 409, 413, 422, 503];
     /// Moving the test clock (404 when the test clock is off).
     ClockProblems: [401, 403, 404, 413, 422, 503];
+    /// Operator reports: checked query values, and roles that may never read them.
+    ReportProblems: [401, 403, 422, 503];
 }
 
 // ----- modifiers -----

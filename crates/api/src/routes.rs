@@ -52,7 +52,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/returns/{id}/events", web::get().to(return_events))
             .route("/returns/{id}/messages", web::get().to(return_messages))
             .route("/returns/{id}/{action}", web::post().to(return_action))
-            .route("/test-clock/advance", web::post().to(advance_clock)),
+            .route("/test-clock/advance", web::post().to(advance_clock))
+            .route(
+                "/analytics/summary",
+                web::get().to(crate::analytics::analytics_summary),
+            ),
     );
 }
 

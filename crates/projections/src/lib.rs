@@ -10,7 +10,10 @@
 //! fencing generation in that same transaction) can commit; a projection that fails on an event
 //! stops there and records it, it never skips it.
 
+pub mod analytics;
 pub mod runner;
+pub mod summary;
 
 pub use returns_event_store::{FeedPosition, RecordedEvent};
 pub use runner::{Projection, ProjectionError, Runner, RunnerSettings, Status};
+pub use summary::{summary, Summary};

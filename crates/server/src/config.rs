@@ -27,6 +27,9 @@ pub struct Settings {
     /// How often the deadline scheduler looks for due deadlines, in milliseconds
     /// (`RETURNS_SCHEDULER_INTERVAL_MS`, default 1000; 0 turns the scheduler off).
     pub scheduler_interval_ms: u64,
+    /// Run the projections (`RETURNS_PROJECTIONS=0` turns them off in this instance; another
+    /// instance then keeps them current).
+    pub run_projections: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -88,6 +91,7 @@ impl Settings {
             test_clock: var("RETURNS_TEST_CLOCK").as_deref() == Some("1"),
             body_limit,
             scheduler_interval_ms,
+            run_projections: var("RETURNS_PROJECTIONS").as_deref() != Some("0"),
         })
     }
 }

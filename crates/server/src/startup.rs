@@ -15,6 +15,8 @@ use returns_api::auth::JwtKeys;
 use returns_api::{ApiState, Readiness};
 use returns_app::{Clock, Service, SystemClock, TestClock};
 use returns_event_store::{EventStore, Pool, PoolSettings};
+use returns_projections::analytics::Analytics;
+use returns_projections::{Runner, RunnerSettings};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
@@ -28,7 +30,51 @@ pub struct Application {
     port: u16,
     server: Server,
     store: EventStore,
+    background: Background,
+}
+
+/// The tasks that run beside the HTTP server, stopped with it.
+struct Background {
     scheduler: Option<tokio::task::JoinHandle<()>>,
+    stop_projections: tokio::sync::watch::Sender<bool>,
+    projections: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    async fn stop(self) {
+        if let Some(scheduler) = self.scheduler {
+            scheduler.abort();
+        }
+        let _ = self.stop_projections.send(true);
+        for task in self.projections {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts the runner of every projection. Each takes its projection's lease when it is free, so
+/// with several instances each projection is fed by exactly one of them at a time.
+fn start_projections(store: &EventStore, enabled: bool) -> Background {
+    let (stop_projections, stop) = tokio::sync::watch::channel(false);
+    let mut projections = Vec::new();
+    if enabled {
+        let runner = Runner::new(
+            store.clone(),
+            Arc::new(Analytics),
+            RunnerSettings::default(),
+        );
+        let stop = stop.clone();
+        projections.push(tokio::spawn(async move {
+            if let Err(e) = runner.run(stop).await {
+                tracing::error!(projection = "analytics", error = %e, "projection stopped");
+            }
+        }));
+    }
+    Background {
+        scheduler: None,
+        stop_projections,
+        projections,
+    }
 }
 
 impl Application {
@@ -103,11 +149,13 @@ impl Application {
             server = server.workers(workers.max(1));
         }
         let server = server.listen(listener)?.run();
+        let mut background = start_projections(&store, settings.run_projections);
+        background.scheduler = scheduler;
         Ok(Application {
             port,
             server,
             store,
-            scheduler,
+            background,
         })
     }
 
@@ -127,9 +175,7 @@ impl Application {
     /// Serves until the server is stopped through its handle.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        if let Some(scheduler) = self.scheduler {
-            scheduler.abort();
-        }
+        self.background.stop().await;
         result
     }
 
@@ -142,9 +188,7 @@ impl Application {
             handle.stop(true).await;
         });
         self.server.await?;
-        if let Some(scheduler) = self.scheduler {
-            scheduler.abort();
-        }
+        self.background.stop().await;
         tracing::info!("stopped");
         Ok(())
     }

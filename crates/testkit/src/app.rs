@@ -32,6 +32,7 @@ impl TestApp {
             body_limit: returns_api::body::DEFAULT_BODY_LIMIT,
             // Deadlines run when the test clock is advanced, never behind a test's back.
             scheduler_interval_ms: 0,
+            run_projections: true,
         };
         let app = Application::build(settings).await.expect("service builds");
         let port = app.port();

@@ -1,0 +1,133 @@
+//! `GET /v1/analytics/summary`: operators for any seller or the whole marketplace, a seller for
+//! itself only.
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, Role};
+use crate::openapi::ReportProblems;
+use crate::problem::{FieldError, Problem};
+use crate::ApiState;
+
+/// The range and scope of a summary. Without `from`/`to`, the last 30 days of service time.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SummaryQuery {
+    /// One seller (a seller's own id is implied for seller tokens).
+    seller_id: Option<String>,
+    /// Start of the range (inclusive), RFC 3339.
+    from: Option<DateTime<Utc>>,
+    /// End of the range (exclusive), RFC 3339.
+    to: Option<DateTime<Utc>>,
+}
+
+/// Figures over returns created, and orders placed, in `[from, to)`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SummaryView {
+    seller_id: Option<String>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    returns: i64,
+    orders: i64,
+    return_rate: f64,
+    by_reason: BTreeMap<String, i64>,
+    by_category: BTreeMap<String, i64>,
+    disputes: i64,
+    dispute_rate: f64,
+    median_hours_to_refund: Option<f64>,
+    sla_breaches: i64,
+    refunded_minor: i64,
+}
+
+impl From<returns_projections::Summary> for SummaryView {
+    fn from(s: returns_projections::Summary) -> Self {
+        let returns_projections::Summary {
+            seller_id,
+            from,
+            to,
+            returns,
+            orders,
+            return_rate,
+            by_reason,
+            by_category,
+            disputes,
+            dispute_rate,
+            median_hours_to_refund,
+            sla_breaches,
+            refunded_minor,
+        } = s;
+        SummaryView {
+            seller_id,
+            from,
+            to,
+            returns,
+            orders,
+            return_rate,
+            by_reason,
+            by_category,
+            disputes,
+            dispute_rate,
+            median_hours_to_refund,
+            sla_breaches,
+            refunded_minor,
+        }
+    }
+}
+
+/// Return analytics from the `analytics` projection (it follows the log, so figures may trail the
+/// newest commands by a moment).
+#[utoipa::path(
+    get,
+    path = "/v1/analytics/summary",
+    tag = "analytics",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "The summary", body = SummaryView),
+        ReportProblems,
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn analytics_summary(
+    state: web::Data<ApiState>,
+    caller: Caller,
+    query: web::Query<SummaryQuery>,
+) -> Result<HttpResponse, Problem> {
+    let query = query.into_inner();
+    let seller = match caller.role() {
+        Role::Operator => query.seller_id,
+        Role::Seller => match query.seller_id {
+            Some(id) if id != caller.0.id => {
+                return Err(Problem::forbidden("a seller sees its own analytics only"))
+            }
+            _ => Some(caller.0.id.clone()),
+        },
+        Role::Buyer | Role::Platform => {
+            return Err(Problem::forbidden(
+                "analytics are for operators and sellers",
+            ))
+        }
+    };
+    let to = query.to.unwrap_or_else(|| state.service.now());
+    let from = query.from.unwrap_or(to - Duration::days(30));
+    if from >= to {
+        return Err(Problem::validation(vec![FieldError {
+            field: "from".into(),
+            message: "must be before `to`".into(),
+        }]));
+    }
+    let client = state
+        .service
+        .store()
+        .pool()
+        .get()
+        .await
+        .map_err(|_| Problem::unavailable())?;
+    let summary = returns_projections::summary(&client, seller.as_deref(), from, to)
+        .await
+        .map_err(|e| Problem::from(returns_app::AppError::from(e)))?;
+    Ok(HttpResponse::Ok().json(SummaryView::from(summary)))
+}

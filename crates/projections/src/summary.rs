@@ -1,0 +1,102 @@
+//! `GET /v1/analytics/summary`: figures over the analytics tables for a time range, for one
+//! seller or the whole marketplace.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use returns_event_store::GenericClient;
+use serde::Serialize;
+
+/// The summary of API.md (and a little more). Returns count by their creation time, orders by
+/// their placement time, both in `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub seller_id: Option<String>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub returns: i64,
+    pub orders: i64,
+    /// Returns per order (0 when there were no orders).
+    pub return_rate: f64,
+    pub by_reason: BTreeMap<String, i64>,
+    pub by_category: BTreeMap<String, i64>,
+    /// Returns escalated to a dispute.
+    pub disputes: i64,
+    pub dispute_rate: f64,
+    /// Median hours from request to the refund being issued, over refunded returns.
+    pub median_hours_to_refund: Option<f64>,
+    /// Deadlines missed (seller response, inspection, refund, operator decision...).
+    pub sla_breaches: i64,
+    pub refunded_minor: i64,
+}
+
+fn ratio(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+pub async fn summary<C: GenericClient + Sync>(
+    client: &C,
+    seller_id: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Summary, tokio_postgres::Error> {
+    let totals = client
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE disputed), \
+                    coalesce(sum(sla_breaches), 0)::bigint, coalesce(sum(refunded_minor), 0)::bigint, \
+                    percentile_cont(0.5) WITHIN GROUP ( \
+                        ORDER BY extract(epoch FROM refunded_at - created_at) / 3600.0) \
+                        FILTER (WHERE refunded_at IS NOT NULL) \
+             FROM analytics_returns \
+             WHERE ($1::text IS NULL OR seller_id = $1) AND created_at >= $2 AND created_at < $3",
+            &[&seller_id, &from, &to],
+        )
+        .await?;
+    let orders: i64 = client
+        .query_one(
+            "SELECT count(*) FROM analytics_orders \
+             WHERE ($1::text IS NULL OR seller_id = $1) AND placed_at >= $2 AND placed_at < $3",
+            &[&seller_id, &from, &to],
+        )
+        .await?
+        .try_get(0)?;
+    let grouped = |sql: &'static str| async move {
+        let rows = client.query(sql, &[&seller_id, &from, &to]).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<_, String>(0)?, r.try_get::<_, i64>(1)?)))
+            .collect::<Result<BTreeMap<_, _>, tokio_postgres::Error>>()
+    };
+    let by_reason = grouped(
+        "SELECT reason, count(*) FROM analytics_returns \
+         WHERE ($1::text IS NULL OR seller_id = $1) AND created_at >= $2 AND created_at < $3 \
+         GROUP BY reason",
+    )
+    .await?;
+    let by_category = grouped(
+        "SELECT c, count(*) FROM analytics_returns, unnest(categories) AS c \
+         WHERE ($1::text IS NULL OR seller_id = $1) AND created_at >= $2 AND created_at < $3 \
+         GROUP BY c",
+    )
+    .await?;
+    let returns: i64 = totals.try_get(0)?;
+    let disputes: i64 = totals.try_get(1)?;
+    Ok(Summary {
+        seller_id: seller_id.map(str::to_owned),
+        from,
+        to,
+        returns,
+        orders,
+        return_rate: ratio(returns, orders),
+        by_reason,
+        by_category,
+        disputes,
+        dispute_rate: ratio(disputes, returns),
+        median_hours_to_refund: totals.try_get(4)?,
+        sla_breaches: totals.try_get(2)?,
+        refunded_minor: totals.try_get(3)?,
+    })
+}
