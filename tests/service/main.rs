@@ -10,6 +10,7 @@ mod eu_rules;
 mod health;
 mod idempotency;
 mod lifecycle;
+mod metrics;
 mod openapi;
 mod orders;
 mod policy;

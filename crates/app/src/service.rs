@@ -145,6 +145,38 @@ impl Service {
     /// what every command needs ([`Cx`]); it may run more than once.
     async fn command<T, W, R>(
         &self,
+        name: &'static str,
+        caller: &Actor,
+        opts: &CommandOptions,
+        work: W,
+        render: R,
+    ) -> Result<Answered<T>, AppError>
+    where
+        W: for<'t> Fn(
+            &'t Transaction<'t>,
+            Cx,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<T, AppError>> + Send + 't>,
+        >,
+        R: Fn(&T) -> StoredResponse,
+    {
+        let result = self.command_attempts(caller, opts, work, render).await;
+        let outcome = match &result {
+            Ok(Answered::Fresh(_)) => "ok",
+            Ok(Answered::Replayed(_)) => "replayed",
+            Err(AppError::Rejected(r)) => r.code(),
+            Err(AppError::NotFound) => "not_found",
+            Err(AppError::VersionConflict { .. }) => "version_conflict",
+            Err(AppError::IdempotencyKeyReused) => "idempotency_key_reused",
+            Err(AppError::Unavailable(_)) => "unavailable",
+            Err(AppError::RmaTaken | AppError::Internal(_)) => "error",
+        };
+        metrics::counter!("commands_total", "command" => name, "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn command_attempts<T, W, R>(
+        &self,
         caller: &Actor,
         opts: &CommandOptions,
         work: W,
@@ -215,6 +247,7 @@ impl Service {
         R: Fn(&(Order, bool)) -> StoredResponse,
     {
         self.command(
+            "register-order",
             caller,
             opts,
             move |tx, cx| {
@@ -273,6 +306,7 @@ impl Service {
         R: Fn(&Order) -> StoredResponse,
     {
         self.command(
+            "record-delivery",
             caller,
             opts,
             move |tx, cx| {
@@ -347,6 +381,7 @@ impl Service {
         R: Fn(&(SellerPolicy, u64)) -> StoredResponse,
     {
         self.command(
+            "set-policy",
             caller,
             opts,
             move |tx, cx| {
@@ -426,6 +461,7 @@ impl Service {
         R: Fn(&ReturnCase) -> StoredResponse,
     {
         self.command(
+            "open",
             caller,
             opts,
             move |tx, cx| {
@@ -496,6 +532,7 @@ impl Service {
         R: Fn(&ReturnCase) -> StoredResponse,
     {
         self.command(
+            command.action().as_str(),
             caller,
             opts,
             move |tx, cx| {

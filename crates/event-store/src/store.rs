@@ -351,6 +351,7 @@ async fn try_append<C: GenericClient + Sync>(
     metadata: &Metadata,
 ) -> Result<std::result::Result<AppendResult, Collision>> {
     validate(events, expected)?;
+    let started = std::time::Instant::now();
     let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     let schema_versions = events
@@ -429,6 +430,8 @@ async fn try_append<C: GenericClient + Sync>(
         stream_version = row.try_get::<_, i64>(2)?;
         positions.push(position);
     }
+    metrics::histogram!("event_store_append_seconds").record(started.elapsed().as_secs_f64());
+    metrics::counter!("event_store_events_appended_total").increment(rows.len() as u64);
     Ok(Ok(AppendResult {
         stream_version: u64::try_from(stream_version).unwrap_or(0),
         positions,

@@ -170,11 +170,13 @@ impl<P: Projection> Runner<P> {
             .read_feed(self.checkpoint, self.settings.batch)
             .await?;
         let Some(last) = events.last().map(RecordedEvent::feed_position) else {
+            metrics::gauge!("projection_lag_seconds", "projection" => name).set(0.0);
             return Ok(Status::CaughtUp);
         };
         match self.commit(generation, &events, last).await {
             Ok(()) => {
                 self.checkpoint = last;
+                self.report(&events);
                 Ok(Status::Applied(events.len()))
             }
             Err(ProjectionError::Failed { reason, .. }) if events.len() > 1 => {
@@ -183,13 +185,33 @@ impl<P: Projection> Runner<P> {
                 let mut applied = 0;
                 for event in &events {
                     let one = std::slice::from_ref(event);
-                    self.commit(generation, one, event.feed_position()).await?;
+                    if let Err(e) = self.commit(generation, one, event.feed_position()).await {
+                        metrics::counter!("projection_failures_total", "projection" => name.clone())
+                            .increment(1);
+                        return Err(e);
+                    }
                     self.checkpoint = event.feed_position();
+                    self.report(one);
                     applied += 1;
                 }
                 Ok(Status::Applied(applied))
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Events applied and how far behind the log the projection is: the age of the newest event
+    /// it applied (0 once it reports being caught up).
+    fn report(&self, applied: &[RecordedEvent]) {
+        let name = self.projection.name().to_owned();
+        metrics::counter!("projection_events_total", "projection" => name.clone())
+            .increment(applied.len() as u64);
+        if let Some(last) = applied.last() {
+            let lag = (chrono::Utc::now() - last.recorded_at)
+                .num_milliseconds()
+                .max(0);
+            metrics::gauge!("projection_lag_seconds", "projection" => name)
+                .set(lag as f64 / 1000.0);
         }
     }
 

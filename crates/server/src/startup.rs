@@ -5,12 +5,13 @@ use std::future::Future;
 use std::net::TcpListener;
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle, Service as _};
 use actix_web::{App, HttpServer};
 use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use returns_api::auth::JwtKeys;
 use returns_api::{ApiState, Readiness};
 use returns_app::{Clock, Service, SystemClock, TestClock};
@@ -96,6 +97,7 @@ impl Application {
         tracing::info!(schema_version = version, "database ready");
         let store = EventStore::new(pool.clone());
 
+        prometheus();
         let test_clock = settings.test_clock.then(|| Arc::new(TestClock::new()));
         let clock: Arc<dyn Clock> = match &test_clock {
             Some(c) => c.clone(),
@@ -136,6 +138,7 @@ impl Application {
                         Ok(res)
                     }
                 })
+                .route("/metrics", actix_web::web::get().to(render_metrics))
                 .configure(returns_api::configure(state.clone()))
                 .default_service(actix_web::web::to(|| async {
                     actix_web::HttpResponse::from_error(returns_api::problem::Problem::not_found())
@@ -217,6 +220,39 @@ async fn run_scheduler(service: Service, interval: Duration) {
     }
 }
 
+/// The process-wide Prometheus recorder: every crate records through the `metrics` facade, and
+/// `/metrics` renders what this recorder holds. Installed once per process (tests start several
+/// services in one process; they share it).
+fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ])
+                .ok()?;
+            match builder.install_recorder() {
+                Ok(handle) => Some(handle),
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics recorder not installed");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn render_metrics() -> actix_web::HttpResponse {
+    let body = prometheus()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    actix_web::HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}
+
 fn log_request<B>(
     method: &actix_web::http::Method,
     res: &actix_web::dev::ServiceResponse<B>,
@@ -228,7 +264,21 @@ fn log_request<B>(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status().as_u16();
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let elapsed = started.elapsed();
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    metrics::counter!(
+        "http_requests_total",
+        "method" => method.to_string(),
+        "route" => route.clone(),
+        "status" => status.to_string(),
+    )
+    .increment(1);
+    metrics::histogram!(
+        "http_request_duration_seconds",
+        "method" => method.to_string(),
+        "route" => route.clone(),
+    )
+    .record(elapsed.as_secs_f64());
     if status >= 500 {
         tracing::error!(%method, %route, status, micros, "request failed");
     } else {
