@@ -13,6 +13,8 @@ use clap::Parser;
 use returns_event_store::{
     ActorRef, EventStore, ExpectedVersion, FeedPosition, Metadata, NewEvent, PoolSettings,
 };
+use returns_projections::analytics::Analytics;
+use returns_projections::{Runner, RunnerSettings, Status};
 use serde_json::json;
 use tokio_postgres::NoTls;
 
@@ -37,6 +39,12 @@ struct Args {
     /// Skip pgbench (when it is not installed).
     #[arg(long)]
     no_pgbench: bool,
+    /// Events in the log the projections catch up over (realistic return histories).
+    #[arg(long, default_value_t = 1_000_000)]
+    projection_events: i64,
+    /// Run only the projection catch-up measurement.
+    #[arg(long)]
+    projections_only: bool,
 }
 
 /// About 400 bytes of JSON, the size of a typical return event.
@@ -203,11 +211,85 @@ async fn main() -> anyhow::Result<()> {
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await?;
     let url = with_database(&admin, &name);
-    let result = bench(&args, &url).await;
+    let result = if args.projections_only {
+        Ok(())
+    } else {
+        bench(&args, &url).await
+    };
+    admin_client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
+    result?;
+
+    // The projections catch up over a log of realistic return histories, in a database of its own.
+    admin_client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let result = bench_projections(&args, &url).await;
     admin_client
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await?;
     result
+}
+
+/// Fills the log with `events` events of realistic return histories (10 per case: the order's
+/// registration and the return's request, messages, escalation, a missed deadline, the refund and
+/// the closing), then measures how fast each projection catches up from the start.
+async fn bench_projections(args: &Args, url: &str) -> anyhow::Result<()> {
+    let pool = returns_event_store::pool(url, &PoolSettings::default())?;
+    returns_event_store::migrate(&pool).await?;
+    let units = (args.projection_events / 10).max(1);
+    let client = pool.get().await?;
+    let fill_started = Instant::now();
+    let mut done = 0i64;
+    while done < units {
+        let n = (units - done).min(10_000);
+        client
+            .execute(include_str!("fill_histories.sql"), &[&done, &n])
+            .await?;
+        done += n;
+    }
+    drop(client);
+    let total = count_events(&pool).await?;
+    println!();
+    println!(
+        "projection catch-up over {total} events of {units} return histories (filled in {:.1} s)",
+        fill_started.elapsed().as_secs_f64()
+    );
+    println!();
+    println!("| projection | events | seconds | events/s |");
+    println!("| --- | --- | --- | --- |");
+    let store = EventStore::new(pool.clone());
+    let mut runner = Runner::new(
+        store,
+        Arc::new(Analytics),
+        RunnerSettings {
+            batch: 5_000,
+            ..RunnerSettings::default()
+        },
+    );
+    if !runner.acquire().await? {
+        bail!("could not take the analytics projection's lease");
+    }
+    let started = Instant::now();
+    let mut applied = 0usize;
+    while let Status::Applied(n) = runner.step().await? {
+        applied += n;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "| analytics | {applied} | {secs:.1} | {:.0} |",
+        applied as f64 / secs
+    );
+    let client = pool.get().await?;
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM analytics_returns", &[])
+        .await?
+        .try_get(0)?;
+    if rows != units {
+        bail!("analytics holds {rows} returns, the log {units}");
+    }
+    Ok(())
 }
 
 async fn bench(args: &Args, url: &str) -> anyhow::Result<()> {

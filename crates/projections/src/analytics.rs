@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
+use chrono::{DateTime, Utc};
 use returns_event_store::{RecordedEvent, Transaction};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -31,7 +32,7 @@ struct OrderFacts {
     order_id: String,
     buyer_id: String,
     seller_id: String,
-    placed_at: chrono::DateTime<chrono::Utc>,
+    placed_at: DateTime<Utc>,
 }
 
 #[derive(Deserialize)]
@@ -43,7 +44,7 @@ struct Requested {
     reason: String,
     items: Vec<Item>,
     evaluation: Evaluation,
-    at: chrono::DateTime<chrono::Utc>,
+    at: DateTime<Utc>,
 }
 
 #[derive(Deserialize)]
@@ -59,13 +60,13 @@ struct Evaluation {
 #[derive(Deserialize)]
 struct Refunded {
     amount_minor: i64,
-    at: chrono::DateTime<chrono::Utc>,
+    at: DateTime<Utc>,
 }
 
 #[derive(Deserialize)]
 struct Closed {
     outcome: String,
-    at: chrono::DateTime<chrono::Utc>,
+    at: DateTime<Utc>,
 }
 
 /// The return a `return-<uuid>` stream belongs to.
@@ -75,15 +76,35 @@ fn return_id_of(stream_id: &str) -> Option<Uuid> {
         .and_then(|id| Uuid::parse_str(id).ok())
 }
 
+/// What one batch does to one return, folded so that each return costs one row write per
+/// batch however many of its events the batch holds (updating a row several times in one
+/// transaction would leave a dead row version per update).
+#[derive(Default)]
+struct ReturnDelta {
+    requested: Option<Requested>,
+    disputed: bool,
+    breaches: i32,
+    refunded: Option<(i64, DateTime<Utc>)>,
+    closed: Option<(String, DateTime<Utc>)>,
+}
+
 /// The changes one batch makes, gathered before they are written.
 #[derive(Default)]
 struct Changes {
     orders: Vec<OrderFacts>,
-    returns: Vec<Requested>,
-    disputed: Vec<Uuid>,
-    breaches: HashMap<Uuid, i32>,
-    refunds: Vec<(Uuid, Refunded)>,
-    closes: Vec<(Uuid, Closed)>,
+    /// In first-seen order, so that writes are deterministic.
+    returns: Vec<(Uuid, ReturnDelta)>,
+    index: HashMap<Uuid, usize>,
+}
+
+impl Changes {
+    fn delta(&mut self, id: Uuid) -> &mut ReturnDelta {
+        let i = *self.index.entry(id).or_insert_with(|| {
+            self.returns.push((id, ReturnDelta::default()));
+            self.returns.len() - 1
+        });
+        &mut self.returns[i].1
+    }
 }
 
 fn gather(events: &[RecordedEvent]) -> Result<Changes, String> {
@@ -94,16 +115,30 @@ fn gather(events: &[RecordedEvent]) -> Result<Changes, String> {
             "order.registered" => c
                 .orders
                 .push(e.decode::<OrderRegistered>().map_err(bad)?.order),
-            "return.requested" => c.returns.push(e.decode::<Requested>().map_err(bad)?),
+            "return.requested" => {
+                let requested: Requested = e.decode().map_err(bad)?;
+                let id = requested.return_id;
+                c.delta(id).requested = Some(requested);
+            }
             "return.escalated" | "return.refunded" | "return.closed" | "return.deadline_missed" => {
                 let Some(id) = return_id_of(&e.stream_id) else {
                     return Err(format!("{} is not a return stream", e.stream_id));
                 };
                 match e.event_type.as_str() {
-                    "return.escalated" => c.disputed.push(id),
-                    "return.refunded" => c.refunds.push((id, e.decode().map_err(bad)?)),
-                    "return.closed" => c.closes.push((id, e.decode().map_err(bad)?)),
-                    _ => *c.breaches.entry(id).or_default() += 1,
+                    "return.escalated" => c.delta(id).disputed = true,
+                    "return.refunded" => {
+                        let r: Refunded = e.decode().map_err(bad)?;
+                        let d = c.delta(id);
+                        d.refunded = Some(match d.refunded {
+                            Some((m, at)) => (m + r.amount_minor, at),
+                            None => (r.amount_minor, r.at),
+                        });
+                    }
+                    "return.closed" => {
+                        let x: Closed = e.decode().map_err(bad)?;
+                        c.delta(id).closed = Some((x.outcome, x.at));
+                    }
+                    _ => c.delta(id).breaches += 1,
                 }
             }
             _ => {}
@@ -126,15 +161,19 @@ async fn write(tx: &Transaction<'_>, c: Changes) -> Result<(), tokio_postgres::E
         )
         .await?;
     }
-    if !c.returns.is_empty() {
-        let ids: Vec<Uuid> = c.returns.iter().map(|r| r.return_id).collect();
-        let orders: Vec<&str> = c.returns.iter().map(|r| r.order_id.as_str()).collect();
-        let sellers: Vec<&str> = c.returns.iter().map(|r| r.seller_id.as_str()).collect();
-        let buyers: Vec<&str> = c.returns.iter().map(|r| r.buyer_id.as_str()).collect();
-        let reasons: Vec<&str> = c.returns.iter().map(|r| r.reason.as_str()).collect();
+    let (new, known): (Vec<_>, Vec<_>) = c.returns.iter().partition(|(_, d)| d.requested.is_some());
+    if !new.is_empty() {
+        let requested: Vec<&Requested> = new
+            .iter()
+            .filter_map(|(_, d)| d.requested.as_ref())
+            .collect();
+        let ids: Vec<Uuid> = requested.iter().map(|r| r.return_id).collect();
+        let orders: Vec<&str> = requested.iter().map(|r| r.order_id.as_str()).collect();
+        let sellers: Vec<&str> = requested.iter().map(|r| r.seller_id.as_str()).collect();
+        let buyers: Vec<&str> = requested.iter().map(|r| r.buyer_id.as_str()).collect();
+        let reasons: Vec<&str> = requested.iter().map(|r| r.reason.as_str()).collect();
         // Arrays of arrays must be rectangular in PostgreSQL: categories travel joined.
-        let categories: Vec<String> = c
-            .returns
+        let categories: Vec<String> = requested
             .iter()
             .map(|r| {
                 let mut cats: Vec<&str> = r.items.iter().map(|i| i.category.as_str()).collect();
@@ -143,18 +182,21 @@ async fn write(tx: &Transaction<'_>, c: Changes) -> Result<(), tokio_postgres::E
                 cats.join("\u{1f}")
             })
             .collect();
-        let requested: Vec<i64> = c
-            .returns
+        let amounts: Vec<i64> = requested
             .iter()
             .map(|r| r.evaluation.requested_amount_minor)
             .collect();
-        let at: Vec<_> = c.returns.iter().map(|r| r.at).collect();
+        let at: Vec<DateTime<Utc>> = requested.iter().map(|r| r.at).collect();
+        let (disputed, breaches, refunded, refunded_at, outcome, closed_at) = folded(&new);
         tx.execute(
             "INSERT INTO analytics_returns (return_id, order_id, seller_id, buyer_id, reason, \
-                                            categories, requested_minor, created_at) \
-             SELECT id, o, s, b, r, string_to_array(c, E'\\x1f'), m, t \
+                 categories, requested_minor, created_at, disputed, sla_breaches, refunded_minor, \
+                 refunded_at, outcome, closed_at) \
+             SELECT id, o, s, b, r, string_to_array(c, E'\\x1f'), m, t, d, n, rm, rt, oc, ct \
              FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                         $7::bigint[], $8::timestamptz[]) AS x(id, o, s, b, r, c, m, t) \
+                         $7::bigint[], $8::timestamptz[], $9::bool[], $10::int4[], $11::bigint[], \
+                         $12::timestamptz[], $13::text[], $14::timestamptz[]) \
+                  AS x(id, o, s, b, r, c, m, t, d, n, rm, rt, oc, ct) \
              ON CONFLICT (return_id) DO NOTHING",
             &[
                 &ids,
@@ -163,54 +205,79 @@ async fn write(tx: &Transaction<'_>, c: Changes) -> Result<(), tokio_postgres::E
                 &buyers,
                 &reasons,
                 &categories,
-                &requested,
+                &amounts,
                 &at,
+                &disputed,
+                &breaches,
+                &refunded,
+                &refunded_at,
+                &outcome,
+                &closed_at,
             ],
         )
         .await?;
     }
-    if !c.disputed.is_empty() {
+    if !known.is_empty() {
+        let ids: Vec<Uuid> = known.iter().map(|(id, _)| *id).collect();
+        let (disputed, breaches, refunded, refunded_at, outcome, closed_at) = folded(&known);
         tx.execute(
-            "UPDATE analytics_returns SET disputed = true WHERE return_id = ANY($1::uuid[])",
-            &[&c.disputed],
-        )
-        .await?;
-    }
-    if !c.breaches.is_empty() {
-        let (ids, counts): (Vec<Uuid>, Vec<i32>) = c.breaches.into_iter().unzip();
-        tx.execute(
-            "UPDATE analytics_returns a SET sla_breaches = a.sla_breaches + x.n \
-             FROM unnest($1::uuid[], $2::int4[]) AS x(id, n) WHERE a.return_id = x.id",
-            &[&ids, &counts],
-        )
-        .await?;
-    }
-    if !c.refunds.is_empty() {
-        let ids: Vec<Uuid> = c.refunds.iter().map(|(id, _)| *id).collect();
-        let amounts: Vec<i64> = c.refunds.iter().map(|(_, r)| r.amount_minor).collect();
-        let at: Vec<_> = c.refunds.iter().map(|(_, r)| r.at).collect();
-        tx.execute(
-            "UPDATE analytics_returns a SET refunded_minor = coalesce(a.refunded_minor, 0) + x.m, \
-                                           refunded_at = coalesce(a.refunded_at, x.t) \
-             FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[]) AS x(id, m, t) \
+            "UPDATE analytics_returns a SET \
+                 disputed = a.disputed OR x.d, \
+                 sla_breaches = a.sla_breaches + x.n, \
+                 refunded_minor = CASE WHEN x.rm IS NULL THEN a.refunded_minor \
+                                       ELSE coalesce(a.refunded_minor, 0) + x.rm END, \
+                 refunded_at = coalesce(a.refunded_at, x.rt), \
+                 outcome = coalesce(x.oc, a.outcome), \
+                 closed_at = coalesce(x.ct, a.closed_at) \
+             FROM unnest($1::uuid[], $2::bool[], $3::int4[], $4::bigint[], $5::timestamptz[], \
+                         $6::text[], $7::timestamptz[]) AS x(id, d, n, rm, rt, oc, ct) \
              WHERE a.return_id = x.id",
-            &[&ids, &amounts, &at],
-        )
-        .await?;
-    }
-    if !c.closes.is_empty() {
-        let ids: Vec<Uuid> = c.closes.iter().map(|(id, _)| *id).collect();
-        let outcomes: Vec<&str> = c.closes.iter().map(|(_, x)| x.outcome.as_str()).collect();
-        let at: Vec<_> = c.closes.iter().map(|(_, x)| x.at).collect();
-        tx.execute(
-            "UPDATE analytics_returns a SET outcome = x.o, closed_at = x.t \
-             FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS x(id, o, t) \
-             WHERE a.return_id = x.id",
-            &[&ids, &outcomes, &at],
+            &[
+                &ids,
+                &disputed,
+                &breaches,
+                &refunded,
+                &refunded_at,
+                &outcome,
+                &closed_at,
+            ],
         )
         .await?;
     }
     Ok(())
+}
+
+type Folded<'a> = (
+    Vec<bool>,
+    Vec<i32>,
+    Vec<Option<i64>>,
+    Vec<Option<DateTime<Utc>>>,
+    Vec<Option<&'a str>>,
+    Vec<Option<DateTime<Utc>>>,
+);
+
+/// The per-return columns of a batch's deltas, as parallel arrays.
+fn folded<'a>(deltas: &[&'a (Uuid, ReturnDelta)]) -> Folded<'a> {
+    (
+        deltas.iter().map(|(_, d)| d.disputed).collect(),
+        deltas.iter().map(|(_, d)| d.breaches).collect(),
+        deltas
+            .iter()
+            .map(|(_, d)| d.refunded.map(|(m, _)| m))
+            .collect(),
+        deltas
+            .iter()
+            .map(|(_, d)| d.refunded.map(|(_, t)| t))
+            .collect(),
+        deltas
+            .iter()
+            .map(|(_, d)| d.closed.as_ref().map(|(o, _)| o.as_str()))
+            .collect(),
+        deltas
+            .iter()
+            .map(|(_, d)| d.closed.as_ref().map(|(_, t)| *t))
+            .collect(),
+    )
 }
 
 impl Projection for Analytics {
