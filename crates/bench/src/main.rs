@@ -262,7 +262,7 @@ async fn bench_projections(args: &Args, url: &str) -> anyhow::Result<()> {
     let store = EventStore::new(pool.clone());
     let mut runner = Runner::new(
         store,
-        Arc::new(Analytics),
+        Arc::new(Analytics::default()),
         RunnerSettings {
             batch: 5_000,
             ..RunnerSettings::default()

@@ -18,9 +18,40 @@ use crate::runner::Projection;
 
 /// The projection's name (its checkpoint key).
 pub const NAME: &str = "analytics";
+/// The live tables.
+pub const ORDERS: &str = "analytics_orders";
+pub const RETURNS: &str = "analytics_returns";
 
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Analytics;
+/// The analytics projection, writing into a pair of tables: the live ones, or a shadow pair that a
+/// rebuild fills before it is switched in (see `rebuild`).
+#[derive(Debug, Clone)]
+pub struct Analytics {
+    name: String,
+    orders: String,
+    returns: String,
+}
+
+impl Default for Analytics {
+    fn default() -> Self {
+        Analytics::with_suffix("")
+    }
+}
+
+impl Analytics {
+    /// The projection over `analytics_orders{suffix}` and `analytics_returns{suffix}`, with its
+    /// own checkpoint `analytics{suffix}`. The suffix is a constant of the code, never input.
+    pub fn with_suffix(suffix: &str) -> Self {
+        Analytics {
+            name: format!("{NAME}{suffix}"),
+            orders: format!("{ORDERS}{suffix}"),
+            returns: format!("{RETURNS}{suffix}"),
+        }
+    }
+
+    pub fn tables(&self) -> [&str; 2] {
+        [&self.orders, &self.returns]
+    }
+}
 
 #[derive(Deserialize)]
 struct OrderRegistered {
@@ -147,16 +178,23 @@ fn gather(events: &[RecordedEvent]) -> Result<Changes, String> {
     Ok(c)
 }
 
-async fn write(tx: &Transaction<'_>, c: Changes) -> Result<(), tokio_postgres::Error> {
+async fn write(
+    tx: &Transaction<'_>,
+    tables: &Analytics,
+    c: Changes,
+) -> Result<(), tokio_postgres::Error> {
     if !c.orders.is_empty() {
         let ids: Vec<&str> = c.orders.iter().map(|o| o.order_id.as_str()).collect();
         let sellers: Vec<&str> = c.orders.iter().map(|o| o.seller_id.as_str()).collect();
         let buyers: Vec<&str> = c.orders.iter().map(|o| o.buyer_id.as_str()).collect();
         let placed: Vec<_> = c.orders.iter().map(|o| o.placed_at).collect();
         tx.execute(
-            "INSERT INTO analytics_orders (order_id, seller_id, buyer_id, placed_at) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) \
-             ON CONFLICT (order_id) DO NOTHING",
+            &format!(
+                "INSERT INTO {} (order_id, seller_id, buyer_id, placed_at) \
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) \
+                 ON CONFLICT (order_id) DO NOTHING",
+                tables.orders
+            ),
             &[&ids, &sellers, &buyers, &placed],
         )
         .await?;
@@ -189,7 +227,8 @@ async fn write(tx: &Transaction<'_>, c: Changes) -> Result<(), tokio_postgres::E
         let at: Vec<DateTime<Utc>> = requested.iter().map(|r| r.at).collect();
         let (disputed, breaches, refunded, refunded_at, outcome, closed_at) = folded(&new);
         tx.execute(
-            "INSERT INTO analytics_returns (return_id, order_id, seller_id, buyer_id, reason, \
+            &format!(
+                "INSERT INTO {} (return_id, order_id, seller_id, buyer_id, reason, \
                  categories, requested_minor, created_at, disputed, sla_breaches, refunded_minor, \
                  refunded_at, outcome, closed_at) \
              SELECT id, o, s, b, r, string_to_array(c, E'\\x1f'), m, t, d, n, rm, rt, oc, ct \
@@ -198,6 +237,8 @@ async fn write(tx: &Transaction<'_>, c: Changes) -> Result<(), tokio_postgres::E
                          $12::timestamptz[], $13::text[], $14::timestamptz[]) \
                   AS x(id, o, s, b, r, c, m, t, d, n, rm, rt, oc, ct) \
              ON CONFLICT (return_id) DO NOTHING",
+                tables.returns
+            ),
             &[
                 &ids,
                 &orders,
@@ -221,7 +262,8 @@ async fn write(tx: &Transaction<'_>, c: Changes) -> Result<(), tokio_postgres::E
         let ids: Vec<Uuid> = known.iter().map(|(id, _)| *id).collect();
         let (disputed, breaches, refunded, refunded_at, outcome, closed_at) = folded(&known);
         tx.execute(
-            "UPDATE analytics_returns a SET \
+            &format!(
+                "UPDATE {} a SET \
                  disputed = a.disputed OR x.d, \
                  sla_breaches = a.sla_breaches + x.n, \
                  refunded_minor = CASE WHEN x.rm IS NULL THEN a.refunded_minor \
@@ -232,6 +274,8 @@ async fn write(tx: &Transaction<'_>, c: Changes) -> Result<(), tokio_postgres::E
              FROM unnest($1::uuid[], $2::bool[], $3::int4[], $4::bigint[], $5::timestamptz[], \
                          $6::text[], $7::timestamptz[]) AS x(id, d, n, rm, rt, oc, ct) \
              WHERE a.return_id = x.id",
+                tables.returns
+            ),
             &[
                 &ids,
                 &disputed,
@@ -282,7 +326,7 @@ fn folded<'a>(deltas: &[&'a (Uuid, ReturnDelta)]) -> Folded<'a> {
 
 impl Projection for Analytics {
     fn name(&self) -> &str {
-        NAME
+        &self.name
     }
 
     fn apply<'a>(
@@ -292,7 +336,7 @@ impl Projection for Analytics {
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
             let changes = gather(events)?;
-            write(tx, changes).await.map_err(|e| e.to_string())
+            write(tx, self, changes).await.map_err(|e| e.to_string())
         })
     }
 }

@@ -11,6 +11,7 @@
 //! stops there and records it, it never skips it.
 
 pub mod analytics;
+pub mod rebuild;
 pub mod runner;
 pub mod summary;
 

@@ -24,6 +24,13 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Rebuild a projection from the whole log into new tables and switch them in once caught up,
+    /// while the service keeps serving the old ones.
+    Rebuild {
+        /// The projection: analytics.
+        #[arg(long, default_value = "analytics")]
+        projection: String,
+    },
     /// Erase a buyer's personal data (free text of their returns); the case histories stay whole.
     EraseBuyer {
         /// The buyer's id.
@@ -86,6 +93,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = returns_event_store::pool(&url, &Default::default())?;
             let version = returns_event_store::migrate(&pool).await?;
             println!("database schema at migration {version}");
+            Ok(())
+        }
+        Command::Rebuild { projection } => {
+            telemetry::init("warn");
+            if projection != "analytics" {
+                anyhow::bail!("unknown projection {projection:?}: analytics");
+            }
+            let url = database_url_from_env();
+            let pool = returns_event_store::pool(&url, &Default::default())?;
+            returns_event_store::migrate(&pool).await?;
+            let total: i64 = pool
+                .get()
+                .await?
+                .query_one("SELECT count(*) FROM events", &[])
+                .await?
+                .try_get(0)?;
+            let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(0));
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message(format!("rebuilding {projection}"));
+            let store = returns_event_store::EventStore::new(pool);
+            let progress = |n: u64| bar.set_position(n);
+            let applied =
+                returns_projections::rebuild::rebuild_analytics(&store, &progress).await?;
+            bar.finish_and_clear();
+            println!("{projection} rebuilt from {applied} events and switched in");
             Ok(())
         }
         Command::EraseBuyer { buyer_id } => {

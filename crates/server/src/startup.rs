@@ -61,7 +61,7 @@ fn start_projections(store: &EventStore, enabled: bool) -> Background {
     if enabled {
         let runner = Runner::new(
             store.clone(),
-            Arc::new(Analytics),
+            Arc::new(Analytics::default()),
             RunnerSettings::default(),
         );
         let stop = stop.clone();
