@@ -1,0 +1,570 @@
+//! Abuse detection on crafted histories: each signal raises its flag, never below the minimum
+//! samples, only within the rolling window, and a dismissed flag stays dismissed for the same
+//! evidence.
+
+use chrono::{DateTime, Utc};
+
+use returns_arbitration::abuse::{
+    evaluate_flags, should_raise, Counter, ExistingFlag, Fact, FlagCandidate, FlagKind, FlagStatus,
+    Party, PartyMetrics, PartyRole, Thresholds, DEFAULT_WINDOW_DAYS,
+};
+use returns_domain::returns::*;
+use returns_domain::*;
+
+use crate::harness::*;
+
+/// Return `n` of buyer-1 at shop-1, on its own US order delivered `delivered_days_before` days
+/// before `at`, requested at `at`, then taken further by `then`.
+fn a_return(
+    n: u128,
+    at: DateTime<Utc>,
+    delivered_days_before: i64,
+    reason: Reason,
+    then: impl FnOnce(Story) -> Story,
+) -> Story {
+    let order_id = format!("ORD-{n}");
+    let order = order_of(
+        &order_id,
+        "buyer-1",
+        "shop-1",
+        "US",
+        at,
+        Some(delivered_days_before),
+        "apparel",
+    );
+    let story = Story::new(order)
+        .at(at)
+        .positions_from(n as i64 * 1000)
+        .step(buyer(), open(n, &order_id, reason));
+    then(story)
+}
+
+fn opened_only(story: Story) -> Story {
+    story
+}
+
+fn feed() -> Feed {
+    Feed::new(DEFAULT_WINDOW_DAYS)
+}
+
+fn flags_of(metrics: &PartyMetrics, feed: &Feed, at: DateTime<Utc>) -> Vec<FlagCandidate> {
+    evaluate_flags(metrics, &feed.baseline, &Thresholds::default(), at)
+}
+
+fn kinds(flags: &[FlagCandidate]) -> Vec<FlagKind> {
+    flags.iter().map(|f| f.kind).collect()
+}
+
+fn flag(flags: &[FlagCandidate], kind: FlagKind) -> &FlagCandidate {
+    flags
+        .iter()
+        .find(|f| f.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} among {:?}", kinds(flags)))
+}
+
+fn ids(range: std::ops::RangeInclusive<u128>) -> Vec<ReturnId> {
+    range.map(return_id).collect()
+}
+
+/// A fact about someone else, for the marketplace baseline.
+fn elsewhere(role: PartyRole, counter: Counter, n: u128, at: DateTime<Utc>) -> Fact {
+    Fact {
+        party: Party {
+            role,
+            id: "someone-else".to_owned(),
+        },
+        counter,
+        at,
+        return_id: Some(return_id(90_000 + n)),
+        position: None,
+        days_left_in_window: None,
+    }
+}
+
+// --- buyers ------------------------------------------------------------------------------------
+
+#[test]
+fn a_serial_returner_is_flagged_against_the_marketplace_baseline() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(200, "buyer-x", "shop-x", at - days(30));
+    for n in 0..10 {
+        feed.baseline.record(&elsewhere(
+            PartyRole::Buyer,
+            Counter::Returns,
+            n,
+            at - days(20),
+        ));
+    }
+    feed.orders(10, "buyer-1", "shop-1", at - days(40));
+    let mut positions = Vec::new();
+    for n in 1..=8 {
+        let story = a_return(n, at - days(10), 5, Reason::ChangedMind, opened_only);
+        positions.push(story.position("return.requested"));
+        feed.story(&story);
+    }
+
+    let flags = flags_of(feed.buyer("buyer-1"), &feed, at);
+
+    let serial = flag(&flags, FlagKind::SerialReturner);
+    assert_eq!(
+        serial.party,
+        Party::buyer(&BuyerId::parse("buyer-1").unwrap())
+    );
+    assert_eq!(serial.evidence_return_ids, ids(1..=8));
+    assert_eq!(serial.evidence_positions, positions);
+    assert_eq!(serial.metrics["count"], 8);
+    assert_eq!(serial.metrics["denominator"], 10);
+    assert_eq!(serial.metrics["rate"], 0.8);
+    // 18 returns over 210 orders marketplace-wide; 3 × that is below the 0.5 floor.
+    assert_eq!(serial.metrics["baseline_rate"], 0.0857);
+    assert_eq!(serial.threshold["effective_min_rate"], 0.5);
+    assert_eq!(serial.threshold["min_orders"], 5);
+}
+
+#[test]
+fn where_everybody_returns_a_lot_the_bar_is_higher() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(200, "buyer-x", "shop-x", at - days(30));
+    for n in 0..100 {
+        feed.baseline.record(&elsewhere(
+            PartyRole::Buyer,
+            Counter::Returns,
+            n,
+            at - days(20),
+        ));
+    }
+    feed.orders(10, "buyer-1", "shop-1", at - days(40));
+    for n in 1..=8 {
+        feed.story(&a_return(
+            n,
+            at - days(10),
+            5,
+            Reason::ChangedMind,
+            opened_only,
+        ));
+    }
+
+    // 0.8 is below 3 × the marketplace's 108/210.
+    let flags = flags_of(feed.buyer("buyer-1"), &feed, at);
+    assert!(!kinds(&flags).contains(&FlagKind::SerialReturner));
+}
+
+#[test]
+fn a_new_buyer_with_two_orders_is_never_flagged() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(2, "buyer-1", "shop-1", at - days(20));
+    for n in 1..=2 {
+        feed.story(&a_return(n, at - days(10), 5, Reason::ChangedMind, |s| {
+            s.returned()
+                .step(seller(), inspect(Grade::EmptyBox, 0, vec![photo()]))
+        }));
+    }
+    let metrics = feed.buyer("buyer-1");
+    assert_eq!(metrics.count(Counter::GradedEmptyBox, at), 2);
+    assert_eq!(flags_of(metrics, &feed, at), vec![]);
+
+    // The same record over five orders is a pattern.
+    feed.orders(3, "buyer-1", "shop-1", at - days(20));
+    let flags = flags_of(feed.buyer("buyer-1"), &feed, at);
+    assert_eq!(
+        flag(&flags, FlagKind::EmptyBoxReturns).evidence_return_ids,
+        ids(1..=2)
+    );
+}
+
+#[test]
+fn wardrobing_is_used_items_returned_just_before_the_window_ends() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(5, "buyer-1", "shop-1", at - days(40));
+    let used = |story: Story| {
+        story
+            .returned()
+            .step(seller(), inspect(Grade::Used, 1250, vec![photo()]))
+    };
+    // Delivered 27 days before the request: 3 days left of the 30-day window.
+    feed.story(&a_return(1, at - days(10), 27, Reason::SizeFit, used));
+    feed.story(&a_return(2, at - days(9), 28, Reason::ChangedMind, used));
+    // Early in the window: used, but not wardrobing.
+    feed.story(&a_return(3, at - days(8), 5, Reason::ChangedMind, used));
+
+    let flags = flags_of(feed.buyer("buyer-1"), &feed, at);
+
+    let wardrobing = flag(&flags, FlagKind::Wardrobing);
+    assert_eq!(wardrobing.evidence_return_ids, ids(1..=2));
+    assert_eq!(wardrobing.metrics["count"], 2);
+    assert_eq!(wardrobing.threshold["days_left_in_window"], 3);
+    assert_eq!(
+        flag(&flags, FlagKind::UsedOrDamagedReturns).evidence_return_ids,
+        ids(1..=3)
+    );
+}
+
+#[test]
+fn a_used_defective_item_is_not_held_against_the_buyer() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(5, "buyer-1", "shop-1", at - days(40));
+    for n in 1..=3 {
+        feed.story(&a_return(n, at - days(10), 27, Reason::Defective, |s| {
+            s.returned()
+                .step(seller(), inspect(Grade::Used, 1250, vec![photo()]))
+        }));
+    }
+    let metrics = feed.buyer("buyer-1");
+    assert_eq!(metrics.count(Counter::GradedUsed, at), 0);
+    assert_eq!(flags_of(metrics, &feed, at), vec![]);
+}
+
+#[test]
+fn repeated_not_received_claims_are_flagged() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(5, "buyer-1", "shop-1", at - days(40));
+    for n in 1..=2 {
+        feed.story(&a_return(
+            n,
+            at - days(10),
+            5,
+            Reason::NotReceived,
+            opened_only,
+        ));
+    }
+    assert!(flags_of(feed.buyer("buyer-1"), &feed, at).is_empty());
+
+    feed.story(&a_return(
+        3,
+        at - days(5),
+        5,
+        Reason::NotReceived,
+        opened_only,
+    ));
+    let flags = flags_of(feed.buyer("buyer-1"), &feed, at);
+    assert_eq!(
+        flag(&flags, FlagKind::RepeatedNotReceived).evidence_return_ids,
+        ids(1..=3)
+    );
+}
+
+#[test]
+fn returnless_refunds_count_when_paid() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(5, "buyer-1", "shop-1", at - days(40));
+    let approved: Vec<Story> = (1..=3)
+        .map(|n| {
+            a_return(n, at - days(10), 5, Reason::ChangedMind, |s| {
+                s.step(seller(), accept_returnless())
+            })
+        })
+        .collect();
+    for story in &approved {
+        feed.story(story);
+    }
+    assert!(
+        !kinds(&flags_of(feed.buyer("buyer-1"), &feed, at)).contains(&FlagKind::ReturnlessRefunds)
+    );
+
+    let mut paid = Feed::new(DEFAULT_WINDOW_DAYS);
+    paid.orders(5, "buyer-1", "shop-1", at - days(40));
+    for story in approved {
+        paid.story(&story.step(platform(), pay(2500)));
+    }
+    let flags = flags_of(paid.buyer("buyer-1"), &paid, at);
+    assert_eq!(
+        flag(&flags, FlagKind::ReturnlessRefunds).evidence_return_ids,
+        ids(1..=3)
+    );
+}
+
+#[test]
+fn a_buyer_who_loses_most_disputes_is_flagged() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(5, "buyer-1", "shop-1", at - days(40));
+    for n in 1..=3 {
+        feed.story(&a_return(n, at - days(10), 5, Reason::ChangedMind, |s| {
+            s.step(seller(), decline(vec![]))
+                .step(buyer(), escalate())
+                .step(operator(), side_with_seller())
+        }));
+    }
+
+    let flags = flags_of(feed.buyer("buyer-1"), &feed, at);
+    let lost = flag(&flags, FlagKind::DisputesLost);
+    assert_eq!(lost.metrics["count"], 3);
+    assert_eq!(lost.metrics["per"], "disputes_decided");
+    // The seller won them all: nothing against it.
+    assert!(flags_of(feed.seller("shop-1"), &feed, at).is_empty());
+}
+
+// --- sellers -----------------------------------------------------------------------------------
+
+#[test]
+fn a_seller_with_many_not_as_described_returns_is_flagged() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(20, "buyer-1", "shop-1", at - days(40));
+    let reasons = [
+        Reason::NotAsDescribed,
+        Reason::Defective,
+        Reason::NotAsDescribed,
+        Reason::Defective,
+        Reason::NotAsDescribed,
+    ];
+    for (n, reason) in (1..).zip(reasons) {
+        feed.story(&a_return(n, at - days(10), 5, reason, opened_only));
+    }
+
+    let flags = flags_of(feed.seller("shop-1"), &feed, at);
+    let nad = flag(&flags, FlagKind::SellerNotAsDescribedRate);
+    assert_eq!(nad.evidence_return_ids, ids(1..=5));
+    assert_eq!(nad.metrics["rate"], 0.25);
+    // Twenty orders marketplace-wide is not yet a baseline.
+    assert_eq!(nad.metrics["baseline_rate"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_seller_like_its_peers_is_not_flagged() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(200, "buyer-x", "shop-x", at - days(30));
+    for n in 0..30 {
+        feed.baseline.record(&elsewhere(
+            PartyRole::Seller,
+            Counter::NotAsDescribed,
+            n,
+            at - days(20),
+        ));
+    }
+    feed.orders(20, "buyer-1", "shop-1", at - days(40));
+    for n in 1..=5 {
+        feed.story(&a_return(
+            n,
+            at - days(10),
+            5,
+            Reason::NotAsDescribed,
+            opened_only,
+        ));
+    }
+    // 0.25 against 2 × 35/220: within what peers do.
+    assert!(flags_of(feed.seller("shop-1"), &feed, at).is_empty());
+}
+
+#[test]
+fn refusals_that_arbitration_overturns_are_flagged() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(20, "buyer-1", "shop-1", at - days(40));
+    for n in 1..=3 {
+        feed.story(&a_return(n, at - days(10), 5, Reason::ChangedMind, |s| {
+            s.step(seller(), decline(vec![]))
+                .step(buyer(), escalate())
+                .step(operator(), decide_refund(2500, true, FundedBy::Seller))
+        }));
+    }
+
+    let flags = flags_of(feed.seller("shop-1"), &feed, at);
+    assert_eq!(
+        flag(&flags, FlagKind::SellerRefusalsOverturned).evidence_return_ids,
+        ids(1..=3)
+    );
+    assert!(flags_of(feed.buyer("buyer-1"), &feed, at).is_empty());
+}
+
+#[test]
+fn missed_deadlines_and_declining_everything_are_flagged() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(20, "buyer-1", "shop-1", at - days(40));
+    for n in 1..=5 {
+        feed.story(&a_return(n, at - days(20), 5, Reason::ChangedMind, |s| {
+            s.fire(DeadlineKind::SellerResponseDue)
+        }));
+    }
+    for n in 6..=10 {
+        feed.story(&a_return(n, at - days(10), 5, Reason::ChangedMind, |s| {
+            s.step(seller(), decline(vec![]))
+        }));
+    }
+
+    let flags = flags_of(feed.seller("shop-1"), &feed, at);
+
+    assert_eq!(
+        flag(&flags, FlagKind::SellerMissedDeadlines).evidence_return_ids,
+        ids(1..=5)
+    );
+    let declines = flag(&flags, FlagKind::SellerDeclineRate);
+    assert_eq!(declines.evidence_return_ids, ids(6..=10));
+    assert_eq!(declines.metrics["rate"], 0.5);
+}
+
+#[test]
+fn a_new_seller_is_never_flagged() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(10, "buyer-1", "shop-1", at - days(40));
+    for n in 1..=10 {
+        feed.story(&a_return(n, at - days(10), 5, Reason::Defective, |s| {
+            s.step(seller(), decline(vec![]))
+        }));
+    }
+    assert!(flags_of(feed.seller("shop-1"), &feed, at).is_empty());
+}
+
+// --- the rolling window --------------------------------------------------------------------------
+
+#[test]
+fn facts_leave_the_window_and_the_row_forgets_them() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(5, "buyer-1", "shop-1", at - days(10));
+    for n in 1..=3 {
+        feed.story(&a_return(
+            n,
+            at - days(10),
+            5,
+            Reason::NotReceived,
+            opened_only,
+        ));
+    }
+    assert_eq!(
+        kinds(&flags_of(feed.buyer("buyer-1"), &feed, at)),
+        [FlagKind::RepeatedNotReceived]
+    );
+
+    // 180 days later the claims are out of the window.
+    let later = at + days(175);
+    assert_eq!(
+        feed.buyer("buyer-1")
+            .count(Counter::NotReceivedClaims, later),
+        0
+    );
+    assert!(flags_of(feed.buyer("buyer-1"), &feed, later).is_empty());
+
+    // A fact a year later prunes the row: old buckets and evidence are gone, even when asked about
+    // the old days.
+    feed.orders(1, "buyer-1", "shop-1", at + days(365));
+    let metrics = feed.buyer("buyer-1");
+    assert_eq!(metrics.count(Counter::NotReceivedClaims, at), 0);
+    assert!(metrics.evidence(Counter::NotReceivedClaims, at).is_empty());
+    assert_eq!(metrics.count(Counter::Orders, at + days(365)), 1);
+}
+
+#[test]
+fn a_metrics_row_round_trips_through_json() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(5, "buyer-1", "shop-1", at - days(10));
+    feed.story(&a_return(
+        1,
+        at - days(5),
+        5,
+        Reason::NotReceived,
+        opened_only,
+    ));
+    let metrics = feed.buyer("buyer-1");
+
+    let row = serde_json::to_string(metrics).unwrap();
+    let back: PartyMetrics = serde_json::from_str(&row).unwrap();
+    assert_eq!(&back, metrics);
+
+    let summary = metrics.summary(at);
+    assert_eq!(summary["orders"], 5);
+    assert_eq!(summary["returns"], 1);
+    assert_eq!(summary["not_received_claims"], 1);
+    assert_eq!(summary["return_rate"], 0.2);
+    assert_eq!(summary["window_days"], 180);
+}
+
+#[test]
+fn thresholds_read_from_a_partial_document_keep_their_defaults() {
+    let thresholds: Thresholds = serde_json::from_value(serde_json::json!({
+        "wardrobing_days_left": 5,
+        "serial_returner": {"min_count": 10, "min_rate": 0.7}
+    }))
+    .unwrap();
+    assert_eq!(thresholds.wardrobing_days_left, 5);
+    assert_eq!(thresholds.serial_returner.min_count, 10);
+    assert_eq!(thresholds.serial_returner.baseline_multiple, None);
+    assert_eq!(
+        thresholds.buyer_samples,
+        Thresholds::default().buyer_samples
+    );
+}
+
+// --- raising flags again -------------------------------------------------------------------------
+
+fn not_received_candidate(claims: u128) -> FlagCandidate {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(5, "buyer-1", "shop-1", at - days(10));
+    for n in 1..=claims {
+        feed.story(&a_return(
+            n,
+            at - days(5),
+            5,
+            Reason::NotReceived,
+            opened_only,
+        ));
+    }
+    let flags = flags_of(feed.buyer("buyer-1"), &feed, at);
+    flag(&flags, FlagKind::RepeatedNotReceived).clone()
+}
+
+fn existing(kind: FlagKind, status: FlagStatus, evidence: Vec<ReturnId>) -> ExistingFlag {
+    ExistingFlag {
+        kind,
+        status,
+        evidence_return_ids: evidence,
+    }
+}
+
+#[test]
+fn a_flag_is_raised_once_while_open_or_confirmed() {
+    let candidate = not_received_candidate(3);
+    assert!(should_raise(&candidate, &[]));
+    for status in [FlagStatus::Open, FlagStatus::Confirmed] {
+        let flags = [existing(FlagKind::RepeatedNotReceived, status, ids(1..=3))];
+        assert!(!should_raise(&candidate, &flags), "{status:?}");
+    }
+    // Flags of another kind do not stand in its way.
+    let other = [existing(
+        FlagKind::DisputesLost,
+        FlagStatus::Open,
+        ids(1..=3),
+    )];
+    assert!(should_raise(&candidate, &other));
+}
+
+#[test]
+fn a_dismissed_flag_stays_dismissed_for_the_same_evidence_and_returns_for_new_evidence() {
+    let dismissed = [existing(
+        FlagKind::RepeatedNotReceived,
+        FlagStatus::Dismissed,
+        ids(1..=3),
+    )];
+    assert!(!should_raise(&not_received_candidate(3), &dismissed));
+
+    let with_a_new_claim = not_received_candidate(4);
+    assert_eq!(with_a_new_claim.evidence_return_ids, ids(1..=4));
+    assert!(should_raise(&with_a_new_claim, &dismissed));
+
+    // Dismissed twice: evidence judged in either dismissal is not new.
+    let twice = [
+        existing(
+            FlagKind::RepeatedNotReceived,
+            FlagStatus::Dismissed,
+            ids(1..=3),
+        ),
+        existing(
+            FlagKind::RepeatedNotReceived,
+            FlagStatus::Dismissed,
+            ids(2..=4),
+        ),
+    ];
+    assert!(!should_raise(&with_a_new_claim, &twice));
+}
