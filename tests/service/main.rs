@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod analytics;
+mod arbitration;
 mod authz;
 mod concurrency;
 mod deadlines;
@@ -16,3 +17,4 @@ mod orders;
 mod policy;
 mod support;
 mod validation;
+mod webhooks;

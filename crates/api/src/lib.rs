@@ -6,6 +6,7 @@
 //! requests into domain values, calls the services it is given, and renders what they return.
 
 mod analytics;
+mod arbitration;
 pub mod auth;
 pub mod body;
 mod health;
@@ -13,6 +14,7 @@ pub mod openapi;
 pub mod problem;
 mod render;
 mod routes;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -29,6 +31,9 @@ pub struct ApiState {
     /// Present only when the service runs with `RETURNS_TEST_CLOCK=1`.
     pub test_clock: Option<Arc<returns_app::TestClock>>,
     pub body_limit: usize,
+    /// Hosts and ranges webhook targets may use although they are loopback or private
+    /// (`RETURNS_WEBHOOK_ALLOW_HOSTS`); checked when a webhook is registered.
+    pub webhook_allow_hosts: returns_projections::dispatch::AllowList,
 }
 
 /// Registers every route of the API on an actix-web app.

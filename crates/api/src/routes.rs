@@ -51,11 +51,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/returns/{id}", web::get().to(get_return))
             .route("/returns/{id}/events", web::get().to(return_events))
             .route("/returns/{id}/messages", web::get().to(return_messages))
+            .route(
+                "/returns/{id}/recommendation",
+                web::get().to(crate::arbitration::recommendation),
+            )
+            .route(
+                "/disputes",
+                web::get().to(crate::arbitration::list_disputes),
+            )
             .route("/returns/{id}/{action}", web::post().to(return_action))
             .route("/test-clock/advance", web::post().to(advance_clock))
             .route(
                 "/analytics/summary",
                 web::get().to(crate::analytics::analytics_summary),
+            )
+            .route("/webhooks", web::post().to(crate::webhooks::create_webhook))
+            .route("/webhooks", web::get().to(crate::webhooks::list_webhooks))
+            .route(
+                "/webhooks/{id}",
+                web::get().to(crate::webhooks::get_webhook),
+            )
+            .route(
+                "/webhooks/{id}",
+                web::delete().to(crate::webhooks::delete_webhook),
+            )
+            .route(
+                "/webhooks/{id}/deliveries",
+                web::get().to(crate::webhooks::list_deliveries),
+            )
+            .route(
+                "/webhooks/deliveries/{id}/retry",
+                web::post().to(crate::webhooks::retry_delivery),
             ),
     );
 }

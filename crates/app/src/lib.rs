@@ -20,5 +20,6 @@ pub use clock::{Clock, SystemClock, TestClock};
 pub use error::AppError;
 pub use idempotency::{IdempotencyKey, StoredResponse};
 pub use service::{
-    Answered, CommandOptions, EventPage, OpenReturnRequest, ReturnFilter, ReturnPage, Service,
+    Answered, Assignee, CommandOptions, EventPage, OpenReturnRequest, ReturnFilter, ReturnPage,
+    Service,
 };

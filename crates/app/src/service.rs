@@ -635,6 +635,81 @@ impl Service {
         Ok(EventPage { events })
     }
 
+    /// `GET /v1/disputes`: open disputes (escalated returns), the most urgent decision first.
+    pub async fn disputes(
+        &self,
+        caller: &Actor,
+        assignee: Assignee,
+        limit: usize,
+    ) -> Result<Vec<ReturnCase>, AppError> {
+        if caller.role != Role::Operator {
+            return Err(AppError::Rejected(returns_domain::Rejection::Forbidden {
+                action: "list-disputes",
+                role: caller.role,
+            }));
+        }
+        let filter = match assignee {
+            Assignee::Me => "me",
+            Assignee::Nobody => "none",
+            Assignee::Anyone => "any",
+        };
+        let client = self.store.pool().get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT s.state FROM return_index r \
+                 JOIN snapshots s ON s.stream_id = 'return-' || r.return_id::text \
+                 WHERE r.status = 'escalated' \
+                   AND ($1 = 'any' \
+                        OR ($1 = 'none' AND s.state -> 'dispute' ->> 'assignee' IS NULL) \
+                        OR ($1 = 'me' AND s.state -> 'dispute' ->> 'assignee' = $2)) \
+                 ORDER BY (s.state -> 'dispute' ->> 'decision_due')::timestamptz, r.return_id \
+                 LIMIT $3",
+            )
+            .await?;
+        let rows = client
+            .query(&stmt, &[&filter, &caller.id, &(limit.clamp(1, 200) as i64)])
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let Json(case): Json<ReturnCase> = row.try_get(0)?;
+                Ok(case)
+            })
+            .collect()
+    }
+
+    /// `GET /v1/returns/{id}/recommendation` (operators): what arbitration recommends for the case
+    /// as it stands, computed from its history.
+    pub async fn recommendation(
+        &self,
+        caller: &Actor,
+        id: ReturnId,
+    ) -> Result<returns_arbitration::Recommendation, AppError> {
+        let case = self.get_return(caller, id).await?;
+        if caller.role != Role::Operator {
+            return Err(AppError::Rejected(returns_domain::Rejection::Forbidden {
+                action: "read-recommendation",
+                role: caller.role,
+            }));
+        }
+        let client = self.store.pool().get().await?;
+        let (order, _) =
+            views::load::<Order, _>(&client, &order_stream(case.order_id.as_str()), false)
+                .await?
+                .ok_or_else(|| AppError::Internal("the return's order is missing".into()))?;
+        let policy = policy_at(&client, &order).await?;
+        let history = history_of(&self.store, &client, id).await?;
+        let parties = returns_arbitration::PartyStanding {
+            returnless_refund_max_minor: policy.returnless_refund_max_minor,
+            ..Default::default()
+        };
+        Ok(returns_arbitration::recommend(
+            &history,
+            &case,
+            &parties,
+            self.now(),
+        ))
+    }
+
     /// Deletes stored idempotent answers older than their 24-hour retention, at most `max` rows a
     /// call so that one sweep never holds locks for long. Returns how many were deleted.
     pub async fn purge_idempotency_keys(&self, max: i64) -> Result<u64, AppError> {
@@ -675,14 +750,10 @@ impl Service {
             let stream = return_stream(id);
             // Lock the snapshot so that no command updates it from the old text meanwhile.
             views::load::<serde_json::Value, _>(&tx, &stream, true).await?;
-            let mut recorded = self.store.read_stream_in(&tx, &stream, 1, 100_000).await?;
-            personal::rehydrate(&tx, &mut recorded).await?;
-            let mut case: Option<ReturnCase> = None;
-            for e in &recorded {
-                let event = ReturnEvent::from_stored(&e.event_type, e.schema_version, e.json()?)
-                    .map_err(|err| AppError::Internal(format!("{stream} v{}: {err}", e.version)))?;
-                case = returns_domain::evolve(case, &event);
-            }
+            let history = history_of(&self.store, &tx, ReturnId::from_uuid(id)).await?;
+            let case = history
+                .iter()
+                .fold(None, |case, (_, event)| returns_domain::evolve(case, event));
             let case = case.ok_or_else(|| AppError::Internal(format!("{stream} is empty")))?;
             views::save(&tx, &stream, case.version, &case).await?;
         }
@@ -779,6 +850,33 @@ async fn drop_deadline_row(
     )
     .await?;
     Ok(())
+}
+
+/// Whose disputes to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    Me,
+    Nobody,
+    Anyone,
+}
+
+/// A return's events with their global positions, personal data put back, as domain events.
+async fn history_of<C: GenericClient + Sync>(
+    store: &EventStore,
+    client: &C,
+    id: ReturnId,
+) -> Result<Vec<(i64, ReturnEvent)>, AppError> {
+    let stream = return_stream(*id.as_uuid());
+    let mut recorded = store.read_stream_in(client, &stream, 1, 100_000).await?;
+    personal::rehydrate(client, &mut recorded).await?;
+    recorded
+        .iter()
+        .map(|e| {
+            let event = ReturnEvent::from_stored(&e.event_type, e.schema_version, e.json()?)
+                .map_err(|err| AppError::Internal(format!("{stream} v{}: {err}", e.version)))?;
+            Ok((e.position, event))
+        })
+        .collect()
 }
 
 /// The body of `POST /v1/returns`, parsed.

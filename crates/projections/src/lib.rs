@@ -3,7 +3,9 @@
 //! This crate owns the machinery that feeds projections from the global feed of
 //! `returns-event-store` ([`runner`]) and, as they arrive, the projections themselves (operator
 //! queue, analytics, webhooks). A projection's tables hold no source of truth: any of them can be
-//! dropped and rebuilt from the log.
+//! dropped and rebuilt from the log. Webhooks are the exception in part: their subscriptions are
+//! settings made over the API, and their outbox records what was sent ([`webhooks`] queues,
+//! [`dispatch`] sends).
 //!
 //! Invariants: a projection's writes and its new checkpoint commit in one transaction, so an event
 //! is applied exactly once to tables in PostgreSQL; only the current lease holder (checked by its
@@ -11,9 +13,11 @@
 //! stops there and records it, it never skips it.
 
 pub mod analytics;
+pub mod dispatch;
 pub mod rebuild;
 pub mod runner;
 pub mod summary;
+pub mod webhooks;
 
 pub use returns_event_store::{FeedPosition, RecordedEvent};
 pub use runner::{Projection, ProjectionError, Runner, RunnerSettings, Status};

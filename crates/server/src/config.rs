@@ -1,8 +1,10 @@
 //! Settings, read from the environment (see README.md, "Configuration").
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
+pub use returns_projections::dispatch::{AllowList, DispatchSettings};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/returns";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -30,6 +32,12 @@ pub struct Settings {
     /// Run the projections (`RETURNS_PROJECTIONS=0` turns them off in this instance; another
     /// instance then keeps them current).
     pub run_projections: bool,
+    /// Webhook sending: `RETURNS_WEBHOOK_ALLOW_HOSTS` (targets that may be loopback or private),
+    /// and the retry schedule (`RETURNS_WEBHOOK_BACKOFF_BASE_MS`, default 5000;
+    /// `RETURNS_WEBHOOK_BACKOFF_MAX_MS`, default 3600000; `RETURNS_WEBHOOK_RETRY_HOURS`, default
+    /// 24; `RETURNS_WEBHOOK_TIMEOUT_MS`, default 10000). Sent by the instances that run the
+    /// projections.
+    pub webhooks: DispatchSettings,
 }
 
 impl std::fmt::Debug for Settings {
@@ -81,6 +89,7 @@ impl Settings {
                 .context("RETURNS_SCHEDULER_INTERVAL_MS must be a number")?,
             None => 1000,
         };
+        let webhooks = webhook_settings_from_env()?;
         Ok(Settings {
             database_url: database_url_from_env(),
             listen,
@@ -92,8 +101,55 @@ impl Settings {
             body_limit,
             scheduler_interval_ms,
             run_projections: var("RETURNS_PROJECTIONS").as_deref() != Some("0"),
+            webhooks,
         })
     }
+}
+
+/// A number of milliseconds from `name`, or `default`.
+fn millis(name: &str, default: Duration) -> anyhow::Result<Duration> {
+    match var(name) {
+        Some(v) => Ok(Duration::from_millis(v.parse().with_context(|| {
+            format!("{name} must be a number of milliseconds")
+        })?)),
+        None => Ok(default),
+    }
+}
+
+fn webhook_settings_from_env() -> anyhow::Result<DispatchSettings> {
+    let defaults = DispatchSettings::default();
+    let allow = AllowList::parse(&var("RETURNS_WEBHOOK_ALLOW_HOSTS").unwrap_or_default())
+        .map_err(|e| anyhow::anyhow!("RETURNS_WEBHOOK_ALLOW_HOSTS: {e}"))?;
+    let retry_for = match var("RETURNS_WEBHOOK_RETRY_HOURS") {
+        Some(v) => {
+            let hours: u64 = v
+                .parse()
+                .context("RETURNS_WEBHOOK_RETRY_HOURS must be a number of hours")?;
+            if hours < 24 {
+                // API.md promises at least 24 hours; shorter spans are for experiments.
+                tracing::warn!(
+                    hours,
+                    "webhooks are retried for less than the 24 hours API.md promises"
+                );
+            }
+            Duration::from_secs(hours.saturating_mul(3600))
+        }
+        None => defaults.retry_for,
+    };
+    let backoff_base = millis("RETURNS_WEBHOOK_BACKOFF_BASE_MS", defaults.backoff_base)?;
+    let backoff_max = millis("RETURNS_WEBHOOK_BACKOFF_MAX_MS", defaults.backoff_max)?;
+    let timeout = millis("RETURNS_WEBHOOK_TIMEOUT_MS", defaults.timeout)?;
+    if backoff_base.is_zero() || timeout.is_zero() {
+        bail!("RETURNS_WEBHOOK_BACKOFF_BASE_MS and RETURNS_WEBHOOK_TIMEOUT_MS must be above 0");
+    }
+    Ok(DispatchSettings {
+        allow,
+        backoff_base,
+        backoff_max: backoff_max.max(backoff_base),
+        retry_for,
+        timeout,
+        ..defaults
+    })
 }
 
 /// `DATABASE_URL`, or the local default.

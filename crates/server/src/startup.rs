@@ -17,6 +17,8 @@ use returns_api::{ApiState, Readiness};
 use returns_app::{Clock, Service, SystemClock, TestClock};
 use returns_event_store::{EventStore, Pool, PoolSettings};
 use returns_projections::analytics::Analytics;
+use returns_projections::dispatch::{DispatchSettings, Dispatcher};
+use returns_projections::webhooks::Webhooks;
 use returns_projections::{Runner, RunnerSettings};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
@@ -54,8 +56,10 @@ impl Background {
 }
 
 /// Starts the runner of every projection. Each takes its projection's lease when it is free, so
-/// with several instances each projection is fed by exactly one of them at a time.
-fn start_projections(store: &EventStore, enabled: bool) -> Background {
+/// with several instances each projection is fed by exactly one of them at a time. The webhook
+/// dispatcher runs beside them; it needs no lease (deliveries are claimed one by one), so every
+/// instance that runs projections sends webhooks.
+fn start_projections(store: &EventStore, enabled: bool, webhooks: &DispatchSettings) -> Background {
     let (stop_projections, stop) = tokio::sync::watch::channel(false);
     let mut projections = Vec::new();
     if enabled {
@@ -70,6 +74,15 @@ fn start_projections(store: &EventStore, enabled: bool) -> Background {
                 tracing::error!(projection = "analytics", error = %e, "projection stopped");
             }
         }));
+        let runner = Runner::new(store.clone(), Arc::new(Webhooks), RunnerSettings::default());
+        let stop = stop_projections.subscribe();
+        projections.push(tokio::spawn(async move {
+            if let Err(e) = runner.run(stop).await {
+                tracing::error!(projection = "webhooks", error = %e, "projection stopped");
+            }
+        }));
+        let dispatcher = Dispatcher::new(store.pool().clone(), webhooks.clone());
+        projections.push(tokio::spawn(dispatcher.run(stop_projections.subscribe())));
     }
     Background {
         scheduler: None,
@@ -121,6 +134,7 @@ impl Application {
             service,
             test_clock,
             body_limit: settings.body_limit,
+            webhook_allow_hosts: settings.webhooks.allow.clone(),
         };
 
         let listener = TcpListener::bind(settings.listen)
@@ -152,7 +166,8 @@ impl Application {
             server = server.workers(workers.max(1));
         }
         let server = server.listen(listener)?.run();
-        let mut background = start_projections(&store, settings.run_projections);
+        let mut background =
+            start_projections(&store, settings.run_projections, &settings.webhooks);
         background.scheduler = scheduler;
         Ok(Application {
             port,

@@ -33,6 +33,16 @@ impl TestApp {
             // Deadlines run when the test clock is advanced, never behind a test's back.
             scheduler_interval_ms: 0,
             run_projections: true,
+            // Webhook receivers in tests listen on 127.0.0.1; retries come after milliseconds
+            // instead of seconds, so that a test sees them without waiting long.
+            webhooks: returns_server::config::DispatchSettings {
+                allow: returns_server::config::AllowList::parse("127.0.0.1").expect("allow-list"),
+                backoff_base: std::time::Duration::from_millis(20),
+                backoff_max: std::time::Duration::from_millis(200),
+                timeout: std::time::Duration::from_secs(5),
+                poll: std::time::Duration::from_millis(20),
+                ..returns_server::config::DispatchSettings::default()
+            },
         };
         let app = Application::build(settings).await.expect("service builds");
         let port = app.port();

@@ -1,0 +1,704 @@
+//! Webhooks: subscriptions, and the outbox of deliveries that the `webhooks` projection fills
+//! from the log (sending them is [`crate::dispatch`]'s).
+//!
+//! This module owns the `webhook_subscriptions`, `webhook_deliveries` and `webhook_attempts`
+//! tables as the API reads and changes them (register, list, delete, the deliveries of a
+//! subscription, re-queuing a parked delivery), the payload of a delivery, and the projection
+//! that queues one delivery per live subscription and matching event of a return. It queues in
+//! the projection's own transaction, together with its checkpoint: an event is queued exactly
+//! once (the unique key on subscription and event backs this up), and only once it is stored.
+//!
+//! A subscription receives the events recorded after it was registered, while it is live. The
+//! payload's `data` is the event's data as stored: personal data (free text) is never in the log,
+//! so it is never in a webhook either.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use returns_event_store::{GenericClient, RecordedEvent, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+use crate::runner::Projection;
+
+/// The projection's name (its checkpoint key).
+pub const NAME: &str = "webhooks";
+
+/// The pattern that matches every event of a return.
+pub const ALL_RETURN_EVENTS: &str = "return.*";
+
+/// Whether an event type matches a subscription's pattern: `*` (everything), `<prefix>.*`
+/// (every type in that family), or the exact type.
+pub fn pattern_matches(pattern: &str, event_type: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_suffix('*') {
+        Some(prefix) if prefix.ends_with('.') => event_type.starts_with(prefix),
+        _ => pattern == event_type,
+    }
+}
+
+/// The body of a delivery (API.md, "Webhooks"), in the order its fields are written.
+#[derive(Serialize)]
+struct Payload<'a> {
+    /// The event's id: the same on every retry, so that receivers can drop duplicates.
+    id: Uuid,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    /// Service time, RFC 3339 in UTC with microseconds (as in the case history of the API).
+    occurred_at: String,
+    return_id: Uuid,
+    rma: &'a str,
+    /// The return's version after this event: 1, 2, 3, ... in the order of the return's events.
+    version: u64,
+    data: &'a RawValue,
+}
+
+/// The queue projection.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Webhooks;
+
+impl Projection for Webhooks {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn apply<'a>(
+        &'a self,
+        tx: &'a Transaction<'a>,
+        events: &'a [RecordedEvent],
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move { enqueue(tx, events).await })
+    }
+}
+
+/// The return a `return-<uuid>` stream belongs to.
+fn return_id_of(stream_id: &str) -> Option<Uuid> {
+    stream_id
+        .strip_prefix("return-")
+        .and_then(|id| Uuid::parse_str(id).ok())
+}
+
+struct LiveSubscription {
+    id: Uuid,
+    events: Vec<String>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+struct Requested {
+    rma: String,
+}
+
+async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), String> {
+    let of_returns: Vec<(&RecordedEvent, Uuid)> = events
+        .iter()
+        .filter_map(|e| return_id_of(&e.stream_id).map(|id| (e, id)))
+        .collect();
+    if of_returns.is_empty() {
+        return Ok(());
+    }
+    let db = |e: tokio_postgres::Error| e.to_string();
+    let subscriptions: Vec<LiveSubscription> = tx
+        .query(
+            "SELECT id, events, created_at FROM webhook_subscriptions WHERE deleted_at IS NULL",
+            &[],
+        )
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|row| {
+            Ok(LiveSubscription {
+                id: row.try_get(0)?,
+                events: row.try_get(1)?,
+                created_at: row.try_get(2)?,
+            })
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(db)?;
+    let wanted: Vec<(&RecordedEvent, Uuid, Vec<Uuid>)> = of_returns
+        .into_iter()
+        .filter_map(|(event, return_id)| {
+            let to: Vec<Uuid> = subscriptions
+                .iter()
+                .filter(|s| s.created_at <= event.recorded_at)
+                .filter(|s| {
+                    s.events
+                        .iter()
+                        .any(|p| pattern_matches(p, &event.event_type))
+                })
+                .map(|s| s.id)
+                .collect();
+            (!to.is_empty()).then_some((event, return_id, to))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let rmas = rmas(tx, &wanted).await?;
+
+    let mut ids = Vec::new();
+    let mut subscription_ids = Vec::new();
+    let mut event_ids = Vec::new();
+    let mut types = Vec::new();
+    let mut return_ids = Vec::new();
+    let mut seqs = Vec::new();
+    let mut payloads = Vec::new();
+    for (event, return_id, to) in &wanted {
+        let Some(rma) = rmas.get(return_id) else {
+            return Err(format!("no RMA found for return {return_id}"));
+        };
+        let payload = serde_json::to_string(&Payload {
+            id: event.event_id,
+            event_type: &event.event_type,
+            occurred_at: event
+                .metadata
+                .occurred_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            return_id: *return_id,
+            rma,
+            version: event.version,
+            data: &event.data,
+        })
+        .map_err(|e| format!("{} {}: {e}", event.event_type, event.event_id))?;
+        let seq = i64::try_from(event.version).map_err(|e| e.to_string())?;
+        for subscription in to {
+            ids.push(Uuid::now_v7());
+            subscription_ids.push(*subscription);
+            event_ids.push(event.event_id);
+            types.push(event.event_type.as_str());
+            return_ids.push(*return_id);
+            seqs.push(seq);
+            payloads.push(payload.clone());
+        }
+    }
+    tx.execute(
+        "INSERT INTO webhook_deliveries \
+             (id, subscription_id, event_id, event_type, return_id, seq, payload) \
+         SELECT id, s, e, t, r, q, p::json \
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::bigint[], \
+                     $7::text[]) AS x(id, s, e, t, r, q, p) \
+         ON CONFLICT (subscription_id, event_id) DO NOTHING",
+        &[
+            &ids,
+            &subscription_ids,
+            &event_ids,
+            &types,
+            &return_ids,
+            &seqs,
+            &payloads,
+        ],
+    )
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// The RMA of every return in `wanted`: from a `return.requested` of the batch, else from the
+/// return's index row, else from the return's first event (the log, when views are rebuilt).
+async fn rmas(
+    tx: &Transaction<'_>,
+    wanted: &[(&RecordedEvent, Uuid, Vec<Uuid>)],
+) -> Result<HashMap<Uuid, String>, String> {
+    let mut found = HashMap::new();
+    for (event, return_id, _) in wanted {
+        if event.event_type == "return.requested" {
+            let requested: Requested = event
+                .decode()
+                .map_err(|e| format!("{} {}: {e}", event.event_type, event.event_id))?;
+            found.insert(*return_id, requested.rma);
+        }
+    }
+    let mut missing: Vec<Uuid> = wanted
+        .iter()
+        .map(|(_, id, _)| *id)
+        .filter(|id| !found.contains_key(id))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let rows = tx
+        .query(
+            "SELECT x.id, coalesce(ri.rma, ( \
+                 SELECT e.data->>'rma' FROM events e \
+                 WHERE e.stream_id = 'return-' || x.id::text AND e.version = 1)) \
+             FROM unnest($1::uuid[]) AS x(id) \
+             LEFT JOIN return_index ri ON ri.return_id = x.id",
+            &[&missing],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    for row in rows {
+        let id: Uuid = row.try_get(0).map_err(|e| e.to_string())?;
+        let rma: Option<String> = row.try_get(1).map_err(|e| e.to_string())?;
+        if let Some(rma) = rma {
+            found.insert(id, rma);
+        }
+    }
+    Ok(found)
+}
+
+// ----- subscriptions -----
+
+/// A registered webhook, without its secret (which is only ever read to sign).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: Uuid,
+    pub owner_role: String,
+    pub owner_id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `POST /v1/webhooks` registers, validated by the caller.
+#[derive(Debug, Clone)]
+pub struct NewSubscription<'a> {
+    pub owner_role: &'a str,
+    pub owner_id: &'a str,
+    pub url: &'a str,
+    pub secret: &'a str,
+    pub events: &'a [String],
+}
+
+fn subscription(row: &tokio_postgres::Row) -> Result<Subscription, tokio_postgres::Error> {
+    Ok(Subscription {
+        id: row.try_get("id")?,
+        owner_role: row.try_get("owner_role")?,
+        owner_id: row.try_get("owner_id")?,
+        url: row.try_get("url")?,
+        events: row.try_get("events")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const SUBSCRIPTION_COLUMNS: &str = "id, owner_role, owner_id, url, events, created_at";
+
+/// Registers a webhook; it receives the events recorded from now on.
+pub async fn create_subscription<C: GenericClient + Sync>(
+    client: &C,
+    new: &NewSubscription<'_>,
+) -> Result<Subscription, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            &format!(
+                "INSERT INTO webhook_subscriptions (id, owner_role, owner_id, url, secret, events) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING {SUBSCRIPTION_COLUMNS}"
+            ),
+            &[
+                &Uuid::now_v7(),
+                &new.owner_role,
+                &new.owner_id,
+                &new.url,
+                &new.secret,
+                &new.events,
+            ],
+        )
+        .await?;
+    subscription(&row)
+}
+
+/// An `Idempotency-Key` sent with a registration, with a digest of the request it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency<'a> {
+    pub caller_role: &'a str,
+    pub caller_id: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a str,
+}
+
+/// What [`register`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    /// A new subscription.
+    Fresh(Subscription),
+    /// The same key and request came before: its answer, as first given.
+    Replayed { status: u16, body: Vec<u8> },
+    /// The same key came before with another request.
+    KeyReused,
+}
+
+/// How long an idempotent answer is kept (API.md: 24 hours), as for every other command.
+const IDEMPOTENCY_HOURS: i32 = 24;
+
+/// Registers a webhook, honouring `Idempotency-Key` the way every command of the service does
+/// (the `idempotency_keys` table, per caller, 24 hours): the key is claimed in the registering
+/// transaction and the answer `render` makes (a 201 body) is stored with it, so a retry gets the
+/// same webhook back instead of a second one that would deliver every event twice.
+pub async fn register(
+    client: &mut returns_event_store::Client,
+    new: &NewSubscription<'_>,
+    idempotency: Option<&Idempotency<'_>>,
+    render: impl Fn(&Subscription) -> Vec<u8>,
+) -> Result<Registered, tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    if let Some(key) = idempotency {
+        // A concurrent request with the same key waits on this insert until the first commits.
+        let claimed = tx
+            .query_opt(
+                "INSERT INTO idempotency_keys (caller_role, caller_id, key, request_hash) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (caller_role, caller_id, key) DO UPDATE \
+                     SET request_hash = EXCLUDED.request_hash, status = NULL, body = NULL, \
+                         created_at = now() \
+                     WHERE idempotency_keys.created_at < now() - make_interval(hours => $5) \
+                 RETURNING 1",
+                &[
+                    &key.caller_role,
+                    &key.caller_id,
+                    &key.key,
+                    &key.request_hash,
+                    &IDEMPOTENCY_HOURS,
+                ],
+            )
+            .await?;
+        if claimed.is_none() {
+            let row = tx
+                .query_one(
+                    "SELECT request_hash, status, body FROM idempotency_keys \
+                     WHERE caller_role = $1 AND caller_id = $2 AND key = $3",
+                    &[&key.caller_role, &key.caller_id, &key.key],
+                )
+                .await?;
+            tx.rollback().await?;
+            let hash: String = row.try_get(0)?;
+            let status: Option<i32> = row.try_get(1)?;
+            let body: Option<Vec<u8>> = row.try_get(2)?;
+            return Ok(match (hash == key.request_hash, status, body) {
+                (true, Some(status), Some(body)) => Registered::Replayed {
+                    status: u16::try_from(status).unwrap_or(201),
+                    body,
+                },
+                // Another request's key, or (never, since answers are stored before commit) a
+                // claim without an answer: either way this request may not run under this key.
+                _ => Registered::KeyReused,
+            });
+        }
+    }
+    let created = create_subscription(&tx, new).await?;
+    if let Some(key) = idempotency {
+        tx.execute(
+            "UPDATE idempotency_keys SET status = 201, body = $4 \
+             WHERE caller_role = $1 AND caller_id = $2 AND key = $3",
+            &[
+                &key.caller_role,
+                &key.caller_id,
+                &key.key,
+                &render(&created),
+            ],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Registered::Fresh(created))
+}
+
+/// A live subscription by id.
+pub async fn get_subscription<C: GenericClient + Sync>(
+    client: &C,
+    id: Uuid,
+) -> Result<Option<Subscription>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            &format!(
+                "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions \
+                 WHERE id = $1 AND deleted_at IS NULL"
+            ),
+            &[&id],
+        )
+        .await?;
+    row.as_ref().map(subscription).transpose()
+}
+
+/// Live subscriptions in registration order, after `after`, of one owner (role, id) or of
+/// everyone; at most `limit`, and whether there are more.
+pub async fn list_subscriptions<C: GenericClient + Sync>(
+    client: &C,
+    owner: Option<(&str, &str)>,
+    after: Option<Uuid>,
+    limit: usize,
+) -> Result<(Vec<Subscription>, bool), tokio_postgres::Error> {
+    let (role, id) = owner.unzip();
+    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions \
+                 WHERE deleted_at IS NULL \
+                   AND ($1::text IS NULL OR (owner_role = $1 AND owner_id = $2)) \
+                   AND ($3::uuid IS NULL OR id > $3) \
+                 ORDER BY id LIMIT $4"
+            ),
+            &[&role, &id, &after, &fetch],
+        )
+        .await?;
+    let mut items = rows
+        .iter()
+        .map(subscription)
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = items.len() > limit;
+    items.truncate(limit);
+    Ok((items, more))
+}
+
+/// Deletes a live subscription: nothing more is queued or sent for it. Returns whether there was
+/// one to delete.
+pub async fn delete_subscription<C: GenericClient + Sync>(
+    client: &C,
+    id: Uuid,
+) -> Result<bool, tokio_postgres::Error> {
+    let n = client
+        .execute(
+            "UPDATE webhook_subscriptions SET deleted_at = now() \
+             WHERE id = $1 AND deleted_at IS NULL",
+            &[&id],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+// ----- deliveries -----
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its first or next attempt (or for an earlier delivery of the same return).
+    Pending,
+    /// A 2xx answer was received.
+    Delivered,
+    /// Every attempt of its retry span failed; an operator may queue it again.
+    Parked,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 3] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Parked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Parked => "parked",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// One attempt to send a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    pub duration_ms: i32,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    /// `delivered`, `retry` or `parked`.
+    pub outcome: String,
+}
+
+/// A queued event for one subscription, with its attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub return_id: Uuid,
+    /// The event's version in its return's stream.
+    pub seq: i64,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    /// When it is tried next, while pending.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub parked_at: Option<DateTime<Utc>>,
+    pub history: Vec<Attempt>,
+}
+
+const DELIVERY_COLUMNS: &str =
+    "id, subscription_id, event_id, event_type, return_id, seq, status, \
+     attempts, next_attempt_at, last_status, last_error, created_at, delivered_at, parked_at";
+
+fn delivery(row: &tokio_postgres::Row) -> Result<Delivery, tokio_postgres::Error> {
+    let status: String = row.try_get("status")?;
+    // The table's CHECK allows only the three statuses; `Pending` is never reached otherwise.
+    let status = DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Pending);
+    let next: DateTime<Utc> = row.try_get("next_attempt_at")?;
+    Ok(Delivery {
+        id: row.try_get("id")?,
+        subscription_id: row.try_get("subscription_id")?,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        return_id: row.try_get("return_id")?,
+        seq: row.try_get("seq")?,
+        status,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: (status == DeliveryStatus::Pending).then_some(next),
+        last_status: row.try_get("last_status")?,
+        last_error: row.try_get("last_error")?,
+        created_at: row.try_get("created_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+        parked_at: row.try_get("parked_at")?,
+        history: Vec::new(),
+    })
+}
+
+/// Fills in the attempts of `deliveries`.
+async fn with_history<C: GenericClient + Sync>(
+    client: &C,
+    mut deliveries: Vec<Delivery>,
+) -> Result<Vec<Delivery>, tokio_postgres::Error> {
+    if deliveries.is_empty() {
+        return Ok(deliveries);
+    }
+    let ids: Vec<Uuid> = deliveries.iter().map(|d| d.id).collect();
+    let rows = client
+        .query(
+            "SELECT delivery_id, attempt, started_at, duration_ms, status_code, error, outcome \
+             FROM webhook_attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id, id",
+            &[&ids],
+        )
+        .await?;
+    let mut by_delivery: HashMap<Uuid, Vec<Attempt>> = HashMap::new();
+    for row in rows {
+        let id: Uuid = row.try_get(0)?;
+        by_delivery.entry(id).or_default().push(Attempt {
+            attempt: row.try_get(1)?,
+            at: row.try_get(2)?,
+            duration_ms: row.try_get(3)?,
+            status_code: row.try_get(4)?,
+            error: row.try_get(5)?,
+            outcome: row.try_get(6)?,
+        });
+    }
+    for d in &mut deliveries {
+        d.history = by_delivery.remove(&d.id).unwrap_or_default();
+    }
+    Ok(deliveries)
+}
+
+/// The deliveries of a subscription in the order they were queued, optionally of one status,
+/// after `after`; at most `limit`, and whether there are more.
+pub async fn list_deliveries<C: GenericClient + Sync>(
+    client: &C,
+    subscription_id: Uuid,
+    status: Option<DeliveryStatus>,
+    after: Option<Uuid>,
+    limit: usize,
+) -> Result<(Vec<Delivery>, bool), tokio_postgres::Error> {
+    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
+                 WHERE subscription_id = $1 AND ($2::text IS NULL OR status = $2) \
+                   AND ($3::uuid IS NULL OR id > $3) \
+                 ORDER BY id LIMIT $4"
+            ),
+            &[
+                &subscription_id,
+                &status.map(DeliveryStatus::as_str),
+                &after,
+                &fetch,
+            ],
+        )
+        .await?;
+    let mut items = rows.iter().map(delivery).collect::<Result<Vec<_>, _>>()?;
+    let more = items.len() > limit;
+    items.truncate(limit);
+    Ok((with_history(client, items).await?, more))
+}
+
+/// A delivery by id, with its attempts.
+pub async fn get_delivery<C: GenericClient + Sync>(
+    client: &C,
+    id: Uuid,
+) -> Result<Option<Delivery>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            &format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"),
+            &[&id],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let found = with_history(client, vec![delivery(&row)?]).await?;
+    Ok(found.into_iter().next())
+}
+
+/// What re-queuing a delivery did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requeue {
+    NotFound,
+    /// Only a parked delivery can be queued again; this is its status.
+    NotParked(DeliveryStatus),
+    /// Pending again, due at once, with a new retry span and back-off from the start.
+    Requeued(Box<Delivery>),
+}
+
+/// Queues a parked delivery again (an operator's decision, e.g. after the receiver was fixed).
+/// Its earlier attempts stay in its history. While it is pending again, later events of the same
+/// return for the same subscription wait for it, as they would have the first time.
+pub async fn requeue_delivery<C: GenericClient + Sync>(
+    client: &C,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Requeue, tokio_postgres::Error> {
+    let updated = client
+        .query_opt(
+            "UPDATE webhook_deliveries SET status = 'pending', failures = 0, \
+                 first_attempt_at = NULL, next_attempt_at = $2, parked_at = NULL, claim = NULL \
+             WHERE id = $1 AND status = 'parked' RETURNING id",
+            &[&id, &now],
+        )
+        .await?;
+    match (updated, get_delivery(client, id).await?) {
+        (_, None) => Ok(Requeue::NotFound),
+        (Some(_), Some(d)) => Ok(Requeue::Requeued(Box::new(d))),
+        (None, Some(d)) => Ok(Requeue::NotParked(d.status)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn patterns_match_families_and_exact_types() {
+        assert!(pattern_matches("return.*", "return.requested"));
+        assert!(pattern_matches("return.*", "return.closed"));
+        assert!(!pattern_matches("return.*", "order.registered"));
+        assert!(!pattern_matches("return.*", "returnx.requested"));
+        assert!(pattern_matches("return.refunded", "return.refunded"));
+        assert!(!pattern_matches(
+            "return.refunded",
+            "return.refund_approved"
+        ));
+        assert!(pattern_matches("*", "return.requested"));
+        assert!(!pattern_matches("return*", "return.requested"));
+    }
+
+    #[test]
+    fn only_return_streams_are_webhook_sources() {
+        let id = Uuid::now_v7();
+        assert_eq!(return_id_of(&format!("return-{id}")), Some(id));
+        assert_eq!(return_id_of("order-o-1"), None);
+        assert_eq!(return_id_of("return-not-a-uuid"), None);
+    }
+}

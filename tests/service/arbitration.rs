@@ -1,0 +1,126 @@
+//! The dispute queue and recommendations (operators only).
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::{eu_order, expect_json, expect_problem, headphones_return, Api};
+use returns_testkit::TestApp;
+
+async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    app.request(Method::GET, path, Some(token))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A defective item declined without evidence, then escalated by the buyer.
+async fn disputed(app: &TestApp) -> String {
+    app.given_order(&eu_order("o-d")).await;
+    let view = app
+        .given_return(&app.buyer(), &headphones_return("o-d"))
+        .await;
+    let id = view["id"].as_str().unwrap().to_owned();
+    app.act(
+        &app.seller(),
+        &id,
+        "decline",
+        &json!({"reason_text": "Works for us"}),
+    )
+    .await;
+    app.act(
+        &app.buyer(),
+        &id,
+        "escalate",
+        &json!({"reason_text": "It does not"}),
+    )
+    .await;
+    id
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn operators_work_a_queue_of_open_disputes() {
+    let app = TestApp::spawn().await;
+    let id = disputed(&app).await;
+    let op = app.operator();
+
+    let all = expect_json(get(&app, &op, "/v1/disputes").await, 200).await;
+    assert_eq!(ids(&all), vec![id.clone()]);
+    assert!(all["items"][0]["deadlines"]["decision_due"].is_string());
+    let unassigned = expect_json(get(&app, &op, "/v1/disputes?assignee=none").await, 200).await;
+    assert_eq!(ids(&unassigned), vec![id.clone()]);
+    let mine = expect_json(get(&app, &op, "/v1/disputes?assignee=me").await, 200).await;
+    assert!(ids(&mine).is_empty());
+
+    app.act(&op, &id, "assign", &json!({})).await;
+    let mine = expect_json(get(&app, &op, "/v1/disputes?assignee=me").await, 200).await;
+    assert_eq!(ids(&mine), vec![id.clone()]);
+    let unassigned = expect_json(get(&app, &op, "/v1/disputes?assignee=none").await, 200).await;
+    assert!(ids(&unassigned).is_empty());
+
+    expect_problem(
+        get(&app, &app.buyer(), "/v1/disputes").await,
+        403,
+        "forbidden",
+    )
+    .await;
+    expect_problem(
+        get(&app, &app.seller(), "/v1/disputes").await,
+        403,
+        "forbidden",
+    )
+    .await;
+    expect_problem(
+        get(&app, &op, "/v1/disputes?assignee=someone").await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_recommendation_explains_itself_and_only_operators_read_it() {
+    let app = TestApp::spawn().await;
+    let id = disputed(&app).await;
+    let op = app.operator();
+    let path = format!("/v1/returns/{id}/recommendation");
+
+    let first = expect_json(get(&app, &op, &path).await, 200).await;
+    // A refusal without evidence of a defective item under the EU guarantee: the buyer's case.
+    assert_eq!(first["outcome"], "refund_buyer", "{first}");
+    assert!(first["refund_amount_minor"].as_i64().unwrap() > 0);
+    let reasons = first["reasons"].as_array().unwrap();
+    assert!(!reasons.is_empty());
+    let positions: Vec<i64> = app
+        .events_of(&id)
+        .await
+        .iter()
+        .map(|e| e["position"].as_i64().unwrap())
+        .collect();
+    for reason in reasons {
+        assert!(
+            reason["rule"].is_string() && reason["detail"].is_string(),
+            "{reason}"
+        );
+        for p in reason["event_positions"].as_array().unwrap() {
+            assert!(
+                positions.contains(&p.as_i64().unwrap()),
+                "{p} is not in the history"
+            );
+        }
+    }
+    // Deterministic: the same history gives the same answer.
+    assert_eq!(expect_json(get(&app, &op, &path).await, 200).await, first);
+
+    expect_problem(get(&app, &app.buyer(), &path).await, 403, "forbidden").await;
+    expect_problem(get(&app, &app.seller(), &path).await, 403, "forbidden").await;
+    expect_problem(get(&app, &app.other_buyer(), &path).await, 404, "not_found").await;
+}
