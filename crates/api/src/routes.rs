@@ -144,7 +144,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     })
 }
 
-fn idempotency_key(
+pub(crate) fn idempotency_key(
     req: &HttpRequest,
     headers: &HeaderMap,
     body: &[u8],

@@ -17,7 +17,6 @@ use returns_projections::webhooks::{
     self as store, Delivery, DeliveryStatus, NewSubscription, Registered, Requeue, Subscription,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -319,33 +318,6 @@ fn check_patterns(events: &[String], errors: &mut Vec<FieldError>) {
     }
 }
 
-/// The `Idempotency-Key` of a request and a digest of the request it came with (method, path and
-/// body, as the other commands of the API compute it).
-fn idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<(String, String)>, Problem> {
-    let Some(value) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value.to_str().unwrap_or("");
-    if key.is_empty() || key.len() > 255 {
-        return Err(invalid(
-            "Idempotency-Key",
-            "must be 1 to 255 visible characters",
-        ));
-    }
-    let mut digest = Sha256::new();
-    digest.update(req.method().as_str().as_bytes());
-    digest.update(b" ");
-    digest.update(req.path().as_bytes());
-    digest.update(b"\n");
-    digest.update(body);
-    let hash = digest
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
-    Ok(Some((key.to_owned(), hash)))
-}
-
 // ----- handlers -----
 
 /// Register a webhook (operator or platform).
@@ -376,7 +348,8 @@ pub(crate) async fn create_webhook(
 ) -> Reply {
     manager(&caller)?;
     let parsed = parse_json::<WebhookBody>(&body.0)?;
-    let key = idempotency(&req, &body.0)?;
+    let key = crate::routes::idempotency_key(&req, req.headers(), &body.0)?
+        .map(|k| (k.key, k.request_hash));
     let mut errors = Vec::new();
     if parsed.secret.is_empty() || parsed.secret.len() > MAX_SECRET_LEN {
         errors.push(FieldError {
