@@ -124,3 +124,49 @@ async fn a_recommendation_explains_itself_and_only_operators_read_it() {
     expect_problem(get(&app, &app.seller(), &path).await, 403, "forbidden").await;
     expect_problem(get(&app, &app.other_buyer(), &path).await, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn a_decision_records_the_recommendation_shown_and_whether_it_was_followed() {
+    let app = TestApp::spawn().await;
+    let id = disputed(&app).await;
+    let op = app.operator();
+    let shown = expect_json(
+        get(&app, &op, &format!("/v1/returns/{id}/recommendation")).await,
+        200,
+    )
+    .await;
+    // The operator decides otherwise: siding with the seller.
+    let view = app
+        .act(
+            &op,
+            &id,
+            "decide",
+            &json!({"outcome": "side_with_seller", "refund_amount_minor": 0,
+                    "rationale": "The seller's test report convinces"}),
+        )
+        .await;
+    assert_eq!(view["status"], "closed");
+    assert_eq!(view["outcome"], "denied");
+    let recorded = &view["dispute"]["decision"]["recommendation"];
+    assert_eq!(recorded["outcome"], shown["outcome"], "{view}");
+    assert_eq!(
+        recorded["refund_amount_minor"],
+        shown["refund_amount_minor"]
+    );
+    assert_eq!(recorded["followed"], false);
+    let rules: Vec<&Value> = shown["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["rule"])
+        .collect();
+    let recorded_rules: Vec<&Value> = recorded["rules"].as_array().unwrap().iter().collect();
+    assert_eq!(recorded_rules, rules);
+    // It is in the log itself, with the decision.
+    let events = app.events_of(&id).await;
+    let decided = events
+        .iter()
+        .find(|e| e["type"] == "return.dispute_decided")
+        .unwrap();
+    assert_eq!(decided["data"]["recommendation"]["followed"], false);
+}

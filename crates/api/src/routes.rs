@@ -664,6 +664,8 @@ impl From<DecideBody> for DecideDispute {
             return_required,
             funded_by,
             rationale,
+            // The service attaches what the operator was shown; a caller cannot.
+            recommendation: None,
         }
     }
 }

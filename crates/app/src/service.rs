@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use returns_domain::order::{self, OrderCommand, OrderDetails, RecordDelivery, RegisterOrder};
 use returns_domain::policy::{self, PolicyState, SetPolicy};
 use returns_domain::returns::{
-    can_see, decide, ApplyDeadline, Context, DeadlineKind, Decision, OpenReturn, ReturnCommand,
+    can_see, decide, ApplyDeadline, Context, DeadlineKind, Decision, OpenReturn,
+    RecommendationShown, ReturnCommand,
 };
 use returns_domain::{
     Actor, BuyerId, Order, OrderEvent, OrderId, ReturnCase, ReturnEvent, ReturnId, Rma, Role,
@@ -971,6 +972,43 @@ async fn act_in(
             .await?
             .ok_or_else(|| AppError::Internal("the return's order is missing".into()))?;
     let policy = policy_at(tx, &order).await?;
+    // A decision records the recommendation the operator was shown, recomputed from the same
+    // history, and whether the decision followed it.
+    let attached;
+    let command = match command {
+        ReturnCommand::Decide(decide) if case.status.as_str() == "escalated" => {
+            let history = history_of(store, tx, return_id).await?;
+            let parties = returns_arbitration::PartyStanding {
+                returnless_refund_max_minor: policy.returnless_refund_max_minor,
+                ..Default::default()
+            };
+            let shown = returns_arbitration::recommend(&history, &case, &parties, now);
+            let followed = shown.is_followed_by(
+                decide.outcome,
+                decide.refund_amount_minor,
+                decide.return_required,
+                decide.funded_by,
+            );
+            let mut decide = decide.clone();
+            decide.recommendation = Some(RecommendationShown {
+                outcome: shown.outcome,
+                refund_amount_minor: shown.refund_amount_minor,
+                return_required: shown.return_required,
+                funded_by: shown.funded_by,
+                rules: shown
+                    .reasons
+                    .iter()
+                    .map(|r| {
+                        serde_json::to_value(r.rule).map(|v| v.as_str().unwrap_or("").to_owned())
+                    })
+                    .collect::<Result<_, _>>()?,
+                followed,
+            });
+            attached = ReturnCommand::Decide(decide);
+            &attached
+        }
+        other => other,
+    };
     let ctx = Context {
         now,
         actor: caller,

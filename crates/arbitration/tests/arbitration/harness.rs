@@ -219,6 +219,7 @@ pub fn decide_refund(amount: i64, return_required: bool, funded_by: FundedBy) ->
         return_required,
         funded_by: Some(funded_by),
         rationale: "Refund".to_owned(),
+        recommendation: None,
     })
 }
 pub fn side_with_seller() -> ReturnCommand {
@@ -228,6 +229,7 @@ pub fn side_with_seller() -> ReturnCommand {
         return_required: false,
         funded_by: None,
         rationale: "Seller".to_owned(),
+        recommendation: None,
     })
 }
 

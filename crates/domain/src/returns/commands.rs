@@ -147,6 +147,9 @@ pub struct DecideDispute {
     #[serde(default)]
     pub funded_by: Option<FundedBy>,
     pub rationale: String,
+    /// The recommendation shown to the operator, attached by the service (never by the caller).
+    #[serde(default)]
+    pub recommendation: Option<super::events::RecommendationShown>,
 }
 
 /// The scheduler reports that a deadline it knows of fell due. Idempotent: a deadline that is no

@@ -927,6 +927,7 @@ impl<'a> Builder<'a> {
             rationale: cmd.rationale.clone(),
             decided_by: self.actor.id.clone(),
             at: self.now,
+            recommendation: cmd.recommendation.clone(),
         }));
         match (cmd.outcome, cmd.funded_by) {
             (DecisionOutcome::RefundBuyer, Some(funded_by)) => {

@@ -246,6 +246,22 @@ pub struct DisputeDecided {
     pub rationale: String,
     pub decided_by: String,
     pub at: DateTime<Utc>,
+    /// Absent in decisions recorded before recommendations were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommendation: Option<RecommendationShown>,
+}
+
+/// The recommendation an operator was shown when deciding a dispute, and whether the decision
+/// followed it: recorded with the decision so that arbitration can be audited from the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecommendationShown {
+    pub outcome: DecisionOutcome,
+    pub refund_amount_minor: MinorUnits,
+    pub return_required: bool,
+    pub funded_by: FundedBy,
+    /// The rules the recommendation rested on, in order.
+    pub rules: Vec<String>,
+    pub followed: bool,
 }
 
 /// A deadline passed unmet; its consequence follows as further events.

@@ -200,6 +200,8 @@ pub struct DisputeDecision {
     pub rationale: String,
     pub decided_by: String,
     pub decided_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommendation: Option<super::events::RecommendationShown>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -583,6 +585,7 @@ impl ReturnCase {
                         rationale: e.rationale.clone(),
                         decided_by: e.decided_by.clone(),
                         decided_at: e.at,
+                        recommendation: e.recommendation.clone(),
                     });
                 }
             }

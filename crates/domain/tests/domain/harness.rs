@@ -236,6 +236,7 @@ pub fn decide_refund(amount: i64, return_required: bool) -> ReturnCommand {
         return_required,
         funded_by: Some(FundedBy::Seller),
         rationale: "Seller missed the deadline".to_owned(),
+        recommendation: None,
     })
 }
 pub fn side_with_seller() -> ReturnCommand {
@@ -245,6 +246,7 @@ pub fn side_with_seller() -> ReturnCommand {
         return_required: false,
         funded_by: None,
         rationale: "Evidence shows damage by the buyer".to_owned(),
+        recommendation: None,
     })
 }
 pub fn deadline(kind: DeadlineKind, due_at: DateTime<Utc>) -> ReturnCommand {
