@@ -39,6 +39,7 @@ async fn metrics_count_requests_commands_appends_and_projection_progress() {
         "event_store_append_seconds_bucket",
         "event_store_events_appended_total",
         "projection_lag_seconds{projection=\"analytics\"}",
+        "webhook_queue_depth",
     ] {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }

@@ -14,7 +14,8 @@ use returns_event_store::{
     ActorRef, EventStore, ExpectedVersion, FeedPosition, Metadata, NewEvent, PoolSettings,
 };
 use returns_projections::analytics::Analytics;
-use returns_projections::{Runner, RunnerSettings, Status};
+use returns_projections::webhooks::Webhooks;
+use returns_projections::{Projection, Runner, RunnerSettings, Status};
 use serde_json::json;
 use tokio_postgres::NoTls;
 
@@ -232,6 +233,33 @@ async fn main() -> anyhow::Result<()> {
     result
 }
 
+/// Lets `projection` catch up with the whole log from the start and prints its rate.
+async fn catch_up<P: Projection>(store: &EventStore, projection: P) -> anyhow::Result<()> {
+    let name = projection.name().to_owned();
+    let mut runner = Runner::new(
+        store.clone(),
+        Arc::new(projection),
+        RunnerSettings {
+            batch: 5_000,
+            ..RunnerSettings::default()
+        },
+    );
+    if !runner.acquire().await? {
+        bail!("could not take the {name} projection's lease");
+    }
+    let started = Instant::now();
+    let mut applied = 0usize;
+    while let Status::Applied(n) = runner.step().await? {
+        applied += n;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "| {name} | {applied} | {secs:.1} | {:.0} |",
+        applied as f64 / secs
+    );
+    Ok(())
+}
+
 /// Fills the log with `events` events of realistic return histories (10 per case: the order's
 /// registration and the return's request, messages, escalation, a missed deadline, the refund and
 /// the closing), then measures how fast each projection catches up from the start.
@@ -240,6 +268,17 @@ async fn bench_projections(args: &Args, url: &str) -> anyhow::Result<()> {
     returns_event_store::migrate(&pool).await?;
     let units = (args.projection_events / 10).max(1);
     let client = pool.get().await?;
+    // One webhook subscription to every return event, so that the webhooks projection queues a
+    // delivery per return event, as it would in production.
+    client
+        .execute(
+            "INSERT INTO webhook_subscriptions (id, owner_role, owner_id, url, secret, events, \
+                                                created_at) \
+             VALUES (gen_random_uuid(), 'platform', 'bench', 'https://hooks.example/returns', \
+                     'bench-secret', ARRAY['return.*'], now() - interval '1 hour')",
+            &[],
+        )
+        .await?;
     let fill_started = Instant::now();
     let mut done = 0i64;
     while done < units {
@@ -260,27 +299,8 @@ async fn bench_projections(args: &Args, url: &str) -> anyhow::Result<()> {
     println!("| projection | events | seconds | events/s |");
     println!("| --- | --- | --- | --- |");
     let store = EventStore::new(pool.clone());
-    let mut runner = Runner::new(
-        store,
-        Arc::new(Analytics::default()),
-        RunnerSettings {
-            batch: 5_000,
-            ..RunnerSettings::default()
-        },
-    );
-    if !runner.acquire().await? {
-        bail!("could not take the analytics projection's lease");
-    }
-    let started = Instant::now();
-    let mut applied = 0usize;
-    while let Status::Applied(n) = runner.step().await? {
-        applied += n;
-    }
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "| analytics | {applied} | {secs:.1} | {:.0} |",
-        applied as f64 / secs
-    );
+    catch_up(&store, Analytics::default()).await?;
+    catch_up(&store, Webhooks).await?;
     let client = pool.get().await?;
     let rows: i64 = client
         .query_one("SELECT count(*) FROM analytics_returns", &[])

@@ -425,6 +425,9 @@ fn jitter(delivery_id: Uuid, failures: u32) -> f64 {
 
 // ----- the dispatcher -----
 
+/// How often the dispatcher loop measures the queue depth for `/metrics`.
+const QUEUE_DEPTH_EVERY: Duration = Duration::from_secs(5);
+
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Round {
@@ -497,6 +500,13 @@ impl Dispatcher {
         let mut round = Round::default();
         let mut failure = None;
         for outcome in outcomes {
+            let label = match &outcome {
+                Ok(Outcome::Delivered) => "delivered",
+                Ok(Outcome::Retry) => "retried",
+                Ok(Outcome::Parked) => "parked",
+                Err(_) => "error",
+            };
+            metrics::counter!("webhook_attempts_total", "outcome" => label).increment(1);
             match outcome {
                 Ok(Outcome::Delivered) => round.delivered += 1,
                 Ok(Outcome::Retry) => round.retried += 1,
@@ -518,9 +528,18 @@ impl Dispatcher {
     /// Runs rounds until `stop` turns true: at once again after a round that sent something
     /// (the next delivery of a return may have become due), else after `poll`.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut depth_measured: Option<std::time::Instant> = None;
         loop {
             if *stop.borrow() {
                 return;
+            }
+            // The queue depth, for /metrics, at most every few seconds.
+            if depth_measured.is_none_or(|at| at.elapsed() >= QUEUE_DEPTH_EVERY) {
+                depth_measured = Some(std::time::Instant::now());
+                match self.queue_depth().await {
+                    Ok(n) => metrics::gauge!("webhook_queue_depth").set(n as f64),
+                    Err(e) => tracing::warn!(error = %e, "cannot measure the webhook queue"),
+                }
             }
             let pause = match self.run_once(Utc::now()).await {
                 Ok(round) if round.attempts() > 0 => {
@@ -543,6 +562,18 @@ impl Dispatcher {
                 _ = stop.changed() => {}
             }
         }
+    }
+
+    /// Deliveries waiting to be sent (due or not yet due).
+    pub async fn queue_depth(&self) -> Result<i64, ProjectionError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'",
+                &[],
+            )
+            .await?;
+        Ok(row.try_get(0)?)
     }
 
     /// Takes the due deliveries that head their (subscription, return) queue, and marks them as
