@@ -707,25 +707,19 @@ async fn register_order(
 ) -> Reply {
     let details = OrderDetails::from(parse_json::<RegisterOrderBody>(&body.0)?);
     let opts = command_options(&req, &body.0)?;
-    let answer = state
-        .service
-        .register_order(&caller.0, details, &opts, |(order, created)| {
-            let status = if *created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            stored(status, &render::order_view(order))
-        })
-        .await?;
-    Ok(answered(answer, |(order, created)| {
+    let render = |(order, created): &(returns_domain::Order, bool)| {
         let status = if *created {
             StatusCode::CREATED
         } else {
             StatusCode::OK
         };
         stored(status, &render::order_view(order))
-    }))
+    };
+    let answer = state
+        .service
+        .register_order(&caller.0, details, &opts, render)
+        .await?;
+    Ok(answered(answer, render))
 }
 
 /// Record or correct the order's delivery to the buyer (platform).
