@@ -1,9 +1,11 @@
 -- Cases $1 .. $1 + $2 - 1, ten events each, shaped as the service writes them (the fields the
--- projections read, with realistic sizes). One statement: one transaction per call.
+-- projections read, with realistic sizes). One statement: one transaction per call. Event and
+-- return ids increase with k, as the service's UUIDv7 ids increase with time.
 INSERT INTO events (event_id, stream_id, version, event_type, schema_version, data,
                     actor_role, actor_id, correlation_id, occurred_at)
-SELECT gen_random_uuid(),
-       CASE WHEN e = 0 THEN 'order-o' || k ELSE 'return-' || md5('r' || k)::uuid END,
+SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(k * 10 + e), 12, '0'))::uuid,
+       CASE WHEN e = 0 THEN 'order-o' || k
+            ELSE 'return-' || ('00000000-0001-7000-8000-' || lpad(to_hex(k), 12, '0'))::uuid END,
        CASE WHEN e = 0 THEN 1 ELSE e END,
        CASE e WHEN 0 THEN 'order.registered' WHEN 1 THEN 'return.requested'
               WHEN 3 THEN 'return.escalated' WHEN 4 THEN 'return.deadline_missed'
@@ -17,7 +19,7 @@ SELECT gen_random_uuid(),
              'lines', json_build_array(json_build_object('line_id', 'l1', 'sku', 'SKU-1',
                  'title', 'Wireless headphones', 'category', 'electronics', 'quantity', 1,
                  'unit_price_minor', 4999))), 'policy_version', 0)
-         WHEN 1 THEN json_build_object('return_id', md5('r' || k)::uuid, 'rma', 'RMA-BENCH-' || k,
+         WHEN 1 THEN json_build_object('return_id', ('00000000-0001-7000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, 'rma', 'RMA-BENCH-' || k,
              'order_id', 'o' || k, 'buyer_id', 'b' || (k % 2000), 'seller_id', 's' || (k % 200),
              'currency', 'EUR', 'jurisdiction', 'DE',
              'items', json_build_array(json_build_object('line_id', 'l1', 'sku', 'SKU-1',

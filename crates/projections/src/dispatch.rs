@@ -15,9 +15,13 @@
 //! storing leaves the claim to expire: the delivery is sent again, which is why delivery is
 //! at-least-once and receivers drop duplicates by the payload's `id`.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use returns_event_store::StoreError;
+use serde_json::value::RawValue;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -610,24 +614,80 @@ impl Dispatcher {
                  FROM due, webhook_subscriptions s \
                  WHERE d.id = due.id AND s.id = d.subscription_id \
                  RETURNING d.id, d.subscription_id, d.payload::text, d.attempts, d.failures, \
-                           d.first_attempt_at, s.url, s.secret",
+                           d.first_attempt_at, s.url, s.secret, d.event_id, d.return_id, d.rma",
                 &[&now, &batch, &until, &claim],
             )
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Claimed {
-                    id: row.try_get(0)?,
-                    subscription_id: row.try_get(1)?,
-                    payload: row.try_get(2)?,
-                    attempts: row.try_get(3)?,
-                    failures: row.try_get(4)?,
-                    first_attempt_at: row.try_get(5)?,
-                    url: row.try_get(6)?,
-                    secret: row.try_get(7)?,
-                })
-            })
-            .collect()
+        // Bodies are built from the events themselves (rows queued before V8 carry theirs).
+        let wanted: Vec<Uuid> = rows
+            .iter()
+            .filter(|row| row.try_get::<_, Option<String>>(2).ok().flatten().is_none())
+            .map(|row| row.try_get(8))
+            .collect::<Result<_, _>>()?;
+        let mut events: HashMap<Uuid, (String, u64, DateTime<Utc>, Box<RawValue>)> = HashMap::new();
+        if !wanted.is_empty() {
+            let found = client
+                .query(
+                    "SELECT event_id, event_type, version, occurred_at, data::text \
+                     FROM events WHERE event_id = ANY($1::uuid[])",
+                    &[&wanted],
+                )
+                .await?;
+            for row in &found {
+                let version: i64 = row.try_get(2)?;
+                let data: String = row.try_get(4)?;
+                let data = RawValue::from_string(data)
+                    .map_err(|e| ProjectionError::Store(StoreError::Invalid(e.to_string())))?;
+                events.insert(
+                    row.try_get(0)?,
+                    (
+                        row.try_get(1)?,
+                        u64::try_from(version).unwrap_or(0),
+                        row.try_get(3)?,
+                        data,
+                    ),
+                );
+            }
+        }
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let stored: Option<String> = row.try_get(2)?;
+            let payload = match stored {
+                Some(payload) => payload,
+                None => {
+                    let event_id: Uuid = row.try_get(8)?;
+                    let return_id: Uuid = row.try_get(9)?;
+                    let rma: Option<String> = row.try_get(10)?;
+                    let Some((event_type, version, occurred_at, data)) = events.get(&event_id)
+                    else {
+                        return Err(ProjectionError::Store(StoreError::Invalid(format!(
+                            "delivery of event {event_id}: the event is not in the log"
+                        ))));
+                    };
+                    crate::webhooks::payload(
+                        event_id,
+                        event_type,
+                        *occurred_at,
+                        return_id,
+                        rma.as_deref().unwrap_or(""),
+                        *version,
+                        data,
+                    )
+                    .map_err(|e| ProjectionError::Store(StoreError::Invalid(e.to_string())))?
+                }
+            };
+            claimed.push(Claimed {
+                id: row.try_get(0)?,
+                subscription_id: row.try_get(1)?,
+                payload,
+                attempts: row.try_get(3)?,
+                failures: row.try_get(4)?,
+                first_attempt_at: row.try_get(5)?,
+                url: row.try_get(6)?,
+                secret: row.try_get(7)?,
+            });
+        }
+        Ok(claimed)
     }
 
     /// One signed POST. The target is checked again first: what a name resolves to may have

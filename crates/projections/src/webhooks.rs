@@ -42,6 +42,28 @@ pub fn pattern_matches(pattern: &str, event_type: &str) -> bool {
     }
 }
 
+/// The body of a delivery: API.md's fields, in this order, from the event as stored.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn payload(
+    id: Uuid,
+    event_type: &str,
+    occurred_at: DateTime<Utc>,
+    return_id: Uuid,
+    rma: &str,
+    version: u64,
+    data: &RawValue,
+) -> serde_json::Result<String> {
+    serde_json::to_string(&Payload {
+        id,
+        event_type,
+        occurred_at: occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        return_id,
+        rma,
+        version,
+        data,
+    })
+}
+
 /// The body of a delivery (API.md, "Webhooks"), in the order its fields are written.
 #[derive(Serialize)]
 struct Payload<'a> {
@@ -147,24 +169,11 @@ async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), S
     let mut types = Vec::new();
     let mut return_ids = Vec::new();
     let mut seqs = Vec::new();
-    let mut payloads = Vec::new();
+    let mut rma_of = Vec::new();
     for (event, return_id, to) in &wanted {
         let Some(rma) = rmas.get(return_id) else {
             return Err(format!("no RMA found for return {return_id}"));
         };
-        let payload = serde_json::to_string(&Payload {
-            id: event.event_id,
-            event_type: &event.event_type,
-            occurred_at: event
-                .metadata
-                .occurred_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            return_id: *return_id,
-            rma,
-            version: event.version,
-            data: &event.data,
-        })
-        .map_err(|e| format!("{} {}: {e}", event.event_type, event.event_id))?;
         let seq = i64::try_from(event.version).map_err(|e| e.to_string())?;
         for subscription in to {
             ids.push(Uuid::now_v7());
@@ -173,15 +182,15 @@ async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), S
             types.push(event.event_type.as_str());
             return_ids.push(*return_id);
             seqs.push(seq);
-            payloads.push(payload.clone());
+            rma_of.push(rma.as_str());
         }
     }
+    // The body is built from the log when sent (see `payload`): the row refers to its event.
     tx.execute(
         "INSERT INTO webhook_deliveries \
-             (id, subscription_id, event_id, event_type, return_id, seq, payload) \
-         SELECT id, s, e, t, r, q, p::json \
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::bigint[], \
-                     $7::text[]) AS x(id, s, e, t, r, q, p) \
+             (id, subscription_id, event_id, event_type, return_id, seq, rma) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], \
+                              $6::bigint[], $7::text[]) \
          ON CONFLICT (subscription_id, event_id) DO NOTHING",
         &[
             &ids,
@@ -190,7 +199,7 @@ async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), S
             &types,
             &return_ids,
             &seqs,
-            &payloads,
+            &rma_of,
         ],
     )
     .await
