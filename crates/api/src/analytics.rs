@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role};
 use crate::openapi::ReportProblems;
-use crate::problem::{FieldError, Problem};
+use crate::problem::Problem;
 use crate::ApiState;
 
 /// The range and scope of a summary. Without `from`/`to`, the last 30 days of service time.
@@ -114,10 +114,7 @@ pub(crate) async fn analytics_summary(
     let to = query.to.unwrap_or_else(|| state.service.now());
     let from = query.from.unwrap_or(to - Duration::days(30));
     if from >= to {
-        return Err(Problem::validation(vec![FieldError {
-            field: "from".into(),
-            message: "must be before `to`".into(),
-        }]));
+        return Err(Problem::invalid("from", "must be before `to`"));
     }
     let client = state
         .service

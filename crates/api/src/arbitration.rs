@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::openapi::{QueryProblems, ReadProblems};
-use crate::problem::{FieldError, Problem};
+use crate::problem::Problem;
 use crate::render::{self, ReturnPage};
 use crate::ApiState;
 
@@ -16,7 +16,7 @@ pub(crate) struct DisputeQuery {
     /// `me` (assigned to the caller), `none` (unassigned) or `any` (the default).
     assignee: Option<String>,
     /// At most this many (1 to 200, default 50).
-    limit: Option<usize>,
+    limit: Option<String>,
 }
 
 /// Open disputes (escalated returns), the earliest `decision_due` first (operators).
@@ -42,20 +42,9 @@ pub(crate) async fn list_disputes(
         None | Some("any") => returns_app::Assignee::Anyone,
         Some("me") => returns_app::Assignee::Me,
         Some("none") => returns_app::Assignee::Nobody,
-        Some(_) => {
-            return Err(Problem::validation(vec![FieldError {
-                field: "assignee".into(),
-                message: "one of me, none, any".into(),
-            }]))
-        }
+        Some(_) => return Err(Problem::invalid("assignee", "one of me, none, any")),
     };
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(Problem::validation(vec![FieldError {
-            field: "limit".into(),
-            message: "must be a number from 1 to 200".into(),
-        }]));
-    }
+    let limit = crate::routes::page_limit(query.limit.as_deref())?;
     let cases = state.service.disputes(&caller.0, assignee, limit).await?;
     let now = state.service.now();
     let items = cases

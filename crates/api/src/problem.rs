@@ -81,6 +81,14 @@ impl Problem {
         problem
     }
 
+    /// A validation failure of one field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Problem::validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)
     }

@@ -136,12 +136,21 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
         return Ok(None);
     }
     let unquoted = text.trim_start_matches("W/").trim_matches('"');
-    unquoted.parse::<u64>().map(Some).map_err(|_| {
-        Problem::validation(vec![FieldError {
-            field: "If-Match".into(),
-            message: "expected an ETag such as \"3\"".into(),
-        }])
-    })
+    unquoted
+        .parse::<u64>()
+        .map(Some)
+        .map_err(|_| Problem::invalid("If-Match", "expected an ETag such as \"3\""))
+}
+
+/// `?limit=` of every list: 1 to 200, 50 when absent.
+pub(crate) fn page_limit(limit: Option<&str>) -> Result<usize, Problem> {
+    match limit {
+        None => Ok(50),
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=200).contains(&n) => Ok(n),
+            _ => Err(Problem::invalid("limit", "must be a number from 1 to 200")),
+        },
+    }
 }
 
 pub(crate) fn idempotency_key(
@@ -154,10 +163,10 @@ pub(crate) fn idempotency_key(
     };
     let key = value.to_str().unwrap_or("");
     if key.is_empty() || key.len() > 255 {
-        return Err(Problem::validation(vec![FieldError {
-            field: "Idempotency-Key".into(),
-            message: "must be 1 to 255 visible characters".into(),
-        }]));
+        return Err(Problem::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 visible characters",
+        ));
     }
     let mut digest = Sha256::new();
     digest.update(req.method().as_str().as_bytes());
@@ -966,26 +975,13 @@ async fn list_returns(
     query: web::Query<ListQuery>,
 ) -> Reply {
     let query = query.into_inner();
-    let limit = match &query.limit {
-        None => 50,
-        Some(l) => match l.parse::<usize>() {
-            Ok(n) if (1..=200).contains(&n) => n,
-            _ => {
-                return Err(Problem::validation(vec![FieldError {
-                    field: "limit".into(),
-                    message: "must be a number from 1 to 200".into(),
-                }]))
-            }
-        },
-    };
+    let limit = page_limit(query.limit.as_deref())?;
     let after = match &query.cursor {
         None => None,
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-            Problem::validation(vec![FieldError {
-                field: "cursor".into(),
-                message: "not a cursor this service returned".into(),
-            }])
-        })?),
+        Some(c) => Some(
+            decode_cursor(c)
+                .ok_or_else(|| Problem::invalid("cursor", "not a cursor this service returned"))?,
+        ),
     };
     let filter = returns_app::ReturnFilter {
         status: query.status,
@@ -1178,10 +1174,7 @@ async fn advance_clock(state: web::Data<ApiState>, caller: Caller, body: RawBody
     }
     let advance: AdvanceBody = parse_json(&body.0)?;
     if !(0..=24 * 3650).contains(&advance.hours) {
-        return Err(Problem::validation(vec![FieldError {
-            field: "hours".into(),
-            message: "must be from 0 to 87600".into(),
-        }]));
+        return Err(Problem::invalid("hours", "must be from 0 to 87600"));
     }
     clock.advance(chrono::Duration::hours(advance.hours));
     // Every deadline that fell due is applied before answering.

@@ -209,13 +209,6 @@ pub(crate) struct DeliveriesQuery {
 
 // ----- helpers -----
 
-fn invalid(field: &str, message: impl Into<String>) -> Problem {
-    Problem::validation(vec![FieldError {
-        field: field.into(),
-        message: message.into(),
-    }])
-}
-
 fn db(e: impl Into<returns_app::AppError>) -> Problem {
     Problem::from(e.into())
 }
@@ -244,20 +237,11 @@ fn sees(caller: &Caller, subscription: &Subscription) -> bool {
             && subscription.owner_id == caller.0.id)
 }
 
-fn limit_of(limit: Option<&str>) -> Result<usize, Problem> {
-    match limit {
-        None => Ok(50),
-        Some(l) => match l.parse::<usize>() {
-            Ok(n) if (1..=200).contains(&n) => Ok(n),
-            _ => Err(invalid("limit", "must be a number from 1 to 200")),
-        },
-    }
-}
-
 fn cursor_of(cursor: Option<&str>) -> Result<Option<Uuid>, Problem> {
     cursor
         .map(|c| {
-            Uuid::parse_str(c).map_err(|_| invalid("cursor", "not a cursor this service returned"))
+            Uuid::parse_str(c)
+                .map_err(|_| Problem::invalid("cursor", "not a cursor this service returned"))
         })
         .transpose()
 }
@@ -428,7 +412,7 @@ pub(crate) async fn list_webhooks(
     query: web::Query<PageQuery>,
 ) -> Reply {
     manager(&caller)?;
-    let limit = limit_of(query.limit.as_deref())?;
+    let limit = crate::routes::page_limit(query.limit.as_deref())?;
     let after = cursor_of(query.cursor.as_deref())?;
     let owner =
         (caller.role() != Role::Operator).then(|| (caller.role().as_str(), caller.0.id.as_str()));
@@ -532,10 +516,10 @@ pub(crate) async fn list_deliveries(
         .as_deref()
         .map(|s| {
             DeliveryStatus::parse(s)
-                .ok_or_else(|| invalid("status", "must be pending, delivered or parked"))
+                .ok_or_else(|| Problem::invalid("status", "must be pending, delivered or parked"))
         })
         .transpose()?;
-    let limit = limit_of(query.limit.as_deref())?;
+    let limit = crate::routes::page_limit(query.limit.as_deref())?;
     let after = cursor_of(query.cursor.as_deref())?;
     let client = client(&state).await?;
     visible(&client, &caller, id).await?;

@@ -326,11 +326,7 @@ impl Service {
                     if !may_see_order(&order, &caller) {
                         return Err(AppError::NotFound);
                     }
-                    if let Some(v) = opts.if_match {
-                        if v != version {
-                            return Err(AppError::VersionConflict { current: version });
-                        }
-                    }
+                    expect_version(&opts, version)?;
                     let command = OrderCommand::RecordDelivery(RecordDelivery { delivered_at });
                     let events = order::decide(Some(&order), &command, &caller, now)?;
                     if events.is_empty() {
@@ -698,17 +694,7 @@ impl Service {
                 .await?
                 .ok_or_else(|| AppError::Internal("the return's order is missing".into()))?;
         let policy = policy_at(&client, &order).await?;
-        let history = history_of(&self.store, &client, id).await?;
-        let parties = returns_arbitration::PartyStanding {
-            returnless_refund_max_minor: policy.returnless_refund_max_minor,
-            ..Default::default()
-        };
-        Ok(returns_arbitration::recommend(
-            &history,
-            &case,
-            &parties,
-            self.now(),
-        ))
+        recommend_now(&self.store, &client, &case, &policy, self.now()).await
     }
 
     /// Deletes stored idempotent answers older than their 24-hour retention, at most `max` rows a
@@ -861,6 +847,33 @@ pub enum Assignee {
     Anyone,
 }
 
+/// `If-Match`: the aggregate must be at the version the caller last saw.
+fn expect_version(opts: &CommandOptions, version: u64) -> Result<(), AppError> {
+    match opts.if_match {
+        Some(seen) if seen != version => Err(AppError::VersionConflict { current: version }),
+        _ => Ok(()),
+    }
+}
+
+/// What arbitration recommends for `case` now, from its history and the policy it is judged by.
+/// Confirmed abuse flags are not fed in yet: the parties' standing carries none.
+async fn recommend_now<C: GenericClient + Sync>(
+    store: &EventStore,
+    client: &C,
+    case: &ReturnCase,
+    policy: &SellerPolicy,
+    now: DateTime<Utc>,
+) -> Result<returns_arbitration::Recommendation, AppError> {
+    let history = history_of(store, client, case.id).await?;
+    let parties = returns_arbitration::PartyStanding {
+        returnless_refund_max_minor: policy.returnless_refund_max_minor,
+        ..Default::default()
+    };
+    Ok(returns_arbitration::recommend(
+        &history, case, &parties, now,
+    ))
+}
+
 /// A return's events with their global positions, personal data put back, as domain events.
 async fn history_of<C: GenericClient + Sync>(
     store: &EventStore,
@@ -962,11 +975,7 @@ async fn act_in(
     if !can_see(&case, caller) {
         return Err(AppError::NotFound);
     }
-    if let Some(v) = opts.if_match {
-        if v != version {
-            return Err(AppError::VersionConflict { current: version });
-        }
-    }
+    expect_version(opts, version)?;
     let (order, order_version) =
         views::load::<Order, _>(tx, &order_stream(case.order_id.as_str()), true)
             .await?
@@ -977,12 +986,7 @@ async fn act_in(
     let attached;
     let command = match command {
         ReturnCommand::Decide(decide) if case.status.as_str() == "escalated" => {
-            let history = history_of(store, tx, return_id).await?;
-            let parties = returns_arbitration::PartyStanding {
-                returnless_refund_max_minor: policy.returnless_refund_max_minor,
-                ..Default::default()
-            };
-            let shown = returns_arbitration::recommend(&history, &case, &parties, now);
+            let shown = recommend_now(store, tx, &case, &policy, now).await?;
             let followed = shown.is_followed_by(
                 decide.outcome,
                 decide.refund_amount_minor,
