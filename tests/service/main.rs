@@ -2,6 +2,7 @@
 //! One test binary, one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod abuse;
 mod analytics;
 mod arbitration;
 mod authz;

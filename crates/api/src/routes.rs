@@ -59,6 +59,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/disputes",
                 web::get().to(crate::arbitration::list_disputes),
             )
+            .route("/flags", web::get().to(crate::arbitration::list_flags))
+            .route("/flags/{id}", web::get().to(crate::arbitration::get_flag))
+            .route(
+                "/flags/{id}/review",
+                web::post().to(crate::arbitration::review_flag),
+            )
+            .route(
+                "/parties/{role}/{id}/risk",
+                web::get().to(crate::arbitration::party_risk),
+            )
             .route("/returns/{id}/{action}", web::post().to(return_action))
             .route("/test-clock/advance", web::post().to(advance_clock))
             .route(
@@ -86,7 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn stored(status: StatusCode, body: &impl Serialize) -> StoredResponse {
+pub(crate) fn stored(status: StatusCode, body: &impl Serialize) -> StoredResponse {
     StoredResponse {
         status: status.as_u16(),
         body: serde_json::to_vec(body).unwrap_or_default(),
@@ -107,7 +117,10 @@ fn reply(answer: StoredResponse) -> HttpResponse {
     builder.body(answer.body)
 }
 
-fn answered<T>(answer: Answered<T>, render: impl Fn(&T) -> StoredResponse) -> HttpResponse {
+pub(crate) fn answered<T>(
+    answer: Answered<T>,
+    render: impl Fn(&T) -> StoredResponse,
+) -> HttpResponse {
     reply(match answer {
         Answered::Fresh(value) => render(&value),
         Answered::Replayed(stored) => stored,
@@ -115,7 +128,7 @@ fn answered<T>(answer: Answered<T>, render: impl Fn(&T) -> StoredResponse) -> Ht
 }
 
 /// `If-Match`, `Idempotency-Key` and the correlation id of a command request.
-fn command_options(req: &HttpRequest, body: &[u8]) -> Result<CommandOptions, Problem> {
+pub(crate) fn command_options(req: &HttpRequest, body: &[u8]) -> Result<CommandOptions, Problem> {
     let headers = req.headers();
     Ok(CommandOptions {
         if_match: if_match(headers)?,

@@ -237,7 +237,7 @@ fn sees(caller: &Caller, subscription: &Subscription) -> bool {
             && subscription.owner_id == caller.0.id)
 }
 
-fn cursor_of(cursor: Option<&str>) -> Result<Option<Uuid>, Problem> {
+pub(crate) fn cursor_of(cursor: Option<&str>) -> Result<Option<Uuid>, Problem> {
     cursor
         .map(|c| {
             Uuid::parse_str(c)
@@ -246,7 +246,7 @@ fn cursor_of(cursor: Option<&str>) -> Result<Option<Uuid>, Problem> {
         .transpose()
 }
 
-fn id_of(path: &str) -> Result<Uuid, Problem> {
+pub(crate) fn id_of(path: &str) -> Result<Uuid, Problem> {
     // Not a UUID: there is no such webhook or delivery.
     Uuid::parse_str(path).map_err(|_| Problem::not_found())
 }

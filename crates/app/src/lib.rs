@@ -11,6 +11,7 @@
 
 pub mod clock;
 mod error;
+mod flags;
 mod idempotency;
 mod personal;
 mod service;
@@ -18,6 +19,7 @@ mod views;
 
 pub use clock::{Clock, SystemClock, TestClock};
 pub use error::AppError;
+pub use flags::{Flag, FlagEvidenceView, FlagPage, FlagReview, Risk, RiskParty};
 pub use idempotency::{IdempotencyKey, StoredResponse};
 pub use service::{
     Answered, Assignee, CommandOptions, EventPage, OpenReturnRequest, ReturnFilter, ReturnPage,

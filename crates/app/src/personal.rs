@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use returns_domain::{BuyerId, ReturnEvent};
+use returns_domain::ReturnEvent;
 use returns_event_store::{GenericClient, NewEvent, RecordedEvent};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -54,7 +54,7 @@ pub(crate) fn split(events: &[ReturnEvent]) -> (Vec<NewEvent>, Vec<PersonalValue
 /// Stores the values taken out of a buyer's return events, in the appending transaction.
 pub(crate) async fn store<C: GenericClient + Sync>(
     client: &C,
-    buyer: &BuyerId,
+    subject: &str,
     values: &[PersonalValue],
 ) -> Result<(), AppError> {
     if values.is_empty() {
@@ -70,7 +70,7 @@ pub(crate) async fn store<C: GenericClient + Sync>(
         )
         .await?;
     client
-        .execute(&stmt, &[&ids, &fields, &json, &buyer.as_str()])
+        .execute(&stmt, &[&ids, &fields, &json, &subject])
         .await?;
     Ok(())
 }

@@ -76,12 +76,12 @@ pub struct EventPage {
 }
 
 /// What every command's work needs, handed to it by [`Service::command`].
-struct Cx {
-    store: EventStore,
-    caller: Actor,
-    opts: CommandOptions,
+pub(crate) struct Cx {
+    pub(crate) store: EventStore,
+    pub(crate) caller: Actor,
+    pub(crate) opts: CommandOptions,
     /// The service clock when the request arrived.
-    now: DateTime<Utc>,
+    pub(crate) now: DateTime<Utc>,
 }
 
 /// The command side of the service. Cheap to clone.
@@ -99,7 +99,7 @@ impl std::fmt::Debug for Service {
     }
 }
 
-fn metadata(actor: &Actor, opts: &CommandOptions, now: DateTime<Utc>) -> Metadata {
+pub(crate) fn metadata(actor: &Actor, opts: &CommandOptions, now: DateTime<Utc>) -> Metadata {
     Metadata {
         actor: ActorRef {
             role: actor.role.as_str().to_owned(),
@@ -144,7 +144,7 @@ impl Service {
     /// Runs `work` in a transaction with the idempotency protocol around it, retrying when a
     /// concurrent command on the same new stream won the race. `work` gets the transaction and
     /// what every command needs ([`Cx`]); it may run more than once.
-    async fn command<T, W, R>(
+    pub(crate) async fn command<T, W, R>(
         &self,
         name: &'static str,
         caller: &Actor,
@@ -479,6 +479,8 @@ impl Service {
                         return Err(AppError::NotFound);
                     }
                     let policy = policy_at(tx, &order).await?;
+                    let buyer_flagged =
+                        crate::flags::buyer_flagged(tx, order.buyer_id.as_str()).await?;
                     let command = ReturnCommand::Open(OpenReturn {
                         return_id: ReturnId::from_uuid(Uuid::now_v7()),
                         rma: Rma::from_entropy(rand::random::<u64>()),
@@ -494,7 +496,7 @@ impl Service {
                         actor: &caller,
                         order: &order,
                         policy: &policy,
-                        buyer_flagged: false,
+                        buyer_flagged,
                     };
                     let decision = decide(None, &command, &ctx)?;
                     apply_return_decision(
@@ -848,15 +850,15 @@ pub enum Assignee {
 }
 
 /// `If-Match`: the aggregate must be at the version the caller last saw.
-fn expect_version(opts: &CommandOptions, version: u64) -> Result<(), AppError> {
+pub(crate) fn expect_version(opts: &CommandOptions, version: u64) -> Result<(), AppError> {
     match opts.if_match {
         Some(seen) if seen != version => Err(AppError::VersionConflict { current: version }),
         _ => Ok(()),
     }
 }
 
-/// What arbitration recommends for `case` now, from its history and the policy it is judged by.
-/// Confirmed abuse flags are not fed in yet: the parties' standing carries none.
+/// What arbitration recommends for `case` now, from its history, the policy it is judged by and
+/// the confirmed abuse flags of its buyer and seller.
 async fn recommend_now<C: GenericClient + Sync>(
     store: &EventStore,
     client: &C,
@@ -865,10 +867,13 @@ async fn recommend_now<C: GenericClient + Sync>(
     now: DateTime<Utc>,
 ) -> Result<returns_arbitration::Recommendation, AppError> {
     let history = history_of(store, client, case.id).await?;
-    let parties = returns_arbitration::PartyStanding {
-        returnless_refund_max_minor: policy.returnless_refund_max_minor,
-        ..Default::default()
-    };
+    let parties = crate::flags::standing(
+        client,
+        case.buyer_id.as_str(),
+        case.seller_id.as_str(),
+        policy.returnless_refund_max_minor,
+    )
+    .await?;
     Ok(returns_arbitration::recommend(
         &history, case, &parties, now,
     ))
@@ -1085,7 +1090,7 @@ async fn apply_return_decision(
                 &meta,
             )
             .await?;
-        personal::store(tx, &buyer, &personal_values).await?;
+        personal::store(tx, buyer.as_str(), &personal_values).await?;
         case = decision
             .return_events
             .iter()

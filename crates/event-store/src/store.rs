@@ -157,17 +157,9 @@ impl EventStore {
         events: &[NewEvent],
         metadata: &Metadata,
     ) -> Result<AppendResult> {
-        match try_append(client, stream_id, expected, events, metadata).await? {
-            Ok(result) => {
-                self.appended.notify_waiters();
-                Ok(result)
-            }
-            Err(_) => Err(StoreError::Conflict {
-                stream_id: stream_id.to_owned(),
-                expected: describe(expected),
-                actual: 0,
-            }),
-        }
+        let result = append_on(client, stream_id, expected, events, metadata).await?;
+        self.appended.notify_waiters();
+        Ok(result)
     }
 
     /// After a collision: the first result if these events were already appended, otherwise the
@@ -340,6 +332,26 @@ fn validate(events: &[NewEvent], expected: ExpectedVersion) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// [`EventStore::append_in`] for a caller that holds a transaction but no store (a projection
+/// that records what it concluded as events, in the transaction of its checkpoint). Readers of the
+/// feed find the events by polling; nothing in this process is woken.
+pub async fn append_on<C: GenericClient + Sync>(
+    client: &C,
+    stream_id: &str,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+    metadata: &Metadata,
+) -> Result<AppendResult> {
+    match try_append(client, stream_id, expected, events, metadata).await? {
+        Ok(result) => Ok(result),
+        Err(_) => Err(StoreError::Conflict {
+            stream_id: stream_id.to_owned(),
+            expected: describe(expected),
+            actual: 0,
+        }),
+    }
 }
 
 /// One append statement. `Ok(Err(_))` is a collision: nothing was written.

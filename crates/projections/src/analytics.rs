@@ -100,13 +100,6 @@ struct Closed {
     at: DateTime<Utc>,
 }
 
-/// The return a `return-<uuid>` stream belongs to.
-fn return_id_of(stream_id: &str) -> Option<Uuid> {
-    stream_id
-        .strip_prefix("return-")
-        .and_then(|id| Uuid::parse_str(id).ok())
-}
-
 /// What one batch does to one return, folded so that each return costs one row write per
 /// batch however many of its events the batch holds (updating a row several times in one
 /// transaction would leave a dead row version per update).
@@ -152,7 +145,7 @@ fn gather(events: &[RecordedEvent]) -> Result<Changes, String> {
                 c.delta(id).requested = Some(requested);
             }
             "return.escalated" | "return.refunded" | "return.closed" | "return.deadline_missed" => {
-                let Some(id) = return_id_of(&e.stream_id) else {
+                let Some(id) = crate::return_id_of(&e.stream_id) else {
                     return Err(format!("{} is not a return stream", e.stream_id));
                 };
                 match e.event_type.as_str() {

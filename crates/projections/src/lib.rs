@@ -1,8 +1,8 @@
 //! Read models of the returns service, built by folding the event log.
 //!
 //! This crate owns the machinery that feeds projections from the global feed of
-//! `returns-event-store` ([`runner`]) and, as they arrive, the projections themselves (operator
-//! queue, analytics, webhooks). A projection's tables hold no source of truth: any of them can be
+//! `returns-event-store` ([`runner`]) and, as they arrive, the projections themselves (analytics,
+//! webhooks, abuse detection). A projection's tables hold no source of truth: any of them can be
 //! dropped and rebuilt from the log. Webhooks are the exception in part: their subscriptions are
 //! settings made over the API, and their outbox records what was sent ([`webhooks`] queues,
 //! [`dispatch`] sends).
@@ -12,6 +12,7 @@
 //! fencing generation in that same transaction) can commit; a projection that fails on an event
 //! stops there and records it, it never skips it.
 
+pub mod abuse;
 pub mod analytics;
 pub mod dispatch;
 pub mod rebuild;
@@ -22,3 +23,10 @@ pub mod webhooks;
 pub use returns_event_store::{FeedPosition, RecordedEvent};
 pub use runner::{Projection, ProjectionError, Runner, RunnerSettings, Status};
 pub use summary::{summary, Summary};
+
+/// The return a `return-<uuid>` stream belongs to.
+pub(crate) fn return_id_of(stream_id: &str) -> Option<uuid::Uuid> {
+    stream_id
+        .strip_prefix("return-")
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+}

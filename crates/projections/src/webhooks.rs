@@ -98,13 +98,6 @@ impl Projection for Webhooks {
     }
 }
 
-/// The return a `return-<uuid>` stream belongs to.
-fn return_id_of(stream_id: &str) -> Option<Uuid> {
-    stream_id
-        .strip_prefix("return-")
-        .and_then(|id| Uuid::parse_str(id).ok())
-}
-
 struct LiveSubscription {
     id: Uuid,
     events: Vec<String>,
@@ -119,7 +112,7 @@ struct Requested {
 async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), String> {
     let of_returns: Vec<(&RecordedEvent, Uuid)> = events
         .iter()
-        .filter_map(|e| return_id_of(&e.stream_id).map(|id| (e, id)))
+        .filter_map(|e| crate::return_id_of(&e.stream_id).map(|id| (e, id)))
         .collect();
     if of_returns.is_empty() {
         return Ok(());
@@ -601,8 +594,8 @@ async fn with_history<C: GenericClient + Sync>(
     Ok(deliveries)
 }
 
-/// The deliveries of a subscription in the order they were queued, optionally of one status,
-/// after `after`; at most `limit`, and whether there are more.
+/// The deliveries of a subscription in the order of their events (event ids are time-ordered),
+/// optionally of one status, after the delivery `after`; at most `limit`, and whether there are more.
 pub async fn list_deliveries<C: GenericClient + Sync>(
     client: &C,
     subscription_id: Uuid,
@@ -616,8 +609,10 @@ pub async fn list_deliveries<C: GenericClient + Sync>(
             &format!(
                 "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
                  WHERE subscription_id = $1 AND ($2::text IS NULL OR status = $2) \
-                   AND ($3::uuid IS NULL OR id > $3) \
-                 ORDER BY id LIMIT $4"
+                   AND ($3::uuid IS NULL OR event_id > ( \
+                       SELECT c.event_id FROM webhook_deliveries c \
+                       WHERE c.id = $3 AND c.subscription_id = $1)) \
+                 ORDER BY event_id LIMIT $4"
             ),
             &[
                 &subscription_id,
@@ -706,8 +701,8 @@ mod tests {
     #[test]
     fn only_return_streams_are_webhook_sources() {
         let id = Uuid::now_v7();
-        assert_eq!(return_id_of(&format!("return-{id}")), Some(id));
-        assert_eq!(return_id_of("order-o-1"), None);
-        assert_eq!(return_id_of("return-not-a-uuid"), None);
+        assert_eq!(crate::return_id_of(&format!("return-{id}")), Some(id));
+        assert_eq!(crate::return_id_of("order-o-1"), None);
+        assert_eq!(crate::return_id_of("return-not-a-uuid"), None);
     }
 }

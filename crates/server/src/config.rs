@@ -9,6 +9,9 @@ pub use returns_projections::dispatch::{AllowList, DispatchSettings};
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/returns";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+/// The rolling window of abuse detection when `RETURNS_ABUSE_WINDOW_DAYS` is not set.
+pub const DEFAULT_ABUSE_WINDOW_DAYS: u32 = returns_arbitration::abuse::DEFAULT_WINDOW_DAYS;
+
 /// Everything the service needs to start.
 #[derive(Clone)]
 pub struct Settings {
@@ -38,6 +41,10 @@ pub struct Settings {
     /// 24; `RETURNS_WEBHOOK_TIMEOUT_MS`, default 10000). Sent by the instances that run the
     /// projections.
     pub webhooks: DispatchSettings,
+    /// Abuse detection: `RETURNS_ABUSE_THRESHOLDS`, a JSON object overriding any of the default
+    /// thresholds (docs/abuse.md), and `RETURNS_ABUSE_WINDOW_DAYS` (default 180).
+    pub abuse_thresholds: returns_arbitration::abuse::Thresholds,
+    pub abuse_window_days: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -90,6 +97,17 @@ impl Settings {
             None => 1000,
         };
         let webhooks = webhook_settings_from_env()?;
+        let abuse_thresholds = match var("RETURNS_ABUSE_THRESHOLDS") {
+            Some(v) => serde_json::from_str(&v)
+                .context("RETURNS_ABUSE_THRESHOLDS must be a JSON object of thresholds")?,
+            None => returns_arbitration::abuse::Thresholds::default(),
+        };
+        let abuse_window_days = match var("RETURNS_ABUSE_WINDOW_DAYS") {
+            Some(v) => v
+                .parse()
+                .context("RETURNS_ABUSE_WINDOW_DAYS must be a number of days")?,
+            None => DEFAULT_ABUSE_WINDOW_DAYS,
+        };
         Ok(Settings {
             database_url: database_url_from_env(),
             listen,
@@ -102,6 +120,8 @@ impl Settings {
             scheduler_interval_ms,
             run_projections: var("RETURNS_PROJECTIONS").as_deref() != Some("0"),
             webhooks,
+            abuse_thresholds,
+            abuse_window_days,
         })
     }
 }

@@ -16,10 +16,11 @@ use returns_api::auth::JwtKeys;
 use returns_api::{ApiState, Readiness};
 use returns_app::{Clock, Service, SystemClock, TestClock};
 use returns_event_store::{EventStore, Pool, PoolSettings};
+use returns_projections::abuse::Abuse;
 use returns_projections::analytics::Analytics;
-use returns_projections::dispatch::{DispatchSettings, Dispatcher};
+use returns_projections::dispatch::Dispatcher;
 use returns_projections::webhooks::Webhooks;
-use returns_projections::{Runner, RunnerSettings};
+use returns_projections::{Projection, Runner, RunnerSettings};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
@@ -59,36 +60,43 @@ impl Background {
 /// with several instances each projection is fed by exactly one of them at a time. The webhook
 /// dispatcher runs beside them; it needs no lease (deliveries are claimed one by one), so every
 /// instance that runs projections sends webhooks.
-fn start_projections(store: &EventStore, enabled: bool, webhooks: &DispatchSettings) -> Background {
+fn start_projections(store: &EventStore, settings: &Settings) -> Background {
     let (stop_projections, stop) = tokio::sync::watch::channel(false);
     let mut projections = Vec::new();
-    if enabled {
-        let runner = Runner::new(
-            store.clone(),
-            Arc::new(Analytics::default()),
-            RunnerSettings::default(),
-        );
-        let stop = stop.clone();
-        projections.push(tokio::spawn(async move {
-            if let Err(e) = runner.run(stop).await {
-                tracing::error!(projection = "analytics", error = %e, "projection stopped");
-            }
-        }));
-        let runner = Runner::new(store.clone(), Arc::new(Webhooks), RunnerSettings::default());
-        let stop = stop_projections.subscribe();
-        projections.push(tokio::spawn(async move {
-            if let Err(e) = runner.run(stop).await {
-                tracing::error!(projection = "webhooks", error = %e, "projection stopped");
-            }
-        }));
-        let dispatcher = Dispatcher::new(store.pool().clone(), webhooks.clone());
-        projections.push(tokio::spawn(dispatcher.run(stop_projections.subscribe())));
+    if settings.run_projections {
+        projections.push(spawn_runner(store, Analytics::default(), &stop));
+        projections.push(spawn_runner(store, Webhooks, &stop));
+        let abuse = Abuse::new(settings.abuse_thresholds.clone())
+            .with_window_days(settings.abuse_window_days);
+        projections.push(spawn_runner(store, abuse, &stop));
+        let dispatcher = Dispatcher::new(store.pool().clone(), settings.webhooks.clone());
+        projections.push(tokio::spawn(dispatcher.run(stop)));
     }
     Background {
         scheduler: None,
         stop_projections,
         projections,
     }
+}
+
+/// Runs `projection`'s runner until `stop`; a runner that stops on its own logs why.
+fn spawn_runner<P: Projection>(
+    store: &EventStore,
+    projection: P,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let name = projection.name().to_owned();
+    let runner = Runner::new(
+        store.clone(),
+        Arc::new(projection),
+        RunnerSettings::default(),
+    );
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        if let Err(e) = runner.run(stop).await {
+            tracing::error!(projection = %name, error = %e, "projection stopped");
+        }
+    })
 }
 
 impl Application {
@@ -166,8 +174,7 @@ impl Application {
             server = server.workers(workers.max(1));
         }
         let server = server.listen(listener)?.run();
-        let mut background =
-            start_projections(&store, settings.run_projections, &settings.webhooks);
+        let mut background = start_projections(&store, &settings);
         background.scheduler = scheduler;
         Ok(Application {
             port,

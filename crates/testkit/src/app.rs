@@ -43,6 +43,8 @@ impl TestApp {
                 poll: std::time::Duration::from_millis(20),
                 ..returns_server::config::DispatchSettings::default()
             },
+            abuse_thresholds: Default::default(),
+            abuse_window_days: returns_server::config::DEFAULT_ABUSE_WINDOW_DAYS,
         };
         let app = Application::build(settings).await.expect("service builds");
         let port = app.port();

@@ -164,7 +164,7 @@ impl Fact {
     fn on_return(
         party: Party,
         counter: Counter,
-        case: &ReturnCase,
+        return_id: ReturnId,
         position: i64,
         at: DateTime<Utc>,
     ) -> Fact {
@@ -172,7 +172,7 @@ impl Fact {
             party,
             counter,
             at,
-            return_id: Some(case.id),
+            return_id: Some(return_id),
             position: Some(position),
             days_left_in_window: None,
         }
@@ -194,16 +194,16 @@ pub fn order_facts(buyer: &BuyerId, seller: &SellerId, at: DateTime<Utc>) -> [Fa
 
 /// The facts that the return event at `position` adds, given the case before it (none for the
 /// request) and after it.
-pub fn return_facts(
+pub fn return_facts<C: CaseFacts>(
     position: i64,
     event: &ReturnEvent,
-    before: Option<&ReturnCase>,
-    after: &ReturnCase,
+    before: Option<&C>,
+    after: &C,
 ) -> Vec<Fact> {
     let at = event.at();
-    let buyer = || Party::buyer(&after.buyer_id);
-    let seller = || Party::seller(&after.seller_id);
-    let fact = |party, counter| Fact::on_return(party, counter, after, position, at);
+    let buyer = || after.buyer();
+    let seller = || after.seller();
+    let fact = |party, counter| Fact::on_return(party, counter, after.return_id(), position, at);
     let mut facts = Vec::new();
     match event {
         ReturnEvent::ReturnRequested(requested) => {
@@ -217,11 +217,11 @@ pub fn return_facts(
             }
         }
         ReturnEvent::ItemInspected(inspected) => {
-            let explained =
-                after.reason.is_conformity() || after.reason == Reason::DamagedInTransit;
+            let reason = after.reason();
+            let explained = reason.is_conformity() || reason == Reason::DamagedInTransit;
             match inspected.grade {
                 Grade::Used if !explained => facts.push(Fact {
-                    days_left_in_window: days_left_in_window(after),
+                    days_left_in_window: after.days_left_in_window(),
                     ..fact(buyer(), Counter::GradedUsed)
                 }),
                 Grade::Damaged if !explained => facts.push(fact(buyer(), Counter::GradedDamaged)),
@@ -232,22 +232,14 @@ pub fn return_facts(
         }
         ReturnEvent::RefundIssued(_) => {
             let returnless = before
-                .and_then(|case| case.pending_refund.as_ref())
-                .is_some_and(|due| {
-                    due.keep_item
-                        && matches!(
-                            due.basis,
-                            RefundBasis::AutoReturnless
-                                | RefundBasis::SellerReturnless
-                                | RefundBasis::Decision
-                        )
-                });
+                .and_then(CaseFacts::pending_refund_keeps_item)
+                .is_some_and(counts_as_returnless);
             if returnless {
                 facts.push(fact(buyer(), Counter::ReturnlessRefunds));
             }
         }
         ReturnEvent::ReturnDeclined(_) => {
-            let declined_before = before.is_some_and(|case| case.decline.is_some());
+            let declined_before = before.is_some_and(CaseFacts::was_declined);
             if !declined_before {
                 facts.push(fact(seller(), Counter::Declined));
             }
@@ -259,7 +251,7 @@ pub fn return_facts(
                 DecisionOutcome::SideWithSeller => facts.push(fact(buyer(), Counter::DisputesLost)),
                 DecisionOutcome::RefundBuyer => {
                     facts.push(fact(seller(), Counter::DisputesLost));
-                    if before.is_some_and(|case| case.decline.is_some()) {
+                    if before.is_some_and(CaseFacts::was_declined) {
                         facts.push(fact(seller(), Counter::RefusalsOverturned));
                     }
                 }
@@ -278,13 +270,176 @@ pub fn return_facts(
     facts
 }
 
+/// A refund paid while the buyer keeps the item counts as returnless when the item was let go by
+/// an automatic or seller returnless approval or an operator's decision (accepted partial-refund
+/// or store-credit offers are the seller's own deal).
+fn counts_as_returnless(basis: RefundBasis) -> bool {
+    matches!(
+        basis,
+        RefundBasis::AutoReturnless | RefundBasis::SellerReturnless | RefundBasis::Decision
+    )
+}
+
 /// Whole days between the request and the end of the time window that made it returnable. None
 /// for conformity claims (the 2-year guarantee is not a window one games) and when no window end
 /// is known (not yet delivered, or waived).
-fn days_left_in_window(case: &ReturnCase) -> Option<i64> {
-    if case.reason.is_conformity() {
+fn days_left(
+    reason: Reason,
+    requested_at: DateTime<Utc>,
+    window_ends: Option<DateTime<Utc>>,
+) -> Option<i64> {
+    if reason.is_conformity() {
         return None;
     }
-    let ends = case.policy.evaluation.window_ends?;
-    Some((ends - case.created_at).num_days())
+    Some((window_ends? - requested_at).num_days())
+}
+
+/// What [`return_facts`] needs to know of a return besides the event in hand: the full
+/// [`ReturnCase`] has it, and so does the much smaller [`ReturnMemo`] that the abuse projection
+/// keeps per open return.
+pub trait CaseFacts {
+    fn return_id(&self) -> ReturnId;
+    fn buyer(&self) -> Party;
+    fn seller(&self) -> Party;
+    /// The reason of the request.
+    fn reason(&self) -> Reason;
+    /// Whether the seller has declined or refused the return at least once.
+    fn was_declined(&self) -> bool;
+    /// The basis of the refund approved and not yet paid, when the buyer keeps the item.
+    fn pending_refund_keeps_item(&self) -> Option<RefundBasis>;
+    /// Whole days that were left of the return window when the return was requested.
+    fn days_left_in_window(&self) -> Option<i64>;
+}
+
+impl CaseFacts for ReturnCase {
+    fn return_id(&self) -> ReturnId {
+        self.id
+    }
+
+    fn buyer(&self) -> Party {
+        Party::buyer(&self.buyer_id)
+    }
+
+    fn seller(&self) -> Party {
+        Party::seller(&self.seller_id)
+    }
+
+    fn reason(&self) -> Reason {
+        self.reason
+    }
+
+    fn was_declined(&self) -> bool {
+        self.decline.is_some()
+    }
+
+    fn pending_refund_keeps_item(&self) -> Option<RefundBasis> {
+        self.pending_refund
+            .as_ref()
+            .filter(|due| due.keep_item)
+            .map(|due| due.basis)
+    }
+
+    fn days_left_in_window(&self) -> Option<i64> {
+        days_left(
+            self.reason,
+            self.created_at,
+            self.policy.evaluation.window_ends,
+        )
+    }
+}
+
+/// What abuse detection remembers of a return between its events: who its parties are, its reason
+/// and window, whether the seller ever declined it, and how the last approved refund let the item
+/// go. Built from `return.requested` and kept up to date by [`ReturnMemo::apply`]; every other
+/// event type leaves it as it is ([`ReturnMemo::RELEVANT`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnMemo {
+    pub return_id: ReturnId,
+    pub buyer_id: BuyerId,
+    pub seller_id: SellerId,
+    pub reason: Reason,
+    pub requested_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_ends: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub declined: bool,
+    /// The basis of the last refund approved with the item kept by the buyer; cleared by a refund
+    /// approved with the item coming back. A refund is only ever paid after its approval, so at
+    /// `return.refunded` this is the approval being paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keeps_item_by: Option<RefundBasis>,
+}
+
+impl ReturnMemo {
+    /// The event types that change a memo or yield facts; a projection need not decode the others.
+    pub const RELEVANT: &'static [&'static str] = &[
+        "return.requested",
+        "return.declined",
+        "return.inspected",
+        "return.refund_approved",
+        "return.refunded",
+        "return.exception_granted",
+        "return.dispute_decided",
+        "return.deadline_missed",
+        "return.closed",
+    ];
+
+    /// The memo of a return from its request; None for any other event.
+    pub fn start(event: &ReturnEvent) -> Option<ReturnMemo> {
+        let ReturnEvent::ReturnRequested(e) = event else {
+            return None;
+        };
+        Some(ReturnMemo {
+            return_id: e.return_id,
+            buyer_id: e.buyer_id.clone(),
+            seller_id: e.seller_id.clone(),
+            reason: e.reason,
+            requested_at: e.at,
+            window_ends: e.evaluation.window_ends,
+            declined: false,
+            keeps_item_by: None,
+        })
+    }
+
+    /// Folds one later event of the return into the memo.
+    pub fn apply(&mut self, event: &ReturnEvent) {
+        match event {
+            ReturnEvent::ReturnDeclined(_) => self.declined = true,
+            ReturnEvent::RefundApproved(e) => {
+                self.keeps_item_by = e.keep_item.then_some(e.basis);
+            }
+            ReturnEvent::ExceptionGranted(e) => self.window_ends = e.evaluation.window_ends,
+            _ => {}
+        }
+    }
+}
+
+impl CaseFacts for ReturnMemo {
+    fn return_id(&self) -> ReturnId {
+        self.return_id
+    }
+
+    fn buyer(&self) -> Party {
+        Party::buyer(&self.buyer_id)
+    }
+
+    fn seller(&self) -> Party {
+        Party::seller(&self.seller_id)
+    }
+
+    fn reason(&self) -> Reason {
+        self.reason
+    }
+
+    fn was_declined(&self) -> bool {
+        self.declined
+    }
+
+    fn pending_refund_keeps_item(&self) -> Option<RefundBasis> {
+        self.keeps_item_by
+    }
+
+    fn days_left_in_window(&self) -> Option<i64> {
+        days_left(self.reason, self.requested_at, self.window_ends)
+    }
 }

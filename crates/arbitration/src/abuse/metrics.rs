@@ -16,10 +16,10 @@ use std::ops::RangeInclusive;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use returns_domain::returns::{ReturnCase, ReturnEvent};
+use returns_domain::returns::ReturnEvent;
 use returns_domain::ReturnId;
 
-use super::facts::{return_facts, Counter, Fact, Party, PartyRole};
+use super::facts::{return_facts, CaseFacts, Counter, Fact, Party, PartyRole};
 
 /// API.md: metrics are over a rolling window of 180 days of service time by default.
 pub const DEFAULT_WINDOW_DAYS: u32 = 180;
@@ -167,12 +167,12 @@ impl PartyMetrics {
     }
 
     /// Folds one return event into this party's row (see [`return_facts`]).
-    pub fn observe(
+    pub fn observe<C: CaseFacts>(
         &mut self,
         position: i64,
         event: &ReturnEvent,
-        before: Option<&ReturnCase>,
-        after: &ReturnCase,
+        before: Option<&C>,
+        after: &C,
     ) {
         for fact in return_facts(position, event, before, after) {
             self.record(&fact);
@@ -277,12 +277,12 @@ impl Baseline {
     }
 
     /// Folds one return event into the baseline.
-    pub fn observe(
+    pub fn observe<C: CaseFacts>(
         &mut self,
         position: i64,
         event: &ReturnEvent,
-        before: Option<&ReturnCase>,
-        after: &ReturnCase,
+        before: Option<&C>,
+        after: &C,
     ) {
         for fact in return_facts(position, event, before, after) {
             self.record(&fact);

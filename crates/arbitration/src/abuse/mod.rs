@@ -19,8 +19,11 @@
 pub mod facts;
 pub mod flags;
 pub mod metrics;
+pub mod record;
 
-pub use facts::{order_facts, return_facts, Counter, Fact, Party, PartyRole};
+pub use facts::{
+    order_facts, return_facts, CaseFacts, Counter, Fact, Party, PartyRole, ReturnMemo,
+};
 pub use flags::{
     evaluate_flags, should_raise, ExistingFlag, FlagCandidate, FlagKind, FlagStatus, Samples,
     SignalThreshold, Thresholds,
@@ -28,4 +31,8 @@ pub use flags::{
 pub use metrics::{
     Baseline, EvidenceEntry, PartyMetrics, RollingCounts, DEFAULT_WINDOW_DAYS,
     MAX_EVIDENCE_PER_COUNTER,
+};
+pub use record::{
+    flag_id_of, flag_stream, review, FlagEvidence, FlagRaised, FlagReviewed, ReviewRefused,
+    Verdict, FLAG_RAISED, FLAG_REVIEWED, FLAG_SCHEMA_VERSION,
 };

@@ -336,6 +336,35 @@ impl ReturnEvent {
     }
 
     /// Top-level payload fields that may hold free text written by a person (personal data).
+    /// Decodes an event as the log holds it, with its free text taken out (`null` in each place
+    /// of [`ReturnEvent::free_text_fields`]), for readers that never show that text (projections):
+    /// a missing evidence list reads as empty, a missing piece of evidence as an empty text note
+    /// and a missing required text as empty; optional texts stay absent.
+    pub fn from_log(
+        event_type: &str,
+        schema_version: u32,
+        mut data: serde_json::Value,
+    ) -> Result<Self, crate::error::DecodeError> {
+        if let serde_json::Value::Object(map) = &mut data {
+            for (key, value) in map.iter_mut() {
+                if !value.is_null() {
+                    continue;
+                }
+                match key.as_str() {
+                    "evidence" if event_type == "return.evidence_added" => {
+                        *value = serde_json::json!({"kind": "text"});
+                    }
+                    "evidence" => *value = serde_json::Value::Array(Vec::new()),
+                    "body" | "note" | "rationale" => {
+                        *value = serde_json::Value::String(String::new());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Self::from_stored(event_type, schema_version, data)
+    }
+
     pub fn free_text_fields(&self) -> &'static [&'static str] {
         match self {
             ReturnEvent::ReturnRequested(_) => &["description", "evidence"],

@@ -1,0 +1,412 @@
+//! Abuse flags on the command side: reading them (the operator's list, a party's risk), reviewing
+//! them (`flag.reviewed`), and what confirmed flags change for commands and recommendations.
+//!
+//! Flags are raised by the `abuse` projection (crates/projections), which appends `flag.raised`
+//! and writes the `abuse_flags` row in its own transaction. A review appends `flag.reviewed` to
+//! the flag's stream and updates the row in the command's transaction, so the operator reads the
+//! flag back as reviewed at once. The review note is personal data: it goes to `personal_data`
+//! (subject: the flagged party) and the event holds `null` in its place.
+
+use chrono::{DateTime, Utc};
+use returns_arbitration::abuse::{
+    flag_stream, review, FlagKind, FlagReviewed, FlagStatus, PartyMetrics, PartyRole, Verdict,
+    FLAG_REVIEWED, FLAG_SCHEMA_VERSION,
+};
+use returns_arbitration::{ConfirmedFlag, PartyStanding};
+use returns_domain::{Actor, Rejection, Role};
+use returns_event_store::{ExpectedVersion, GenericClient, NewEvent};
+use serde::Serialize;
+use tokio_postgres::types::Json;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::idempotency::StoredResponse;
+use crate::personal::{self, PersonalValue};
+use crate::service::{expect_version, metadata, Answered, CommandOptions, Cx, Service};
+
+/// A flag as operators read it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flag {
+    pub id: Uuid,
+    pub party_role: PartyRole,
+    pub party_id: String,
+    pub kind: FlagKind,
+    pub status: FlagStatus,
+    pub raised_at: DateTime<Utc>,
+    pub metrics: serde_json::Value,
+    pub threshold: serde_json::Value,
+    pub evidence: FlagEvidenceView,
+    /// The latest review, once there is one.
+    pub review: Option<FlagReview>,
+    /// The flag stream's version (the `ETag` of the flag).
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlagEvidenceView {
+    pub return_ids: Vec<Uuid>,
+    pub event_positions: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlagReview {
+    pub reviewed_by: String,
+    pub reviewed_at: DateTime<Utc>,
+    pub note: Option<serde_json::Value>,
+}
+
+/// A page of flags, oldest raised first.
+#[derive(Debug)]
+pub struct FlagPage {
+    pub items: Vec<Flag>,
+    /// The id to continue after, when there may be more.
+    pub next: Option<Uuid>,
+}
+
+/// A party's abuse figures over the rolling window at the service clock's now, and its flags.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Risk {
+    pub party: RiskParty,
+    pub metrics: serde_json::Value,
+    pub flags: Vec<Flag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RiskParty {
+    pub role: PartyRole,
+    pub id: String,
+}
+
+const FLAG_COLUMNS: &str = "f.id, f.party_role, f.party_id, f.kind, f.status, f.raised_at, \
+     f.metrics, f.threshold, f.evidence_return_ids, f.evidence_positions, f.version, \
+     f.reviewed_at, f.reviewed_by, pd.value";
+
+const FLAG_FROM: &str = "abuse_flags f \
+     LEFT JOIN personal_data pd ON pd.event_id = f.review_event_id AND pd.field = 'note'";
+
+fn flag(row: &tokio_postgres::Row) -> Result<Flag, AppError> {
+    let role: &str = row.try_get(1)?;
+    let kind: &str = row.try_get(3)?;
+    let status: &str = row.try_get(4)?;
+    let party_role = match role {
+        "buyer" => PartyRole::Buyer,
+        "seller" => PartyRole::Seller,
+        other => return Err(AppError::Internal(format!("flag of unknown role {other}"))),
+    };
+    let kind = FlagKind::parse(kind)
+        .ok_or_else(|| AppError::Internal(format!("flag of unknown kind {kind}")))?;
+    let status = FlagStatus::parse(status)
+        .ok_or_else(|| AppError::Internal(format!("flag of unknown status {status}")))?;
+    let version: i32 = row.try_get(10)?;
+    let reviewed_at: Option<DateTime<Utc>> = row.try_get(11)?;
+    let reviewed_by: Option<String> = row.try_get(12)?;
+    let note: Option<Json<serde_json::Value>> = row.try_get(13)?;
+    let Json(metrics) = row.try_get::<_, Json<serde_json::Value>>(6)?;
+    let Json(threshold) = row.try_get::<_, Json<serde_json::Value>>(7)?;
+    Ok(Flag {
+        id: row.try_get(0)?,
+        party_role,
+        party_id: row.try_get(2)?,
+        kind,
+        status,
+        raised_at: row.try_get(5)?,
+        metrics,
+        threshold,
+        evidence: FlagEvidenceView {
+            return_ids: row.try_get(8)?,
+            event_positions: row.try_get(9)?,
+        },
+        review: reviewed_at.zip(reviewed_by).map(|(at, by)| FlagReview {
+            reviewed_by: by,
+            reviewed_at: at,
+            note: note.map(|Json(v)| v),
+        }),
+        version: u64::try_from(version).unwrap_or(0),
+    })
+}
+
+fn operator_only(caller: &Actor, action: &'static str) -> Result<(), AppError> {
+    if caller.role == Role::Operator {
+        Ok(())
+    } else {
+        Err(Rejection::Forbidden {
+            action,
+            role: caller.role,
+        }
+        .into())
+    }
+}
+
+/// Whether the buyer is under a confirmed flag (no automatic approval, no returnless refund).
+pub(crate) async fn buyer_flagged<C: GenericClient + Sync>(
+    client: &C,
+    buyer_id: &str,
+) -> Result<bool, AppError> {
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM abuse_flags \
+             WHERE party_role = 'buyer' AND party_id = $1 AND status = 'confirmed')",
+            &[&buyer_id],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// The confirmed flags of a return's buyer and seller, for its recommendation.
+pub(crate) async fn standing<C: GenericClient + Sync>(
+    client: &C,
+    buyer_id: &str,
+    seller_id: &str,
+    returnless_refund_max_minor: returns_domain::MinorUnits,
+) -> Result<PartyStanding, AppError> {
+    let rows = client
+        .query(
+            "SELECT party_role, kind, confirmed_position FROM abuse_flags \
+             WHERE status = 'confirmed' AND confirmed_position IS NOT NULL \
+               AND ((party_role = 'buyer' AND party_id = $1) \
+                 OR (party_role = 'seller' AND party_id = $2)) \
+             ORDER BY confirmed_position",
+            &[&buyer_id, &seller_id],
+        )
+        .await?;
+    let mut standing = PartyStanding {
+        returnless_refund_max_minor,
+        ..PartyStanding::default()
+    };
+    for row in &rows {
+        let role: &str = row.try_get(0)?;
+        let kind: &str = row.try_get(1)?;
+        let position: i64 = row.try_get(2)?;
+        let Some(kind) = FlagKind::parse(kind) else {
+            return Err(AppError::Internal(format!("flag of unknown kind {kind}")));
+        };
+        let flag = ConfirmedFlag { kind, position };
+        match role {
+            "buyer" => standing.buyer_flags.push(flag),
+            _ => standing.seller_flags.push(flag),
+        }
+    }
+    Ok(standing)
+}
+
+impl Service {
+    /// `GET /v1/flags?status=` (operators), oldest raised first.
+    pub async fn list_flags(
+        &self,
+        caller: &Actor,
+        status: Option<FlagStatus>,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<FlagPage, AppError> {
+        operator_only(caller, "read flags")?;
+        let client = self.store().pool().get().await?;
+        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {FLAG_COLUMNS} FROM {FLAG_FROM} \
+                     WHERE ($1::text IS NULL OR f.status = $1) \
+                       AND ($2::uuid IS NULL OR (f.raised_at, f.id) > ( \
+                           SELECT c.raised_at, c.id FROM abuse_flags c WHERE c.id = $2)) \
+                     ORDER BY f.raised_at, f.id LIMIT $3"
+                ),
+                &[&status.map(FlagStatus::as_str), &after, &fetch],
+            )
+            .await?;
+        let mut items = rows.iter().map(flag).collect::<Result<Vec<_>, _>>()?;
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = if more {
+            items.last().map(|f| f.id)
+        } else {
+            None
+        };
+        Ok(FlagPage { items, next })
+    }
+
+    /// `GET /v1/flags/{id}` (operators).
+    pub async fn get_flag(&self, caller: &Actor, id: Uuid) -> Result<Flag, AppError> {
+        operator_only(caller, "read flags")?;
+        let client = self.store().pool().get().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {FLAG_COLUMNS} FROM {FLAG_FROM} WHERE f.id = $1"),
+                &[&id],
+            )
+            .await?
+            .ok_or(AppError::NotFound)?;
+        flag(&row)
+    }
+
+    /// `GET /v1/parties/{role}/{id}/risk` (operators): the figures over the rolling window at the
+    /// service clock's now, with the marketplace's rates beside them, and every flag of the party.
+    pub async fn party_risk(
+        &self,
+        caller: &Actor,
+        role: PartyRole,
+        party_id: &str,
+    ) -> Result<Risk, AppError> {
+        operator_only(caller, "read risk")?;
+        let client = self.store().pool().get().await?;
+        let now = self.now();
+        let row = client
+            .query_opt(
+                "SELECT metrics FROM abuse_parties WHERE party_role = $1 AND party_id = $2",
+                &[&role.as_str(), &party_id],
+            )
+            .await?;
+        let metrics = match row {
+            Some(row) => {
+                let Json(metrics): Json<PartyMetrics> = row.try_get(0)?;
+                metrics.summary(now)
+            }
+            None => PartyMetrics::new(
+                returns_arbitration::abuse::Party {
+                    role,
+                    id: party_id.to_owned(),
+                },
+                returns_arbitration::abuse::DEFAULT_WINDOW_DAYS,
+            )
+            .summary(now),
+        };
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {FLAG_COLUMNS} FROM {FLAG_FROM} \
+                     WHERE f.party_role = $1 AND f.party_id = $2 ORDER BY f.raised_at, f.id"
+                ),
+                &[&role.as_str(), &party_id],
+            )
+            .await?;
+        let flags = rows.iter().map(flag).collect::<Result<Vec<_>, _>>()?;
+        Ok(Risk {
+            party: RiskParty {
+                role,
+                id: party_id.to_owned(),
+            },
+            metrics,
+            flags,
+        })
+    }
+
+    /// `POST /v1/flags/{id}/review` (operators): confirm or dismiss an open flag, or dismiss
+    /// (lift) a confirmed one.
+    pub async fn review_flag<R>(
+        &self,
+        caller: &Actor,
+        id: Uuid,
+        verdict: Verdict,
+        note: Option<String>,
+        opts: &CommandOptions,
+        render: R,
+    ) -> Result<Answered<Flag>, AppError>
+    where
+        R: Fn(&Flag) -> StoredResponse,
+    {
+        operator_only(caller, "review flags")?;
+        self.command(
+            "review_flag",
+            caller,
+            opts,
+            move |tx, cx| {
+                let Cx {
+                    store: _,
+                    caller,
+                    opts,
+                    now,
+                } = cx;
+                let note = note.clone();
+                Box::pin(async move {
+                    let row = tx
+                        .query_opt(
+                            "SELECT party_id, status, version FROM abuse_flags \
+                             WHERE id = $1 FOR UPDATE",
+                            &[&id],
+                        )
+                        .await?
+                        .ok_or(AppError::NotFound)?;
+                    let party_id: String = row.try_get(0)?;
+                    let status: &str = row.try_get(1)?;
+                    let version: i32 = row.try_get(2)?;
+                    let version = u64::try_from(version).unwrap_or(0);
+                    expect_version(&opts, version)?;
+                    let status = FlagStatus::parse(status).ok_or_else(|| {
+                        AppError::Internal(format!("flag of unknown status {status}"))
+                    })?;
+                    let next = review(status, verdict).map_err(|refused| {
+                        Rejection::InvalidTransition {
+                            action: "review",
+                            status: status.as_str(),
+                            reason: refused.to_string(),
+                            allowed: match status {
+                                FlagStatus::Open => vec!["confirmed", "dismissed"],
+                                FlagStatus::Confirmed => vec!["dismissed"],
+                                FlagStatus::Dismissed => vec![],
+                            },
+                        }
+                    })?;
+                    let reviewed = FlagReviewed {
+                        verdict,
+                        note: None,
+                        reviewed_by: caller.id.clone(),
+                        at: now,
+                    };
+                    let event = NewEvent::new(
+                        FLAG_REVIEWED,
+                        FLAG_SCHEMA_VERSION,
+                        serde_json::to_value(&reviewed)?,
+                    );
+                    let appended = returns_event_store::append_on(
+                        tx,
+                        &flag_stream(id),
+                        ExpectedVersion::Exact(version),
+                        std::slice::from_ref(&event),
+                        &metadata(&caller, &opts, now),
+                    )
+                    .await?;
+                    if let Some(note) = note.filter(|n| !n.is_empty()) {
+                        personal::store(
+                            tx,
+                            &party_id,
+                            &[PersonalValue {
+                                event_id: event.event_id,
+                                field: "note",
+                                value: serde_json::Value::String(note),
+                            }],
+                        )
+                        .await?;
+                    }
+                    let confirmed_position = (next == FlagStatus::Confirmed)
+                        .then(|| appended.positions.first().copied())
+                        .flatten();
+                    let new_version = i32::try_from(appended.stream_version)
+                        .map_err(|e| AppError::Internal(e.to_string()))?;
+                    tx.execute(
+                        "UPDATE abuse_flags SET status = $2, version = $3, reviewed_at = $4, \
+                             reviewed_by = $5, review_event_id = $6, confirmed_position = $7 \
+                         WHERE id = $1",
+                        &[
+                            &id,
+                            &next.as_str(),
+                            &new_version,
+                            &now,
+                            &caller.id,
+                            &event.event_id,
+                            &confirmed_position,
+                        ],
+                    )
+                    .await?;
+                    let row = tx
+                        .query_one(
+                            &format!("SELECT {FLAG_COLUMNS} FROM {FLAG_FROM} WHERE f.id = $1"),
+                            &[&id],
+                        )
+                        .await?;
+                    flag(&row)
+                })
+            },
+            render,
+        )
+        .await
+    }
+}
