@@ -386,3 +386,109 @@ async fn only_operators_read_risk_and_flags_or_review_them() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_confirmed_seller_flag_weighs_in_its_disputes_and_shows_in_its_analytics() {
+    let app = TestApp::spawn().await;
+    // Twenty orders, ten returns, six of them declined: a seller that declines most returns.
+    for n in 0..20 {
+        app.given_order(&eu_order(&format!("o-{n}"))).await;
+    }
+    let mut declined = Vec::new();
+    for n in 0..10 {
+        let opened = app
+            .given_return(
+                &app.buyer(),
+                &return_request(&format!("o-{n}"), &[(SHIRT, 1)], "changed_mind"),
+            )
+            .await;
+        let id = opened["id"].as_str().unwrap().to_owned();
+        if n < 6 {
+            app.act(
+                &app.seller(),
+                &id,
+                "decline",
+                &json!({"reason_text": "Not accepted"}),
+            )
+            .await;
+            declined.push(id);
+        }
+    }
+    let flag = flag_of_kind(&app, "seller_decline_rate").await;
+    assert_eq!(flag["party_role"], "seller");
+    assert_eq!(flag["party_id"], SELLER);
+    assert_eq!(flag["metrics"]["count"], 6);
+    assert_eq!(flag["metrics"]["denominator"], 10);
+    assert_eq!(flag["evidence"]["return_ids"].as_array().unwrap().len(), 6);
+
+    // Before the review, the seller's analytics show no flag and disputes no flag reason.
+    let summary = expect_json(get(&app, &app.seller(), "/v1/analytics/summary").await, 200).await;
+    assert_eq!(summary["confirmed_flags"], json!([]), "{summary}");
+
+    expect_json(
+        post(
+            &app,
+            &app.operator(),
+            &format!("/v1/flags/{}/review", flag["id"].as_str().unwrap()),
+            &json!({"verdict": "confirmed", "note": "Declines almost everything"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    let summary = expect_json(get(&app, &app.seller(), "/v1/analytics/summary").await, 200).await;
+    assert_eq!(
+        summary["confirmed_flags"][0]["kind"], "seller_decline_rate",
+        "{summary}"
+    );
+    assert_eq!(summary["confirmed_flags"][0]["id"], flag["id"]);
+
+    app.act(
+        &app.buyer(),
+        &declined[0],
+        "escalate",
+        &json!({"reason_text": "I want my money back"}),
+    )
+    .await;
+    let recommendation = expect_json(
+        get(
+            &app,
+            &app.operator(),
+            &format!("/v1/returns/{}/recommendation", declined[0]),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let rules: Vec<&str> = recommendation["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"seller_flagged"), "{recommendation}");
+    // The seller still may not read it, nor its own risk.
+    expect_problem(
+        get(
+            &app,
+            &app.seller(),
+            &format!("/v1/returns/{}/recommendation", declined[0]),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    expect_problem(
+        get(
+            &app,
+            &app.seller(),
+            &format!("/v1/parties/seller/{SELLER}/risk"),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+}

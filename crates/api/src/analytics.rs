@@ -41,6 +41,17 @@ pub(crate) struct SummaryView {
     median_hours_to_refund: Option<f64>,
     sla_breaches: i64,
     refunded_minor: i64,
+    /// For one seller: its confirmed abuse flags.
+    confirmed_flags: Vec<ConfirmedFlagView>,
+}
+
+/// A confirmed abuse flag of the seller (see `GET /v1/flags` for operators).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ConfirmedFlagView {
+    id: uuid::Uuid,
+    kind: String,
+    raised_at: DateTime<Utc>,
+    confirmed_at: Option<DateTime<Utc>>,
 }
 
 impl From<returns_projections::Summary> for SummaryView {
@@ -59,6 +70,7 @@ impl From<returns_projections::Summary> for SummaryView {
             median_hours_to_refund,
             sla_breaches,
             refunded_minor,
+            confirmed_flags,
         } = s;
         SummaryView {
             seller_id,
@@ -74,6 +86,15 @@ impl From<returns_projections::Summary> for SummaryView {
             median_hours_to_refund,
             sla_breaches,
             refunded_minor,
+            confirmed_flags: confirmed_flags
+                .into_iter()
+                .map(|f| ConfirmedFlagView {
+                    id: f.id,
+                    kind: f.kind,
+                    raised_at: f.raised_at,
+                    confirmed_at: f.confirmed_at,
+                })
+                .collect(),
         }
     }
 }

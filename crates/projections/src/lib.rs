@@ -22,7 +22,7 @@ pub mod webhooks;
 
 pub use returns_event_store::{FeedPosition, RecordedEvent};
 pub use runner::{Projection, ProjectionError, Runner, RunnerSettings, Status};
-pub use summary::{summary, Summary};
+pub use summary::{summary, ConfirmedSellerFlag, Summary};
 
 /// The return a `return-<uuid>` stream belongs to.
 pub(crate) fn return_id_of(stream_id: &str) -> Option<uuid::Uuid> {

@@ -28,6 +28,18 @@ pub struct Summary {
     /// Deadlines missed (seller response, inspection, refund, operator decision...).
     pub sla_breaches: i64,
     pub refunded_minor: i64,
+    /// For one seller: its confirmed abuse flags (whatever the range), so that the seller sees
+    /// why its disputes lean toward buyers. Empty for the whole marketplace.
+    pub confirmed_flags: Vec<ConfirmedSellerFlag>,
+}
+
+/// A confirmed abuse flag of a seller, as its analytics show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfirmedSellerFlag {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub raised_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
 }
 
 fn ratio(part: i64, whole: i64) -> f64 {
@@ -82,6 +94,25 @@ pub async fn summary<C: GenericClient + Sync>(
          GROUP BY c",
     )
     .await?;
+    let mut confirmed_flags = Vec::new();
+    if let Some(seller) = seller_id {
+        let rows = client
+            .query(
+                "SELECT id, kind, raised_at, reviewed_at FROM abuse_flags \
+                 WHERE party_role = 'seller' AND party_id = $1 AND status = 'confirmed' \
+                 ORDER BY raised_at, id",
+                &[&seller],
+            )
+            .await?;
+        for row in &rows {
+            confirmed_flags.push(ConfirmedSellerFlag {
+                id: row.try_get(0)?,
+                kind: row.try_get(1)?,
+                raised_at: row.try_get(2)?,
+                confirmed_at: row.try_get(3)?,
+            });
+        }
+    }
     let returns: i64 = totals.try_get(0)?;
     let disputes: i64 = totals.try_get(1)?;
     Ok(Summary {
@@ -98,5 +129,6 @@ pub async fn summary<C: GenericClient + Sync>(
         median_hours_to_refund: totals.try_get(4)?,
         sla_breaches: totals.try_get(2)?,
         refunded_minor: totals.try_get(3)?,
+        confirmed_flags,
     })
 }

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
-use returns_arbitration::abuse::{order_facts, return_facts, Baseline, Party, PartyMetrics};
+use returns_arbitration::abuse::{
+    order_facts, return_facts, Baseline, Party, PartyMetrics, ReturnMemo,
+};
 use returns_arbitration::{recommend, PartyStanding, Recommendation};
 use returns_domain::order::{self, ItemRequest, OrderDetails, OrderLine, RegisterOrder};
 use returns_domain::policy::SellerPolicy;
@@ -413,14 +415,35 @@ impl Feed {
         }
     }
 
-    /// Every event of the story's return, with the case before and after it.
+    /// Every event of the story's return, with the case before and after it. The abuse
+    /// projection judges events by a [`ReturnMemo`] instead of the whole case and never reads
+    /// the event types outside [`ReturnMemo::RELEVANT`]: every story checks that both give the
+    /// same facts.
     pub fn story(&mut self, story: &Story) {
         let mut case: Option<ReturnCase> = None;
+        let mut memo: Option<ReturnMemo> = None;
         for (position, event) in &story.history {
             let before = case.clone();
             case = evolve(case, event);
+            let memo_before = memo.clone();
+            match (ReturnMemo::start(event), &mut memo) {
+                (Some(started), _) => memo = Some(started),
+                (None, Some(memo)) => memo.apply(event),
+                (None, None) => {}
+            }
             if let Some(after) = &case {
-                for fact in return_facts(*position, event, before.as_ref(), after) {
+                let facts = return_facts(*position, event, before.as_ref(), after);
+                let memo_after = memo.as_ref().expect("a memo once the return exists");
+                assert_eq!(
+                    return_facts(*position, event, memo_before.as_ref(), memo_after),
+                    facts,
+                    "{} judged by the memo",
+                    event.event_type()
+                );
+                if !ReturnMemo::RELEVANT.contains(&event.event_type()) {
+                    assert_eq!(facts, vec![], "{} yields facts", event.event_type());
+                }
+                for fact in facts {
                     self.record(&fact);
                 }
             }
