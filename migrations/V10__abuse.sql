@@ -1,11 +1,14 @@
 -- Abuse detection: the `abuse` projection's state and the flags it raises. See docs/abuse.md.
 
+-- The projection's own state is kept as `json` (stored as written, not parsed into `jsonb`): it is
+-- only ever read and written whole, by the projection and by the risk endpoint.
+
 -- What abuse detection remembers of each return still open (`arbitration::abuse::ReturnMemo`): a
 -- few facts of its request and of its last decisions, enough to tell what a later event means for
 -- its buyer and seller. The row goes when the return is closed.
 CREATE TABLE abuse_returns (
     return_id uuid  PRIMARY KEY,
-    memo      jsonb NOT NULL
+    memo      json  NOT NULL
 );
 
 -- One row per buyer and per seller: day-bucketed counters and evidence over the rolling window
@@ -13,7 +16,7 @@ CREATE TABLE abuse_returns (
 CREATE TABLE abuse_parties (
     party_role text        NOT NULL CHECK (party_role IN ('buyer', 'seller')),
     party_id   text        NOT NULL,
-    metrics    jsonb       NOT NULL,
+    metrics    json        NOT NULL,
     updated_at timestamptz NOT NULL,
     PRIMARY KEY (party_role, party_id)
 );
@@ -21,7 +24,7 @@ CREATE TABLE abuse_parties (
 -- The marketplace baseline (`arbitration::abuse::Baseline`): one row.
 CREATE TABLE abuse_baseline (
     id       smallint PRIMARY KEY CHECK (id = 1),
-    baseline jsonb    NOT NULL
+    baseline json     NOT NULL
 );
 
 -- Flags: the view of the `flag-<id>` streams (`flag.raised`, `flag.reviewed`), written in the same

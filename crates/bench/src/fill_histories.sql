@@ -1,5 +1,6 @@
--- Cases $1 .. $1 + $2 - 1, ten events each, shaped as the service writes them (the fields the
--- projections read, with realistic sizes). One statement: one transaction per call. Event and
+-- Cases $1 .. $1 + $2 - 1, ten events each, shaped as the service writes them (events that the
+-- domain decodes, with realistic sizes; free text is null, as in the log). $3 holds the cases'
+-- RMA numbers. One statement: one transaction per call. Event and
 -- return ids increase with k, as the service's UUIDv7 ids increase with time.
 INSERT INTO events (event_id, stream_id, version, event_type, schema_version, data,
                     actor_role, actor_id, correlation_id, occurred_at)
@@ -19,7 +20,7 @@ SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(k * 10 + e), 12, '0'))::uuid,
              'lines', json_build_array(json_build_object('line_id', 'l1', 'sku', 'SKU-1',
                  'title', 'Wireless headphones', 'category', 'electronics', 'quantity', 1,
                  'unit_price_minor', 4999))), 'policy_version', 0)
-         WHEN 1 THEN json_build_object('return_id', ('00000000-0001-7000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, 'rma', 'RMA-BENCH-' || k,
+         WHEN 1 THEN json_build_object('return_id', ('00000000-0001-7000-8000-' || lpad(to_hex(k), 12, '0'))::uuid, 'rma', ($3::text[])[k - $1 + 1],
              'order_id', 'o' || k, 'buyer_id', 'b' || (k % 2000), 'seller_id', 's' || (k % 200),
              'currency', 'EUR', 'jurisdiction', 'DE',
              'items', json_build_array(json_build_object('line_id', 'l1', 'sku', 'SKU-1',
@@ -30,7 +31,11 @@ SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(k * 10 + e), 12, '0'))::uuid,
              'description', NULL, 'resolution', 'refund',
              'evaluation', json_build_object('eligible', true, 'rules',
                  json_build_array('eu_withdrawal_14d', 'seller_window_30d'),
-                 'items_total_minor', 4999, 'requested_amount_minor', 4999),
+                 'window_ends', now() + interval '21 days',
+                 'items_total_minor', 4999, 'restocking_fee_percent', 0,
+                 'restocking_fee_minor', 0, 'requested_amount_minor', 4999,
+                 'buyer_pays_return_shipping', false, 'refund_due_days', 14,
+                 'policy_version', 0),
              'at', now() - interval '8 days')
          WHEN 3 THEN json_build_object('trigger', 'buyer', 'reason_text', NULL,
              'decision_due', now() - interval '5 days', 'at', now() - interval '7 days')

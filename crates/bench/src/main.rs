@@ -10,9 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use returns_arbitration::abuse::Thresholds;
+use returns_domain::Rma;
 use returns_event_store::{
     ActorRef, EventStore, ExpectedVersion, FeedPosition, Metadata, NewEvent, PoolSettings,
 };
+use returns_projections::abuse::Abuse;
 use returns_projections::analytics::Analytics;
 use returns_projections::webhooks::Webhooks;
 use returns_projections::{Projection, Runner, RunnerSettings, Status};
@@ -283,8 +286,11 @@ async fn bench_projections(args: &Args, url: &str) -> anyhow::Result<()> {
     let mut done = 0i64;
     while done < units {
         let n = (units - done).min(10_000);
+        let rmas: Vec<String> = (done..done + n)
+            .map(|k| Rma::from_entropy(k.unsigned_abs()).as_str().to_owned())
+            .collect();
         client
-            .execute(include_str!("fill_histories.sql"), &[&done, &n])
+            .execute(include_str!("fill_histories.sql"), &[&done, &n, &rmas])
             .await?;
         done += n;
     }
@@ -301,6 +307,7 @@ async fn bench_projections(args: &Args, url: &str) -> anyhow::Result<()> {
     let store = EventStore::new(pool.clone());
     catch_up(&store, Analytics::default()).await?;
     catch_up(&store, Webhooks).await?;
+    catch_up(&store, Abuse::new(Thresholds::default())).await?;
     let client = pool.get().await?;
     let rows: i64 = client
         .query_one("SELECT count(*) FROM analytics_returns", &[])
@@ -308,6 +315,21 @@ async fn bench_projections(args: &Args, url: &str) -> anyhow::Result<()> {
         .try_get(0)?;
     if rows != units {
         bail!("analytics holds {rows} returns, the log {units}");
+    }
+    let (parties, open): (i64, i64) = {
+        let row = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM abuse_parties), (SELECT count(*) FROM abuse_returns)",
+                &[],
+            )
+            .await?;
+        (row.try_get(0)?, row.try_get(1)?)
+    };
+    let expected_parties = units.min(2000) + units.min(200);
+    if parties != expected_parties || open != 0 {
+        bail!(
+            "abuse holds {parties} parties and {open} open returns; expected {expected_parties} and 0"
+        );
     }
     Ok(())
 }

@@ -300,7 +300,7 @@ async fn save_memos(
     if !kept.is_empty() {
         tx.execute(
             "INSERT INTO abuse_returns (return_id, memo) \
-             SELECT id, memo::jsonb FROM unnest($1::uuid[], $2::text[]) AS x(id, memo) \
+             SELECT id, memo::json FROM unnest($1::uuid[], $2::text[]) AS x(id, memo) \
              ON CONFLICT (return_id) DO UPDATE SET memo = excluded.memo",
             &[&kept_ids, &kept],
         )
@@ -368,7 +368,7 @@ async fn save_parties(
     }
     tx.execute(
         "INSERT INTO abuse_parties (party_role, party_id, metrics, updated_at) \
-         SELECT role, id, metrics::jsonb, at \
+         SELECT role, id, metrics::json, at \
          FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS x(role, id, metrics, at) \
          ON CONFLICT (party_role, party_id) DO UPDATE \
          SET metrics = excluded.metrics, \
@@ -400,7 +400,7 @@ async fn load_baseline(tx: &Transaction<'_>, window_days: u32) -> Result<Baselin
 async fn save_baseline(tx: &Transaction<'_>, baseline: &Baseline) -> Result<(), String> {
     let text = serde_json::to_string(baseline).map_err(json_error)?;
     tx.execute(
-        "INSERT INTO abuse_baseline (id, baseline) VALUES (1, $1::text::jsonb) \
+        "INSERT INTO abuse_baseline (id, baseline) VALUES (1, $1::text::json) \
          ON CONFLICT (id) DO UPDATE SET baseline = excluded.baseline",
         &[&text],
     )

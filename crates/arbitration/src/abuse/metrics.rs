@@ -24,9 +24,10 @@ use super::facts::{return_facts, CaseFacts, Counter, Fact, Party, PartyRole};
 /// API.md: metrics are over a rolling window of 180 days of service time by default.
 pub const DEFAULT_WINDOW_DAYS: u32 = 180;
 
-/// Evidence kept per counter: enough to show an operator and to tell new evidence from old, small
-/// enough that a busy seller's row stays small. The counts are exact regardless.
-pub const MAX_EVIDENCE_PER_COUNTER: usize = 200;
+/// Evidence kept per counter, the most recent first to go last: enough to show an operator and to
+/// tell new evidence from old, small enough that a busy seller's row (rewritten by the projection
+/// whenever the seller has new facts) stays a few kilobytes. The counts are exact regardless.
+pub const MAX_EVIDENCE_PER_COUNTER: usize = 20;
 
 type Day = i64;
 
@@ -143,7 +144,7 @@ impl PartyMetrics {
         }
         self.counts.add(fact.counter, fact.at);
         let kept = self.counts.kept(fact.at);
-        if let Some(return_id) = fact.return_id {
+        if let Some(return_id) = fact.return_id.filter(|_| fact.counter.keeps_evidence()) {
             let entries = self.evidence.entry(fact.counter).or_default();
             // A return backs a counter once, however often it adds to the count (missed deadlines).
             if !entries.iter().any(|e| e.return_id == return_id) && kept.contains(&day_of(fact.at))
