@@ -27,6 +27,14 @@ async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::
         .unwrap()
 }
 
+fn review_path_of(flag: &Value) -> String {
+    format!("/v1/flags/{}/review", flag["id"].as_str().unwrap())
+}
+
+async fn as_operator(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
+    post(app, &app.operator(), path, body).await
+}
+
 /// A return of the shirts of `order_id`, taken back, sent, and found to be an empty box.
 async fn empty_box_return(app: &TestApp, order_id: &str) -> String {
     let opened = app
@@ -164,12 +172,11 @@ async fn operators_confirm_and_lift_flags_and_a_dismissed_flag_is_final() {
     let app = TestApp::spawn().await;
     empty_box_buyer(&app).await;
     let flag = flag_of_kind(&app, "empty_box_returns").await;
-    let review_path = format!("/v1/flags/{}/review", flag["id"].as_str().unwrap());
+    let review_path = review_path_of(&flag);
 
     let (confirmed, etag) = expect_json_with_etag(
-        post(
+        as_operator(
             &app,
-            &app.operator(),
             &review_path,
             &json!({"verdict": "confirmed", "note": "Three boxes, same pattern"}),
         )
@@ -185,13 +192,7 @@ async fn operators_confirm_and_lift_flags_and_a_dismissed_flag_is_final() {
 
     // Confirming twice is not a transition.
     expect_problem(
-        post(
-            &app,
-            &app.operator(),
-            &review_path,
-            &json!({"verdict": "confirmed"}),
-        )
-        .await,
+        as_operator(&app, &review_path, &json!({"verdict": "confirmed"})).await,
         409,
         "invalid_transition",
     )
@@ -208,26 +209,14 @@ async fn operators_confirm_and_lift_flags_and_a_dismissed_flag_is_final() {
 
     // Lifting a confirmed flag dismisses it, and a dismissed flag is final.
     let lifted = expect_json(
-        post(
-            &app,
-            &app.operator(),
-            &review_path,
-            &json!({"verdict": "dismissed"}),
-        )
-        .await,
+        as_operator(&app, &review_path, &json!({"verdict": "dismissed"})).await,
         200,
     )
     .await;
     assert_eq!(lifted["status"], "dismissed");
     assert_eq!(lifted["version"], 3);
     expect_problem(
-        post(
-            &app,
-            &app.operator(),
-            &review_path,
-            &json!({"verdict": "confirmed"}),
-        )
-        .await,
+        as_operator(&app, &review_path, &json!({"verdict": "confirmed"})).await,
         409,
         "invalid_transition",
     )
@@ -235,13 +224,7 @@ async fn operators_confirm_and_lift_flags_and_a_dismissed_flag_is_final() {
 
     // Bad verdicts and unknown flags change nothing.
     let problem = expect_problem(
-        post(
-            &app,
-            &app.operator(),
-            &review_path,
-            &json!({"verdict": "maybe"}),
-        )
-        .await,
+        as_operator(&app, &review_path, &json!({"verdict": "maybe"})).await,
         422,
         "validation_failed",
     )
@@ -298,10 +281,9 @@ async fn a_confirmed_buyer_flag_turns_off_automatic_approval_and_returnless_refu
     assert_eq!(before["policy"]["auto_approved"], true);
 
     expect_json(
-        post(
+        as_operator(
             &app,
-            &app.operator(),
-            &format!("/v1/flags/{}/review", flag["id"].as_str().unwrap()),
+            &review_path_of(&flag),
             &json!({"verdict": "confirmed"}),
         )
         .await,
@@ -426,10 +408,9 @@ async fn a_confirmed_seller_flag_weighs_in_its_disputes_and_shows_in_its_analyti
     assert_eq!(summary["confirmed_flags"], json!([]), "{summary}");
 
     expect_json(
-        post(
+        as_operator(
             &app,
-            &app.operator(),
-            &format!("/v1/flags/{}/review", flag["id"].as_str().unwrap()),
+            &review_path_of(&flag),
             &json!({"verdict": "confirmed", "note": "Declines almost everything"}),
         )
         .await,

@@ -305,16 +305,30 @@ fn days_left(
 /// keeps per open return.
 pub trait CaseFacts {
     fn return_id(&self) -> ReturnId;
-    fn buyer(&self) -> Party;
-    fn seller(&self) -> Party;
+    fn buyer_id(&self) -> &BuyerId;
+    fn seller_id(&self) -> &SellerId;
     /// The reason of the request.
     fn reason(&self) -> Reason;
+    /// When the return was requested, and when the time window that made it returnable ends.
+    fn window(&self) -> (DateTime<Utc>, Option<DateTime<Utc>>);
     /// Whether the seller has declined or refused the return at least once.
     fn was_declined(&self) -> bool;
     /// The basis of the refund approved and not yet paid, when the buyer keeps the item.
     fn pending_refund_keeps_item(&self) -> Option<RefundBasis>;
+
+    fn buyer(&self) -> Party {
+        Party::buyer(self.buyer_id())
+    }
+
+    fn seller(&self) -> Party {
+        Party::seller(self.seller_id())
+    }
+
     /// Whole days that were left of the return window when the return was requested.
-    fn days_left_in_window(&self) -> Option<i64>;
+    fn days_left_in_window(&self) -> Option<i64> {
+        let (requested_at, window_ends) = self.window();
+        days_left(self.reason(), requested_at, window_ends)
+    }
 }
 
 impl CaseFacts for ReturnCase {
@@ -322,16 +336,20 @@ impl CaseFacts for ReturnCase {
         self.id
     }
 
-    fn buyer(&self) -> Party {
-        Party::buyer(&self.buyer_id)
+    fn buyer_id(&self) -> &BuyerId {
+        &self.buyer_id
     }
 
-    fn seller(&self) -> Party {
-        Party::seller(&self.seller_id)
+    fn seller_id(&self) -> &SellerId {
+        &self.seller_id
     }
 
     fn reason(&self) -> Reason {
         self.reason
+    }
+
+    fn window(&self) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+        (self.created_at, self.policy.evaluation.window_ends)
     }
 
     fn was_declined(&self) -> bool {
@@ -343,14 +361,6 @@ impl CaseFacts for ReturnCase {
             .as_ref()
             .filter(|due| due.keep_item)
             .map(|due| due.basis)
-    }
-
-    fn days_left_in_window(&self) -> Option<i64> {
-        days_left(
-            self.reason,
-            self.created_at,
-            self.policy.evaluation.window_ends,
-        )
     }
 }
 
@@ -425,16 +435,20 @@ impl CaseFacts for ReturnMemo {
         self.return_id
     }
 
-    fn buyer(&self) -> Party {
-        Party::buyer(&self.buyer_id)
+    fn buyer_id(&self) -> &BuyerId {
+        &self.buyer_id
     }
 
-    fn seller(&self) -> Party {
-        Party::seller(&self.seller_id)
+    fn seller_id(&self) -> &SellerId {
+        &self.seller_id
     }
 
     fn reason(&self) -> Reason {
         self.reason
+    }
+
+    fn window(&self) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+        (self.requested_at, self.window_ends)
     }
 
     fn was_declined(&self) -> bool {
@@ -443,9 +457,5 @@ impl CaseFacts for ReturnMemo {
 
     fn pending_refund_keeps_item(&self) -> Option<RefundBasis> {
         self.keeps_item_by
-    }
-
-    fn days_left_in_window(&self) -> Option<i64> {
-        days_left(self.reason, self.requested_at, self.window_ends)
     }
 }
