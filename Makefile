@@ -7,15 +7,17 @@ SHELL := /bin/bash
 LOCAL := .pg
 SECRET_FILE := $(LOCAL)/dev-jwt-secret
 BENCH_ARGS ?=
+SIM_ARGS ?=
 ROLE ?= buyer
 SUB ?= buyer-1
 
-.PHONY: help run test check fmt lint build bench token migrate db clean-test-dbs
+.PHONY: help run test check fmt lint build bench simulate token migrate db clean-test-dbs
 
 help:
 	@echo "make run    - start the service with a working database (prints where it listens)"
 	@echo "make test   - format check, clippy, and every test against a real PostgreSQL"
 	@echo "make bench  - benchmarks beside pgbench on this machine (see docs/benchmarks.md)"
+	@echo "make simulate SIM_ARGS='--seed 7' - plant abusers in a simulated marketplace and score abuse detection"
 	@echo "make token ROLE=buyer SUB=buyer-1 - mint a development token for make run's service"
 
 build:
@@ -67,6 +69,12 @@ token: $(SECRET_FILE)
 bench:
 	@admin="$$(scripts/ensure-db.sh)" && \
 	  DATABASE_URL="$$admin" cargo run --release -p returns-bench -- $(BENCH_ARGS)
+
+# A marketplace with planted abusers, played through the command layer in a scratch database on the
+# server ensure-db found; prints how well abuse detection did (see `returns simulate --help`).
+simulate:
+	@admin="$$(scripts/ensure-db.sh)" && \
+	  DATABASE_URL="$$admin" cargo run --release -p returns-server --bin returns -- simulate $(SIM_ARGS)
 
 # Test databases are dropped by the tests themselves; this removes any left by a killed run.
 clean-test-dbs:

@@ -372,7 +372,7 @@ async fn only_operators_read_risk_and_flags_or_review_them() {
 #[tokio::test]
 async fn a_confirmed_seller_flag_weighs_in_its_disputes_and_shows_in_its_analytics() {
     let app = TestApp::spawn().await;
-    // Twenty orders, ten returns, six of them declined: a seller that declines most returns.
+    // Twenty orders, ten returns, eight of them declined: a seller that declines most returns.
     for n in 0..20 {
         app.given_order(&eu_order(&format!("o-{n}"))).await;
     }
@@ -385,7 +385,7 @@ async fn a_confirmed_seller_flag_weighs_in_its_disputes_and_shows_in_its_analyti
             )
             .await;
         let id = opened["id"].as_str().unwrap().to_owned();
-        if n < 6 {
+        if n < 8 {
             app.act(
                 &app.seller(),
                 &id,
@@ -399,9 +399,9 @@ async fn a_confirmed_seller_flag_weighs_in_its_disputes_and_shows_in_its_analyti
     let flag = flag_of_kind(&app, "seller_decline_rate").await;
     assert_eq!(flag["party_role"], "seller");
     assert_eq!(flag["party_id"], SELLER);
-    assert_eq!(flag["metrics"]["count"], 6);
+    assert_eq!(flag["metrics"]["count"], 8);
     assert_eq!(flag["metrics"]["denominator"], 10);
-    assert_eq!(flag["evidence"]["return_ids"].as_array().unwrap().len(), 6);
+    assert_eq!(flag["evidence"]["return_ids"].as_array().unwrap().len(), 8);
 
     // Before the review, the seller's analytics show no flag and disputes no flag reason.
     let summary = expect_json(get(&app, &app.seller(), "/v1/analytics/summary").await, 200).await;

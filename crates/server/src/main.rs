@@ -37,6 +37,28 @@ enum Command {
         #[arg(long)]
         buyer_id: String,
     },
+    /// Simulate a marketplace with planted abusive buyers and sellers in a scratch database on the
+    /// server of DATABASE_URL, run abuse detection over it and print how well it did.
+    Simulate {
+        #[arg(long, default_value_t = 2000)]
+        buyers: usize,
+        #[arg(long, default_value_t = 200)]
+        sellers: usize,
+        /// The share of buyers planted as abusers (0 to 1).
+        #[arg(long, default_value_t = 0.05)]
+        abusive_buyer_share: f64,
+        /// The share of sellers planted as abusers (0 to 1).
+        #[arg(long, default_value_t = 0.05)]
+        abusive_seller_share: f64,
+        /// Days of service time.
+        #[arg(long, default_value_t = 200)]
+        days: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Keep the scratch database afterwards (its name is printed) instead of dropping it.
+        #[arg(long)]
+        keep_database: bool,
+    },
     /// Mint a development token signed with RETURNS_JWT_SECRET and print it.
     Token {
         /// buyer, seller, operator or platform.
@@ -138,6 +160,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             let rebuilt = service.erase_buyer(&buyer).await?;
             println!("erased the personal data of {rebuilt} return(s)");
+            Ok(())
+        }
+        Command::Simulate {
+            buyers,
+            sellers,
+            abusive_buyer_share,
+            abusive_seller_share,
+            days,
+            seed,
+            keep_database,
+        } => {
+            telemetry::init("error");
+            let config = returns_simulator::SimConfig {
+                buyers,
+                sellers,
+                abusive_buyer_share,
+                abusive_seller_share,
+                days,
+                seed,
+                progress: true,
+            };
+            let scratch =
+                returns_simulator::ScratchDatabase::create(&database_url_from_env()).await?;
+            eprintln!("simulating in scratch database {}", scratch.name());
+            let result = async {
+                let pool = returns_event_store::pool(scratch.url(), &Default::default())?;
+                returns_event_store::migrate(&pool).await?;
+                let report = returns_simulator::simulate(pool.clone(), &config).await;
+                pool.close();
+                anyhow::Ok(report?)
+            }
+            .await;
+            if keep_database {
+                eprintln!("kept scratch database {}", scratch.name());
+            } else {
+                scratch.drop_database().await?;
+            }
+            println!("{}", result?);
             Ok(())
         }
         Command::Token { role, sub, ttl } => {

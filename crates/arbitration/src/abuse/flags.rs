@@ -120,6 +120,11 @@ pub struct SignalThreshold {
     /// marketplace's rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_multiple: Option<f64>,
+    /// And the lower bound of the rate (see [`Thresholds::confidence_z`]) is at least `min_rate`
+    /// too: for signals where an honest party's ordinary slips add up over many returns, so that
+    /// a run of bad luck on a small sample is not taken for a pattern.
+    #[serde(default)]
+    pub confident: bool,
 }
 
 impl SignalThreshold {
@@ -128,6 +133,14 @@ impl SignalThreshold {
             min_count,
             min_rate,
             baseline_multiple,
+            confident: false,
+        }
+    }
+
+    const fn confident(self) -> Self {
+        SignalThreshold {
+            confident: true,
+            ..self
         }
     }
 }
@@ -149,6 +162,11 @@ pub struct Thresholds {
     pub seller_samples: Samples,
     /// The baseline is trusted once its denominator (orders or returns) reaches this.
     pub baseline_min_samples: u64,
+    /// How sure a comparison must be: a party is above `baseline_multiple` × the baseline rate
+    /// (and, for `confident` signals, above `min_rate`) only when the lower bound of its rate's
+    /// Wilson score interval is, at this many standard deviations (1.645: one-sided 95%). A
+    /// small sample that happens to run high is not a pattern.
+    pub confidence_z: f64,
     /// Wardrobing: a used return requested at most this many days before its window ended.
     pub wardrobing_days_left: i64,
     pub serial_returner: SignalThreshold,
@@ -176,6 +194,7 @@ impl Default for Thresholds {
                 min_returns: 10,
             },
             baseline_min_samples: 100,
+            confidence_z: 1.645,
             wardrobing_days_left: 3,
             serial_returner: SignalThreshold::new(5, 0.5, Some(3.0)),
             wardrobing: SignalThreshold::new(2, 0.2, None),
@@ -186,8 +205,8 @@ impl Default for Thresholds {
             disputes_lost: SignalThreshold::new(3, 0.6, None),
             seller_not_as_described_rate: SignalThreshold::new(5, 0.05, Some(2.0)),
             seller_refusals_overturned: SignalThreshold::new(3, 0.5, None),
-            seller_missed_deadlines: SignalThreshold::new(5, 0.1, None),
-            seller_decline_rate: SignalThreshold::new(5, 0.5, Some(2.0)),
+            seller_missed_deadlines: SignalThreshold::new(5, 0.1, None).confident(),
+            seller_decline_rate: SignalThreshold::new(5, 0.5, Some(2.0)).confident(),
         }
     }
 }
@@ -357,8 +376,14 @@ fn evaluate(
         .zip(baseline_rate)
         .map(|(multiple, base)| multiple * base);
     let effective_min_rate = relative.map_or(threshold.min_rate, |r| r.max(threshold.min_rate));
+    let lower_bound = wilson_lower_bound(count, denominator, thresholds.confidence_z);
 
-    if count < threshold.min_count || party_rate < effective_min_rate {
+    if count < threshold.min_count || party_rate < threshold.min_rate {
+        return None;
+    }
+    if relative.is_some_and(|bar| lower_bound < bar)
+        || (threshold.confident && lower_bound < threshold.min_rate)
+    {
         return None;
     }
 
@@ -374,6 +399,8 @@ fn evaluate(
             "per": per_name,
             "denominator": denominator,
             "rate": rate_json(count, denominator),
+            "rate_lower_bound": (relative.is_some() || threshold.confident)
+                .then_some((lower_bound * 10_000.0).round() / 10_000.0),
             "baseline_rate": baseline_rate.map(|_| rate_json(baseline_count, baseline_denominator)),
             "orders": metrics.count(Counter::Orders, now),
             "returns": metrics.count(Counter::Returns, now),
@@ -384,6 +411,8 @@ fn evaluate(
             "min_rate": threshold.min_rate,
             "baseline_multiple": threshold.baseline_multiple,
             "effective_min_rate": (effective_min_rate * 10_000.0).round() / 10_000.0,
+            "confidence_z": (relative.is_some() || threshold.confident).then_some(thresholds.confidence_z),
+            "confident": threshold.confident,
             "min_orders": samples.min_orders,
             "min_returns": samples.min_returns,
             "days_left_in_window": (kind == FlagKind::Wardrobing).then_some(thresholds.wardrobing_days_left),
@@ -410,4 +439,19 @@ pub fn should_raise(candidate: &FlagCandidate, existing: &[ExistingFlag]) -> boo
             .evidence_return_ids
             .iter()
             .any(|id| !judged.contains(id))
+}
+
+/// The lower bound of the Wilson score interval of `count` successes in `n` trials at `z`
+/// standard deviations (0 when there are no trials).
+pub fn wilson_lower_bound(count: u64, n: u64, z: f64) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let (k, n) = (count as f64, n as f64);
+    let p = k / n;
+    let z2 = z * z;
+    let centre = p + z2 / (2.0 * n);
+    let margin = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - margin) / (1.0 + z2 / n)).max(0.0)
 }

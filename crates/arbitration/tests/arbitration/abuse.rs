@@ -354,6 +354,62 @@ fn a_seller_like_its_peers_is_not_flagged() {
     assert!(flags_of(feed.seller("shop-1"), &feed, at).is_empty());
 }
 
+/// A marketplace whose sellers get 5 not-as-described claims per 100 orders, and shop-1 with
+/// `orders` orders of which `claims` were claimed not as described.
+fn shop_against_peers(orders: usize, claims: u128) -> (Feed, DateTime<Utc>) {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(5000, "buyer-x", "shop-x", at - days(30));
+    for n in 0..250 {
+        feed.baseline.record(&elsewhere(
+            PartyRole::Seller,
+            Counter::NotAsDescribed,
+            n,
+            at - days(20),
+        ));
+    }
+    feed.orders(orders, "buyer-1", "shop-1", at - days(40));
+    for n in 1..=claims {
+        feed.story(&a_return(
+            n,
+            at - days(10),
+            5,
+            Reason::NotAsDescribed,
+            opened_only,
+        ));
+    }
+    (feed, at)
+}
+
+#[test]
+fn a_small_sample_that_runs_high_against_peers_is_not_yet_a_pattern() {
+    // 6 claims in 50 orders (12%) against a bar of 2 × ~5.1%: above it, but a sample that small
+    // is not sure to be (its rate's lower bound is about 6%).
+    let (feed, at) = shop_against_peers(50, 6);
+    assert!(flags_of(feed.seller("shop-1"), &feed, at).is_empty());
+
+    // 15% over 400 orders is: the lower bound (about 12%) clears the bar (2 × ~5.7%).
+    let (feed, at) = shop_against_peers(400, 60);
+    let flags = flags_of(feed.seller("shop-1"), &feed, at);
+    let nad = flag(&flags, FlagKind::SellerNotAsDescribedRate);
+    assert_eq!(nad.metrics["rate"], 0.15);
+    let lower = nad.metrics["rate_lower_bound"].as_f64().unwrap();
+    let bar = nad.threshold["effective_min_rate"].as_f64().unwrap();
+    assert!(lower > bar && lower < 0.15, "{lower} against {bar}");
+    assert_eq!(nad.threshold["confidence_z"], 1.645);
+}
+
+#[test]
+fn the_wilson_lower_bound_tightens_with_the_sample() {
+    use returns_arbitration::abuse::flags::wilson_lower_bound;
+    assert_eq!(wilson_lower_bound(0, 0, 1.645), 0.0);
+    assert_eq!(wilson_lower_bound(0, 10, 1.645), 0.0);
+    let small = wilson_lower_bound(6, 50, 1.645);
+    let large = wilson_lower_bound(60, 500, 1.645);
+    assert!(small < large && large < 0.12, "{small} {large}");
+    assert!((small - 0.0626).abs() < 0.001, "{small}");
+}
+
 #[test]
 fn refusals_that_arbitration_overturns_are_flagged() {
     let at = now();
@@ -377,29 +433,44 @@ fn refusals_that_arbitration_overturns_are_flagged() {
 
 #[test]
 fn missed_deadlines_and_declining_everything_are_flagged() {
-    let at = now();
-    let mut feed = feed();
-    feed.orders(20, "buyer-1", "shop-1", at - days(40));
-    for n in 1..=5 {
-        feed.story(&a_return(n, at - days(20), 5, Reason::ChangedMind, |s| {
-            s.fire(DeadlineKind::SellerResponseDue)
-        }));
-    }
-    for n in 6..=10 {
-        feed.story(&a_return(n, at - days(10), 5, Reason::ChangedMind, |s| {
-            s.step(seller(), decline(vec![]))
-        }));
-    }
+    // 5 missed response deadlines and `declined` declines, the rest of the 20 returns untouched.
+    let shop = |declined: u128| {
+        let at = now();
+        let mut feed = feed();
+        feed.orders(20, "buyer-1", "shop-1", at - days(40));
+        for n in 1..=5 {
+            feed.story(&a_return(n, at - days(20), 5, Reason::ChangedMind, |s| {
+                s.fire(DeadlineKind::SellerResponseDue)
+            }));
+        }
+        for n in 6..=20 {
+            feed.story(&a_return(n, at - days(10), 5, Reason::ChangedMind, |s| {
+                if n < 6 + declined {
+                    s.step(seller(), decline(vec![]))
+                } else {
+                    s
+                }
+            }));
+        }
+        flags_of(feed.seller("shop-1"), &feed, at)
+    };
 
-    let flags = flags_of(feed.seller("shop-1"), &feed, at);
-
-    assert_eq!(
-        flag(&flags, FlagKind::SellerMissedDeadlines).evidence_return_ids,
-        ids(1..=5)
-    );
+    let flags = shop(15);
+    let missed = flag(&flags, FlagKind::SellerMissedDeadlines);
+    assert_eq!(missed.evidence_return_ids, ids(1..=5));
+    // 5 of 20 is sure to be above 10% (its lower bound is about 13%).
+    assert!(missed.metrics["rate_lower_bound"].as_f64().unwrap() > 0.1);
     let declines = flag(&flags, FlagKind::SellerDeclineRate);
-    assert_eq!(declines.evidence_return_ids, ids(6..=10));
-    assert_eq!(declines.metrics["rate"], 0.5);
+    assert_eq!(declines.evidence_return_ids, ids(6..=20));
+    assert_eq!(declines.metrics["rate"], 0.75);
+
+    // Declining half of 20 returns is at the bar, but not surely above it: no flag.
+    let flags = shop(10);
+    assert!(
+        !kinds(&flags).contains(&FlagKind::SellerDeclineRate),
+        "{:?}",
+        kinds(&flags)
+    );
 }
 
 #[test]

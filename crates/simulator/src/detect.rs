@@ -1,0 +1,178 @@
+//! Runs abuse detection over the simulated log: the `abuse` projection, fed from the start of the
+//! feed by a [`Runner`] until it reports being caught up, and the flags it raised.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use returns_arbitration::abuse::Thresholds;
+use returns_event_store::{EventStore, FeedPosition};
+use returns_projections::abuse::Abuse;
+use returns_projections::{ProjectionError, Runner, RunnerSettings, Status};
+
+use crate::report::Detection;
+use crate::SimError;
+
+/// How long detection waits for the feed's horizon to pass the end of the log.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Waits until every event after `after` lies below the feed's horizon. The horizon is the oldest
+/// transaction still running anywhere on the server, so another database's work can hold it back
+/// for a moment; waiting for it means the runner reads whole batches, the same batches in every
+/// run, and that caught up means at the end of the log. Returns false if it is still held back
+/// after [`SETTLE_TIMEOUT`].
+async fn settle(store: &EventStore, after: FeedPosition) -> Result<bool, SimError> {
+    let started = Instant::now();
+    loop {
+        let settled: bool = store
+            .pool()
+            .get()
+            .await?
+            .query_one(
+                "SELECT COALESCE(max(tx_id) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint, \
+                        true) \
+                 FROM events WHERE (tx_id, position) > ($1::bigint, $2::bigint)",
+                &[&after.tx_id, &after.position],
+            )
+            .await?
+            .try_get(0)?;
+        if settled {
+            return Ok(true);
+        }
+        if started.elapsed() > SETTLE_TIMEOUT {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// One row of `abuse_flags`, as far as scoring needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagRow {
+    /// `buyer` or `seller`.
+    pub party_role: String,
+    pub party_id: String,
+    pub kind: String,
+    pub status: String,
+}
+
+/// Lets the abuse projection (default thresholds) catch up with the whole log and reads the flags
+/// it raised. A projection that stops on an event is reported in [`Detection::error`], with the
+/// flags raised until then.
+pub async fn run(
+    store: &EventStore,
+    progress: bool,
+) -> Result<(Detection, Vec<FlagRow>), SimError> {
+    let total: i64 = store
+        .pool()
+        .get()
+        .await?
+        .query_one("SELECT count(*) FROM events", &[])
+        .await?
+        .try_get(0)?;
+    let bar = if progress {
+        let bar = ProgressBar::new(u64::try_from(total).unwrap_or(0));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} abuse projection [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let projection = Arc::new(Abuse::new(Thresholds::default()));
+    let mut runner = Runner::new(
+        store.clone(),
+        projection,
+        RunnerSettings {
+            owner: "abuse-simulator".to_owned(),
+            // Nobody else feeds this database's projection; a long lease spares renewals.
+            lease: Duration::from_secs(600),
+            ..RunnerSettings::default()
+        },
+    );
+    if !runner.acquire().await? {
+        return Err(SimError::Projection(ProjectionError::LeaseLost(
+            "abuse".to_owned(),
+        )));
+    }
+    let mut applied = 0u64;
+    let mut error = None;
+    let mut stopped_at = None;
+    loop {
+        let settled = settle(store, runner.checkpoint()).await?;
+        match runner.step().await {
+            Ok(Status::Applied(n)) => {
+                applied += n as u64;
+                if applied > bar.length().unwrap_or(0) {
+                    bar.set_length(applied);
+                }
+                bar.set_position(applied);
+            }
+            // Caught up with the feed's horizon; the log's end may still lie beyond it.
+            Ok(Status::CaughtUp) if settled => break,
+            Ok(Status::CaughtUp) => {
+                return Err(SimError::Stalled(
+                    "a transaction open elsewhere on the server has held the feed back for a \
+                     minute"
+                        .to_owned(),
+                ))
+            }
+            Err(ProjectionError::Failed {
+                event_id, reason, ..
+            }) => {
+                // The event's place in the log, unlike its id, is the same in every run.
+                let position: Option<i64> = store
+                    .pool()
+                    .get()
+                    .await?
+                    .query_opt(
+                        "SELECT position FROM events WHERE event_id = $1",
+                        &[&event_id],
+                    )
+                    .await?
+                    .map(|row| row.try_get(0))
+                    .transpose()?;
+                stopped_at = position;
+                error = Some(reason);
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    bar.finish_and_clear();
+
+    let rows = store
+        .pool()
+        .get()
+        .await?
+        .query(
+            "SELECT party_role, party_id, kind, status FROM abuse_flags \
+             ORDER BY party_role, party_id, kind, raised_at",
+            &[],
+        )
+        .await?;
+    let flags = rows
+        .iter()
+        .map(|row| {
+            Ok(FlagRow {
+                party_role: row.try_get(0)?,
+                party_id: row.try_get(1)?,
+                kind: row.try_get(2)?,
+                status: row.try_get(3)?,
+            })
+        })
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+    Ok((
+        Detection {
+            events_applied: applied,
+            flags: flags.len(),
+            stopped_at,
+            error,
+        },
+        flags,
+    ))
+}
