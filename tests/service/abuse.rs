@@ -473,3 +473,77 @@ async fn a_confirmed_seller_flag_weighs_in_its_disputes_and_shows_in_its_analyti
     )
     .await;
 }
+
+/// Waits (boundedly) until the buyer's risk shows `orders` orders counted.
+async fn risk_with_orders(app: &TestApp, orders: u64) -> Value {
+    let path = format!("/v1/parties/buyer/{BUYER}/risk");
+    let mut risk = Value::Null;
+    for _ in 0..400 {
+        risk = expect_json(get(app, &app.operator(), &path).await, 200).await;
+        if risk["metrics"]["orders"] == orders {
+            return risk;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the projection never counted {orders} orders: {risk}");
+}
+
+#[tokio::test]
+async fn a_dismissed_flag_is_not_raised_again_for_the_same_evidence_but_is_for_new_evidence() {
+    let app = TestApp::spawn().await;
+    empty_box_buyer(&app).await;
+    let first = flag_of_kind(&app, "empty_box_returns").await;
+    expect_json(
+        as_operator(
+            &app,
+            &review_path_of(&first),
+            &json!({"verdict": "dismissed", "note": "Carrier theft, confirmed"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    // A new order makes the projection look at the buyer again: same evidence, no new flag.
+    app.given_order(&eu_order("o-5")).await;
+    let risk = risk_with_orders(&app, 6).await;
+    let empty_box_flags = |risk: &Value| {
+        risk["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "empty_box_returns")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    assert_eq!(empty_box_flags(&risk).len(), 1, "{risk}");
+    assert_eq!(empty_box_flags(&risk)[0]["status"], "dismissed");
+
+    // A third empty box is new evidence: a new flag, open, naming it.
+    let third = empty_box_return(&app, "o-2").await;
+    let mut flags = Vec::new();
+    for _ in 0..400 {
+        let risk = expect_json(
+            get(
+                &app,
+                &app.operator(),
+                &format!("/v1/parties/buyer/{BUYER}/risk"),
+            )
+            .await,
+            200,
+        )
+        .await;
+        flags = empty_box_flags(&risk);
+        if flags.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(flags.len(), 2, "{flags:?}");
+    let second = flags.iter().find(|f| f["status"] == "open").unwrap();
+    assert_ne!(second["id"], first["id"]);
+    assert!(second["evidence"]["return_ids"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(third)));
+}
