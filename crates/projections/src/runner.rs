@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use returns_event_store::{EventStore, FeedPosition, RecordedEvent, StoreError, Transaction};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 /// A read model fed from the log.
@@ -85,6 +86,9 @@ pub enum Status {
     CaughtUp,
 }
 
+/// A read of the feed running on its own task.
+type ReadAhead = JoinHandle<Result<Vec<RecordedEvent>, StoreError>>;
+
 /// Feeds one projection. Each runner instance holds the lease of its projection while it works.
 pub struct Runner<P: Projection> {
     store: EventStore,
@@ -93,6 +97,17 @@ pub struct Runner<P: Projection> {
     /// The fencing generation of the lease this runner holds, once acquired.
     generation: Option<i64>,
     checkpoint: FeedPosition,
+    /// The next batch, being read (on its own connection) while the current one is applied: the
+    /// feed position it follows, and the read.
+    ahead: Option<(FeedPosition, ReadAhead)>,
+}
+
+impl<P: Projection> Drop for Runner<P> {
+    fn drop(&mut self) {
+        if let Some((_, read)) = self.ahead.take() {
+            read.abort();
+        }
+    }
 }
 
 impl<P: Projection> Runner<P> {
@@ -103,7 +118,40 @@ impl<P: Projection> Runner<P> {
             settings,
             generation: None,
             checkpoint: FeedPosition::START,
+            ahead: None,
         }
+    }
+
+    /// The batch after the checkpoint: the one read ahead when it follows the checkpoint and is
+    /// not empty (an empty read may be stale), otherwise read now.
+    async fn next_batch(&mut self) -> Result<Vec<RecordedEvent>, ProjectionError> {
+        if let Some((after, read)) = self.ahead.take() {
+            if after == self.checkpoint {
+                match read.await {
+                    Ok(Ok(events)) if !events.is_empty() => return Ok(events),
+                    Ok(Ok(_)) | Err(_) => {}
+                    Ok(Err(e)) => return Err(e.into()),
+                }
+            } else {
+                read.abort();
+            }
+        }
+        Ok(self
+            .store
+            .read_feed(self.checkpoint, self.settings.batch)
+            .await?)
+    }
+
+    /// Starts reading the batch after `after` while the current batch is applied. Reading the
+    /// feed beside an open projection transaction is safe: the feed only hands out events below
+    /// the oldest running transaction, and those are committed and final.
+    fn read_ahead(&mut self, after: FeedPosition) {
+        let store = self.store.clone();
+        let batch = self.settings.batch;
+        self.ahead = Some((
+            after,
+            tokio::spawn(async move { store.read_feed(after, batch).await }),
+        ));
     }
 
     /// The checkpoint as this runner last committed or read it.
@@ -165,14 +213,15 @@ impl<P: Projection> Runner<P> {
         let Some(generation) = self.generation else {
             return Err(ProjectionError::LeaseLost(name));
         };
-        let events = self
-            .store
-            .read_feed(self.checkpoint, self.settings.batch)
-            .await?;
+        let events = self.next_batch().await?;
         let Some(last) = events.last().map(RecordedEvent::feed_position) else {
             metrics::gauge!("projection_lag_seconds", "projection" => name).set(0.0);
             return Ok(Status::CaughtUp);
         };
+        // A full batch means more may follow: read it while this one is applied.
+        if events.len() >= self.settings.batch {
+            self.read_ahead(last);
+        }
         match self.commit(generation, &events, last).await {
             Ok(()) => {
                 self.checkpoint = last;

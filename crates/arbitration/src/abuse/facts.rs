@@ -121,12 +121,6 @@ impl Counter {
         Counter::MissedDeadlines,
     ];
 
-    /// Whether the returns behind this counter are kept as evidence: every counter a flag is
-    /// raised on; not the denominators that only count (orders, decided disputes).
-    pub const fn keeps_evidence(self) -> bool {
-        !matches!(self, Counter::Orders | Counter::DisputesDecided)
-    }
-
     pub const fn as_str(self) -> &'static str {
         match self {
             Counter::Orders => "orders",

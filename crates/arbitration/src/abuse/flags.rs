@@ -285,6 +285,15 @@ impl Per {
     }
 }
 
+/// Whether `counter` is summed into the signal of a flag kind of `role`: only then are the
+/// returns behind it kept as evidence in a party's row (denominators and the other role's
+/// counters only count).
+pub(crate) fn is_signal(role: PartyRole, counter: Counter) -> bool {
+    FlagKind::ALL
+        .iter()
+        .any(|&kind| kind.role() == role && signal(kind).0.contains(&counter))
+}
+
 /// What a kind measures: the counters summed into its signal, and its denominator.
 fn signal(kind: FlagKind) -> (&'static [Counter], Per) {
     match kind {

@@ -144,7 +144,10 @@ impl PartyMetrics {
         }
         self.counts.add(fact.counter, fact.at);
         let kept = self.counts.kept(fact.at);
-        if let Some(return_id) = fact.return_id.filter(|_| fact.counter.keeps_evidence()) {
+        if let Some(return_id) = fact
+            .return_id
+            .filter(|_| super::flags::is_signal(self.party.role, fact.counter))
+        {
             let entries = self.evidence.entry(fact.counter).or_default();
             // A return backs a counter once, however often it adds to the count (missed deadlines).
             if !entries.iter().any(|e| e.return_id == return_id) && kept.contains(&day_of(fact.at))
