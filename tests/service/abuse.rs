@@ -35,6 +35,11 @@ async fn as_operator(app: &TestApp, path: &str, body: &Value) -> reqwest::Respon
     post(app, &app.operator(), path, body).await
 }
 
+/// An operator's review of `flag` that succeeds; the flag as it is now.
+async fn reviewed(app: &TestApp, flag: &Value, body: &Value) -> Value {
+    expect_json(as_operator(app, &review_path_of(flag), body).await, 200).await
+}
+
 /// A return of the shirts of `order_id`, taken back, sent, and found to be an empty box.
 async fn empty_box_return(app: &TestApp, order_id: &str) -> String {
     let opened = app
@@ -68,16 +73,32 @@ async fn empty_box_buyer(app: &TestApp) -> Vec<String> {
     ]
 }
 
-/// Waits (boundedly) until the abuse projection has raised a flag of `kind`.
-async fn flag_of_kind(app: &TestApp, kind: &str) -> Value {
+/// Reads `path` as an operator until `done` holds of the answer (boundedly: the abuse projection
+/// follows the log a moment behind), and returns that answer.
+async fn eventually(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let mut answer = Value::Null;
     for _ in 0..400 {
-        let page = expect_json(get(app, &app.operator(), "/v1/flags").await, 200).await;
-        if let Some(flag) = items_of(&page).into_iter().find(|f| f["kind"] == kind) {
-            return flag;
+        answer = expect_json(get(app, &app.operator(), path).await, 200).await;
+        if done(&answer) {
+            return answer;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("no {kind} flag was raised");
+    panic!("{path} never reached the state waited for: {answer}");
+}
+
+fn buyer_risk_path() -> String {
+    format!("/v1/parties/buyer/{BUYER}/risk")
+}
+
+/// Waits until the abuse projection has raised a flag of `kind`.
+async fn flag_of_kind(app: &TestApp, kind: &str) -> Value {
+    let has = |page: &Value| items_of(page).iter().any(|f| f["kind"] == kind);
+    let page = eventually(app, "/v1/flags", has).await;
+    items_of(&page)
+        .into_iter()
+        .find(|f| f["kind"] == kind)
+        .unwrap()
 }
 
 #[tokio::test]
@@ -120,16 +141,7 @@ async fn a_buyer_returning_empty_boxes_is_flagged_with_the_evidence() {
     assert!(items_of(&none).is_empty(), "{none}");
 
     // The buyer's risk shows the figures and the flag.
-    let risk = expect_json(
-        get(
-            &app,
-            &app.operator(),
-            &format!("/v1/parties/buyer/{BUYER}/risk"),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let risk = expect_json(get(&app, &app.operator(), &buyer_risk_path()).await, 200).await;
     assert_eq!(risk["party"], json!({"role": "buyer", "id": BUYER}));
     assert_eq!(risk["metrics"]["orders"], 5);
     assert_eq!(risk["metrics"]["returns"], 2);
@@ -152,16 +164,10 @@ async fn a_new_buyer_below_the_minimum_sample_is_not_flagged() {
     empty_box_return(&app, "o-1").await;
 
     // Wait until the projection has counted both inspections, then look for flags.
-    let path = format!("/v1/parties/buyer/{BUYER}/risk");
-    let mut risk = Value::Null;
-    for _ in 0..400 {
-        risk = expect_json(get(&app, &app.operator(), &path).await, 200).await;
-        if risk["metrics"]["graded_empty_box"] == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(risk["metrics"]["graded_empty_box"], 2, "{risk}");
+    let risk = eventually(&app, &buyer_risk_path(), |risk| {
+        risk["metrics"]["graded_empty_box"] == 2
+    })
+    .await;
     assert_eq!(risk["flags"], json!([]), "{risk}");
     let flags = expect_json(get(&app, &app.operator(), "/v1/flags").await, 200).await;
     assert!(items_of(&flags).is_empty(), "{flags}");
@@ -280,16 +286,7 @@ async fn a_confirmed_buyer_flag_turns_off_automatic_approval_and_returnless_refu
     assert_eq!(before["status"], "authorized", "{before}");
     assert_eq!(before["policy"]["auto_approved"], true);
 
-    expect_json(
-        as_operator(
-            &app,
-            &review_path_of(&flag),
-            &json!({"verdict": "confirmed"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    reviewed(&app, &flag, &json!({"verdict": "confirmed"})).await;
 
     // After: neither automatic approval nor a returnless refund; the seller decides.
     app.given_order(&eu_order("o-after")).await;
@@ -328,7 +325,7 @@ async fn only_operators_read_risk_and_flags_or_review_them() {
     for token in [app.buyer(), app.seller(), app.platform()] {
         for path in [
             "/v1/flags".to_owned(),
-            format!("/v1/parties/buyer/{BUYER}/risk"),
+            buyer_risk_path(),
             "/v1/parties/seller/seller-1/risk".to_owned(),
             flag_path.to_owned(),
         ] {
@@ -407,14 +404,10 @@ async fn a_confirmed_seller_flag_weighs_in_its_disputes_and_shows_in_its_analyti
     let summary = expect_json(get(&app, &app.seller(), "/v1/analytics/summary").await, 200).await;
     assert_eq!(summary["confirmed_flags"], json!([]), "{summary}");
 
-    expect_json(
-        as_operator(
-            &app,
-            &review_path_of(&flag),
-            &json!({"verdict": "confirmed", "note": "Declines almost everything"}),
-        )
-        .await,
-        200,
+    reviewed(
+        &app,
+        &flag,
+        &json!({"verdict": "confirmed", "note": "Declines almost everything"}),
     )
     .await;
 
@@ -474,39 +467,24 @@ async fn a_confirmed_seller_flag_weighs_in_its_disputes_and_shows_in_its_analyti
     .await;
 }
 
-/// Waits (boundedly) until the buyer's risk shows `orders` orders counted.
-async fn risk_with_orders(app: &TestApp, orders: u64) -> Value {
-    let path = format!("/v1/parties/buyer/{BUYER}/risk");
-    let mut risk = Value::Null;
-    for _ in 0..400 {
-        risk = expect_json(get(app, &app.operator(), &path).await, 200).await;
-        if risk["metrics"]["orders"] == orders {
-            return risk;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the projection never counted {orders} orders: {risk}");
-}
-
 #[tokio::test]
 async fn a_dismissed_flag_is_not_raised_again_for_the_same_evidence_but_is_for_new_evidence() {
     let app = TestApp::spawn().await;
     empty_box_buyer(&app).await;
     let first = flag_of_kind(&app, "empty_box_returns").await;
-    expect_json(
-        as_operator(
-            &app,
-            &review_path_of(&first),
-            &json!({"verdict": "dismissed", "note": "Carrier theft, confirmed"}),
-        )
-        .await,
-        200,
+    reviewed(
+        &app,
+        &first,
+        &json!({"verdict": "dismissed", "note": "Carrier theft, confirmed"}),
     )
     .await;
 
     // A new order makes the projection look at the buyer again: same evidence, no new flag.
     app.given_order(&eu_order("o-5")).await;
-    let risk = risk_with_orders(&app, 6).await;
+    let risk = eventually(&app, &buyer_risk_path(), |risk| {
+        risk["metrics"]["orders"] == 6
+    })
+    .await;
     let empty_box_flags = |risk: &Value| {
         risk["flags"]
             .as_array()
@@ -521,25 +499,11 @@ async fn a_dismissed_flag_is_not_raised_again_for_the_same_evidence_but_is_for_n
 
     // A third empty box is new evidence: a new flag, open, naming it.
     let third = empty_box_return(&app, "o-2").await;
-    let mut flags = Vec::new();
-    for _ in 0..400 {
-        let risk = expect_json(
-            get(
-                &app,
-                &app.operator(),
-                &format!("/v1/parties/buyer/{BUYER}/risk"),
-            )
-            .await,
-            200,
-        )
-        .await;
-        flags = empty_box_flags(&risk);
-        if flags.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(flags.len(), 2, "{flags:?}");
+    let risk = eventually(&app, &buyer_risk_path(), |risk| {
+        empty_box_flags(risk).len() == 2
+    })
+    .await;
+    let flags = empty_box_flags(&risk);
     let second = flags.iter().find(|f| f["status"] == "open").unwrap();
     assert_ne!(second["id"], first["id"]);
     assert!(second["evidence"]["return_ids"]

@@ -385,11 +385,7 @@ pub(crate) async fn party_risk(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Problem> {
     let (role, id) = path.into_inner();
-    let role = match role.as_str() {
-        "buyer" => PartyRole::Buyer,
-        "seller" => PartyRole::Seller,
-        _ => return Err(Problem::not_found()),
-    };
+    let role = PartyRole::parse(&role).ok_or_else(Problem::not_found)?;
     let risk = state.service.party_risk(&caller.0, role, &id).await?;
     Ok(HttpResponse::Ok().json(RiskView {
         party: serde_json::json!({ "role": risk.party.role.as_str(), "id": risk.party.id }),

@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use returns_arbitration::abuse::{
-    flag_stream, review, FlagKind, FlagReviewed, FlagStatus, PartyMetrics, PartyRole, Verdict,
-    FLAG_REVIEWED, FLAG_SCHEMA_VERSION,
+    allowed_verdicts, flag_stream, review, FlagKind, FlagReviewed, FlagStatus, PartyMetrics,
+    PartyRole, Verdict, FLAG_REVIEWED, FLAG_SCHEMA_VERSION,
 };
 use returns_arbitration::{ConfirmedFlag, PartyStanding};
 use returns_domain::{Actor, Rejection, Role};
@@ -88,11 +88,8 @@ fn flag(row: &tokio_postgres::Row) -> Result<Flag, AppError> {
     let role: &str = row.try_get(1)?;
     let kind: &str = row.try_get(3)?;
     let status: &str = row.try_get(4)?;
-    let party_role = match role {
-        "buyer" => PartyRole::Buyer,
-        "seller" => PartyRole::Seller,
-        other => return Err(AppError::Internal(format!("flag of unknown role {other}"))),
-    };
+    let party_role = PartyRole::parse(role)
+        .ok_or_else(|| AppError::Internal(format!("flag of unknown role {role}")))?;
     let kind = FlagKind::parse(kind)
         .ok_or_else(|| AppError::Internal(format!("flag of unknown kind {kind}")))?;
     let status = FlagStatus::parse(status)
@@ -123,6 +120,22 @@ fn flag(row: &tokio_postgres::Row) -> Result<Flag, AppError> {
         }),
         version: u64::try_from(version).unwrap_or(0),
     })
+}
+
+/// One flag as operators read it, if it exists.
+async fn load_flag<C: GenericClient + Sync>(
+    client: &C,
+    id: Uuid,
+) -> Result<Option<Flag>, AppError> {
+    client
+        .query_opt(
+            &format!("SELECT {FLAG_COLUMNS} FROM {FLAG_FROM} WHERE f.id = $1"),
+            &[&id],
+        )
+        .await?
+        .as_ref()
+        .map(flag)
+        .transpose()
 }
 
 fn operator_only(caller: &Actor, action: &'static str) -> Result<(), AppError> {
@@ -181,9 +194,10 @@ pub(crate) async fn standing<C: GenericClient + Sync>(
             return Err(AppError::Internal(format!("flag of unknown kind {kind}")));
         };
         let flag = ConfirmedFlag { kind, position };
-        match role {
-            "buyer" => standing.buyer_flags.push(flag),
-            _ => standing.seller_flags.push(flag),
+        match PartyRole::parse(role) {
+            Some(PartyRole::Buyer) => standing.buyer_flags.push(flag),
+            Some(PartyRole::Seller) => standing.seller_flags.push(flag),
+            None => return Err(AppError::Internal(format!("flag of unknown role {role}"))),
         }
     }
     Ok(standing)
@@ -228,18 +242,11 @@ impl Service {
     pub async fn get_flag(&self, caller: &Actor, id: Uuid) -> Result<Flag, AppError> {
         operator_only(caller, "read flags")?;
         let client = self.store().pool().get().await?;
-        let row = client
-            .query_opt(
-                &format!("SELECT {FLAG_COLUMNS} FROM {FLAG_FROM} WHERE f.id = $1"),
-                &[&id],
-            )
-            .await?
-            .ok_or(AppError::NotFound)?;
-        flag(&row)
+        load_flag(&client, id).await?.ok_or(AppError::NotFound)
     }
 
     /// `GET /v1/parties/{role}/{id}/risk` (operators): the figures over the rolling window at the
-    /// service clock's now, with the marketplace's rates beside them, and every flag of the party.
+    /// service clock's now, and every flag of the party.
     pub async fn party_risk(
         &self,
         caller: &Actor,
@@ -338,11 +345,10 @@ impl Service {
                             action: "review",
                             status: status.as_str(),
                             reason: refused.to_string(),
-                            allowed: match status {
-                                FlagStatus::Open => vec!["confirmed", "dismissed"],
-                                FlagStatus::Confirmed => vec!["dismissed"],
-                                FlagStatus::Dismissed => vec![],
-                            },
+                            allowed: allowed_verdicts(status)
+                                .into_iter()
+                                .map(Verdict::as_str)
+                                .collect(),
                         }
                     })?;
                     let reviewed = FlagReviewed {
@@ -396,13 +402,9 @@ impl Service {
                         ],
                     )
                     .await?;
-                    let row = tx
-                        .query_one(
-                            &format!("SELECT {FLAG_COLUMNS} FROM {FLAG_FROM} WHERE f.id = $1"),
-                            &[&id],
-                        )
-                        .await?;
-                    flag(&row)
+                    load_flag(tx, id)
+                        .await?
+                        .ok_or_else(|| AppError::Internal(format!("flag {id} vanished")))
                 })
             },
             render,

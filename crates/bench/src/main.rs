@@ -187,17 +187,6 @@ fn pgbench(url: &str, clients: usize, rows: usize, secs: u64) -> anyhow::Result<
         .context("no tps line in pgbench output")
 }
 
-fn with_database(url: &str, name: &str) -> String {
-    match url.rfind('/') {
-        Some(i) if url.contains("://") => {
-            let (base, rest) = url.split_at(i);
-            let query = rest.find('?').map(|q| &rest[q..]).unwrap_or("");
-            format!("{base}/{name}{query}")
-        }
-        _ => format!("{url} dbname={name}"),
-    }
-}
-
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -214,7 +203,7 @@ async fn main() -> anyhow::Result<()> {
     admin_client
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await?;
-    let url = with_database(&admin, &name);
+    let url = returns_event_store::with_database(&admin, &name);
     let result = if args.projections_only {
         Ok(())
     } else {

@@ -8,6 +8,29 @@ use tokio_postgres::NoTls;
 
 use crate::error::{Result, StoreError};
 
+/// `url` with its database name replaced by `name`. Handles both the URL form and the
+/// `key=value` form of connection strings.
+pub fn with_database(url: &str, name: &str) -> String {
+    if let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    {
+        let scheme_len = url.len() - rest.len();
+        let (before_query, query) = match rest.find('?') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let authority = match before_query.find('/') {
+            Some(i) => &before_query[..i],
+            None => before_query,
+        };
+        format!("{}{authority}/{name}{query}", &url[..scheme_len])
+    } else {
+        // In the key=value form a later key wins.
+        format!("{url} dbname={name}")
+    }
+}
+
 /// How a pool is made.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
@@ -54,4 +77,26 @@ pub fn pool(database_url: &str, settings: &PoolSettings) -> Result<Pool> {
         .recycle_timeout(Some(settings.connect_timeout))
         .build()
         .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database_in_urls() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgresql://u:p@h/db?sslmode=disable", "t1"),
+            "postgresql://u:p@h/t1?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "t1"), "postgres://h/t1");
+        assert_eq!(
+            with_database("host=/tmp user=me", "t1"),
+            "host=/tmp user=me dbname=t1"
+        );
+    }
 }

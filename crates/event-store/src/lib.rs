@@ -19,7 +19,7 @@ mod model;
 mod store;
 mod upcast;
 
-pub use db::{pool, PoolSettings};
+pub use db::{pool, with_database, PoolSettings};
 pub use deadpool_postgres::{Client, GenericClient, Pool, PoolError, Transaction};
 pub use error::{Result, StoreError};
 pub use migrate::{applied_version, latest_version, migrate};

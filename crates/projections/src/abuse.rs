@@ -15,18 +15,18 @@
 //!    shown in `abuse_flags`. Flag ids are derived from the party, the kind and the batch's last
 //!    position, so applying the same batch again derives the same flag.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 use returns_arbitration::abuse::{
-    evaluate_flags, flag_stream, return_facts, should_raise, Baseline, Counter, ExistingFlag, Fact,
-    FlagCandidate, FlagKind, FlagRaised, FlagStatus, Party, PartyMetrics, PartyRole, ReturnMemo,
-    Thresholds, DEFAULT_WINDOW_DAYS, FLAG_RAISED, FLAG_SCHEMA_VERSION,
+    evaluate_flags, flag_stream, order_facts, return_facts, should_raise, Baseline, ExistingFlag,
+    Fact, FlagCandidate, FlagKind, FlagRaised, FlagStatus, Party, PartyMetrics, PartyRole,
+    ReturnMemo, Thresholds, DEFAULT_WINDOW_DAYS, FLAG_RAISED, FLAG_SCHEMA_VERSION,
 };
 use returns_domain::returns::ReturnEvent;
-use returns_domain::ReturnId;
+use returns_domain::{BuyerId, ReturnId, SellerId};
 use returns_event_store::{
     append_on, ActorRef, ExpectedVersion, Metadata, NewEvent, RecordedEvent, Transaction,
 };
@@ -84,16 +84,14 @@ struct OrderRegistered {
 
 #[derive(Deserialize)]
 struct OrderParties {
-    buyer_id: String,
-    seller_id: String,
+    buyer_id: BuyerId,
+    seller_id: SellerId,
 }
 
 /// An event of the batch that abuse detection reads.
 enum Item {
     Order {
-        buyer_id: String,
-        seller_id: String,
-        position: i64,
+        parties: OrderParties,
         at: DateTime<Utc>,
     },
     Return {
@@ -120,67 +118,42 @@ impl Abuse {
         if items.is_empty() {
             return Ok(());
         }
+        // The memo of each return of the batch; None once it closed.
         let mut memos = load_memos(tx, &wanted).await?;
-        let mut changed: BTreeMap<Uuid, Option<ReturnMemo>> = BTreeMap::new();
+        let mut changed: BTreeSet<Uuid> = BTreeSet::new();
         let mut facts: Vec<Fact> = Vec::new();
         for item in items {
             match item {
-                Item::Order {
-                    buyer_id,
-                    seller_id,
-                    position,
-                    at,
-                } => {
-                    for party in [
-                        Party {
-                            role: PartyRole::Buyer,
-                            id: buyer_id,
-                        },
-                        Party {
-                            role: PartyRole::Seller,
-                            id: seller_id,
-                        },
-                    ] {
-                        facts.push(Fact {
-                            party,
-                            counter: Counter::Orders,
-                            at,
-                            return_id: None,
-                            position: Some(position),
-                            days_left_in_window: None,
-                        });
-                    }
+                Item::Order { parties, at } => {
+                    facts.extend(order_facts(&parties.buyer_id, &parties.seller_id, at));
                 }
                 Item::Return {
                     id,
                     position,
                     event,
                 } => {
-                    if let Some(memo) = ReturnMemo::start(&event) {
-                        facts.extend(return_facts(position, &event, None, &memo));
-                        memos.insert(id, memo.clone());
-                        changed.insert(id, Some(memo));
-                        continue;
-                    }
-                    // A return this projection never saw opened (or already closed) has nobody
-                    // to attribute the event to.
-                    let Some(before) = memos.get(&id) else {
-                        continue;
+                    let after = match (ReturnMemo::start(&event), memos.get(&id)) {
+                        (Some(memo), _) => {
+                            facts.extend(return_facts(position, &event, None, &memo));
+                            memo
+                        }
+                        (None, Some(Some(before))) => {
+                            let mut after = before.clone();
+                            after.apply(&event);
+                            facts.extend(return_facts(position, &event, Some(before), &after));
+                            after
+                        }
+                        // A return this projection never saw opened (or already closed) has
+                        // nobody to attribute the event to.
+                        (None, _) => continue,
                     };
-                    let mut after = before.clone();
-                    after.apply(&event);
-                    facts.extend(return_facts(position, &event, Some(before), &after));
-                    if matches!(*event, ReturnEvent::ReturnClosed(_)) {
-                        memos.remove(&id);
-                        changed.insert(id, None);
-                    } else {
-                        memos.insert(id, after.clone());
-                        changed.insert(id, Some(after));
-                    }
+                    let open = !matches!(*event, ReturnEvent::ReturnClosed(_));
+                    memos.insert(id, open.then_some(after));
+                    changed.insert(id);
                 }
             }
         }
-        save_memos(tx, &changed).await?;
+        save_memos(tx, &memos, &changed).await?;
         if facts.is_empty() {
             return Ok(());
         }
@@ -231,9 +204,7 @@ fn decode(events: &[RecordedEvent]) -> Result<(Vec<Item>, Vec<Uuid>), String> {
         if e.event_type == "order.registered" {
             let order: OrderRegistered = e.decode().map_err(|x| bad(x.to_string()))?;
             items.push(Item::Order {
-                buyer_id: order.order.buyer_id,
-                seller_id: order.order.seller_id,
-                position: e.position,
+                parties: order.order,
                 at: e.metadata.occurred_at,
             });
         } else if ReturnMemo::RELEVANT.contains(&e.event_type.as_str()) {
@@ -261,7 +232,7 @@ fn decode(events: &[RecordedEvent]) -> Result<(Vec<Item>, Vec<Uuid>), String> {
 async fn load_memos(
     tx: &Transaction<'_>,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, ReturnMemo>, String> {
+) -> Result<HashMap<Uuid, Option<ReturnMemo>>, String> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -276,20 +247,21 @@ async fn load_memos(
         .map(|row| {
             let id: Uuid = row.try_get(0).map_err(db)?;
             let memo: &str = row.try_get(1).map_err(db)?;
-            Ok((id, serde_json::from_str(memo).map_err(json_error)?))
+            Ok((id, Some(serde_json::from_str(memo).map_err(json_error)?)))
         })
         .collect()
 }
 
 async fn save_memos(
     tx: &Transaction<'_>,
-    changed: &BTreeMap<Uuid, Option<ReturnMemo>>,
+    memos: &HashMap<Uuid, Option<ReturnMemo>>,
+    changed: &BTreeSet<Uuid>,
 ) -> Result<(), String> {
     let mut kept_ids = Vec::new();
     let mut kept = Vec::new();
     let mut gone = Vec::new();
-    for (id, memo) in changed {
-        match memo {
+    for id in changed {
+        match memos.get(id).and_then(Option::as_ref) {
             Some(memo) => {
                 kept_ids.push(*id);
                 kept.push(serde_json::to_string(memo).map_err(json_error)?);
@@ -438,13 +410,13 @@ async fn load_existing_flags(
         let kind: &str = row.try_get(3).map_err(db)?;
         let status: &str = row.try_get(4).map_err(db)?;
         let evidence: Vec<Uuid> = row.try_get(5).map_err(db)?;
-        let role = match role {
-            "buyer" => PartyRole::Buyer,
-            _ => PartyRole::Seller,
-        };
-        let (Some(kind), Some(status)) = (FlagKind::parse(kind), FlagStatus::parse(status)) else {
+        let (Some(role), Some(kind), Some(status)) = (
+            PartyRole::parse(role),
+            FlagKind::parse(kind),
+            FlagStatus::parse(status),
+        ) else {
             return Err(format!(
-                "abuse_flags holds an unknown kind {kind} or status {status}"
+                "abuse_flags holds an unknown role {role}, kind {kind} or status {status}"
             ));
         };
         existing

@@ -123,12 +123,14 @@ impl<P: Projection> Runner<P> {
     }
 
     /// The batch after the checkpoint: the one read ahead when it follows the checkpoint and is
-    /// not empty (an empty read may be stale), otherwise read now.
+    /// full, otherwise read now. A full batch is what a read now would return too (the feed
+    /// below its horizon never changes); a shorter one may have been cut by a horizon that has
+    /// moved since, so batches never depend on when they were read.
     async fn next_batch(&mut self) -> Result<Vec<RecordedEvent>, ProjectionError> {
         if let Some((after, read)) = self.ahead.take() {
             if after == self.checkpoint {
                 match read.await {
-                    Ok(Ok(events)) if !events.is_empty() => return Ok(events),
+                    Ok(Ok(events)) if events.len() >= self.settings.batch => return Ok(events),
                     Ok(Ok(_)) | Err(_) => {}
                     Ok(Err(e)) => return Err(e.into()),
                 }

@@ -1,5 +1,6 @@
 //! A scratch database for one simulation run, on the PostgreSQL server of a given URL.
 
+use returns_event_store::with_database;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
@@ -54,48 +55,4 @@ async fn admin(url: &str, statement: &str) -> Result<(), SimError> {
     drop(client);
     let _ = handle.await;
     Ok(result?)
-}
-
-/// `url` with its database name replaced by `name`, in the URL form or the `key=value` form of
-/// connection strings.
-pub fn with_database(url: &str, name: &str) -> String {
-    if let Some(rest) = url
-        .strip_prefix("postgres://")
-        .or_else(|| url.strip_prefix("postgresql://"))
-    {
-        let scheme = url.strip_suffix(rest).unwrap_or("postgres://");
-        let (before_query, query) = match rest.find('?') {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        let authority = before_query
-            .split_once('/')
-            .map_or(before_query, |(authority, _)| authority);
-        format!("{scheme}{authority}/{name}{query}")
-    } else {
-        // In the key=value form a later key wins.
-        format!("{url} dbname={name}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn replaces_the_database_in_urls() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/returns", "s1"),
-            "postgres://postgres@127.0.0.1:5432/s1"
-        );
-        assert_eq!(
-            with_database("postgresql://u:p@h/db?sslmode=disable", "s1"),
-            "postgresql://u:p@h/s1?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://h", "s1"), "postgres://h/s1");
-        assert_eq!(
-            with_database("host=/tmp user=me", "s1"),
-            "host=/tmp user=me dbname=s1"
-        );
-    }
 }

@@ -1,6 +1,6 @@
 use std::sync::Once;
 
-use returns_event_store::{migrate, pool, EventStore, Pool, PoolSettings};
+use returns_event_store::{migrate, pool, with_database, EventStore, Pool, PoolSettings};
 use tokio_postgres::NoTls;
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -27,29 +27,6 @@ pub fn init_test_logging() {
                 .try_init();
         }
     });
-}
-
-/// `url` with its database name replaced by `name`. Handles both the URL form and the
-/// `key=value` form of connection strings.
-pub fn with_database(url: &str, name: &str) -> String {
-    if let Some(rest) = url
-        .strip_prefix("postgres://")
-        .or_else(|| url.strip_prefix("postgresql://"))
-    {
-        let scheme_len = url.len() - rest.len();
-        let (before_query, query) = match rest.find('?') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        let authority = match before_query.find('/') {
-            Some(i) => &before_query[..i],
-            None => before_query,
-        };
-        format!("{}{authority}/{name}{query}", &url[..scheme_len])
-    } else {
-        // In the key=value form a later key wins.
-        format!("{url} dbname={name}")
-    }
 }
 
 /// A fresh, migrated database for one test; dropped (with its connections) when this is dropped.
@@ -134,27 +111,5 @@ impl Drop for TestDb {
         })
         .join();
         let _ = joined;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn replaces_the_database_in_urls() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
-            "postgres://postgres@127.0.0.1:5432/t1"
-        );
-        assert_eq!(
-            with_database("postgresql://u:p@h/db?sslmode=disable", "t1"),
-            "postgresql://u:p@h/t1?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://h", "t1"), "postgres://h/t1");
-        assert_eq!(
-            with_database("host=/tmp user=me", "t1"),
-            "host=/tmp user=me dbname=t1"
-        );
     }
 }

@@ -41,6 +41,14 @@ impl PartyRole {
             PartyRole::Seller => "seller",
         }
     }
+
+    pub fn parse(text: &str) -> Option<PartyRole> {
+        match text {
+            "buyer" => Some(PartyRole::Buyer),
+            "seller" => Some(PartyRole::Seller),
+            _ => None,
+        }
+    }
 }
 
 /// A buyer or a seller, by the marketplace's id.

@@ -33,6 +33,6 @@ pub use metrics::{
     MAX_EVIDENCE_PER_COUNTER,
 };
 pub use record::{
-    flag_id_of, flag_stream, review, FlagEvidence, FlagRaised, FlagReviewed, ReviewRefused,
+    allowed_verdicts, flag_stream, review, FlagEvidence, FlagRaised, FlagReviewed, ReviewRefused,
     Verdict, FLAG_RAISED, FLAG_REVIEWED, FLAG_SCHEMA_VERSION,
 };

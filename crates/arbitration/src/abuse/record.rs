@@ -26,13 +26,6 @@ pub fn flag_stream(id: Uuid) -> String {
     format!("flag-{id}")
 }
 
-/// The flag whose stream this is.
-pub fn flag_id_of(stream_id: &str) -> Option<Uuid> {
-    stream_id
-        .strip_prefix("flag-")
-        .and_then(|id| Uuid::parse_str(id).ok())
-}
-
 /// The returns a flag rests on, and the positions of the events that made them count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlagEvidence {
@@ -82,6 +75,13 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Confirmed => "confirmed",
+            Verdict::Dismissed => "dismissed",
+        }
+    }
+
     pub const fn status(self) -> FlagStatus {
         match self {
             Verdict::Confirmed => FlagStatus::Confirmed,
@@ -148,6 +148,14 @@ impl std::fmt::Display for ReviewRefused {
             _ => write!(f, "the flag is already {}", self.status.as_str()),
         }
     }
+}
+
+/// The verdicts a flag in `status` can still take.
+pub fn allowed_verdicts(status: FlagStatus) -> Vec<Verdict> {
+    [Verdict::Confirmed, Verdict::Dismissed]
+        .into_iter()
+        .filter(|&verdict| review(status, verdict).is_ok())
+        .collect()
 }
 
 /// The status a flag in `status` moves to under `verdict`, or why it cannot.
