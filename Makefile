@@ -66,9 +66,15 @@ token: $(SECRET_FILE)
 	@secret="$${RETURNS_JWT_SECRET:-$$(cat $(SECRET_FILE))}" && \
 	  RETURNS_JWT_SECRET="$$secret" cargo run -q -p returns-server --bin returns -- token --role $(ROLE) --sub $(SUB)
 
+# The store beside pgbench (crates/bench), then the whole HTTP service under wrk beside pgbench's
+# one-row INSERT (scripts/http-bench.sh installs wrk when missing); figures in docs/benchmarks.md.
+HTTP_BENCH_SECONDS ?= 30
 bench:
 	@admin="$$(scripts/ensure-db.sh)" && \
-	  DATABASE_URL="$$admin" cargo run --release -p returns-bench -- $(BENCH_ARGS)
+	  DATABASE_URL="$$admin" cargo run --release -p returns-bench -- $(BENCH_ARGS) && \
+	  cargo build --release -p returns-server --bin returns && \
+	  scripts/http-bench.sh --binary target/release/returns --admin-url "$$admin" \
+	    --seconds $(HTTP_BENCH_SECONDS) --out docs/benchmarks-http-latest.md
 
 # A marketplace with planted abusers, played through the command layer in a scratch database on the
 # server ensure-db found; prints how well abuse detection did (see `returns simulate --help`).

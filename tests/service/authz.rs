@@ -1,4 +1,4 @@
-//! Who may see and do what (API.md, Conventions: Auth, Who may see what; the action table).
+//! Who may see and do what (docs/api.md, Conventions: Auth, Who may see what; the action table).
 
 use reqwest::Method;
 use returns_api::auth::{Claims, Role};

@@ -1,4 +1,4 @@
-//! Optimistic concurrency: `If-Match` and racing commands (API.md, Conventions).
+//! Optimistic concurrency: `If-Match` and racing commands (docs/api.md, Conventions).
 
 use reqwest::{Method, RequestBuilder};
 use returns_testkit::TestApp;

@@ -1,4 +1,4 @@
-//! Deadlines and what missing them does, driven by the test clock (API.md, Operations: Test
+//! Deadlines and what missing them does, driven by the test clock (docs/api.md, Operations: Test
 //! clock; the deadline table of the domain's `returns` module). No test sleeps.
 //!
 //! Business days are Monday to Friday, so a response due in 3 business days may be 5 calendar

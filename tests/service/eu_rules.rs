@@ -1,4 +1,4 @@
-//! The policy engine: seller policy, the EU legal floor, and automatic approval (PRODUCT.md; API.md,
+//! The policy engine: seller policy, the EU legal floor, and automatic approval (docs/product.md; docs/api.md,
 //! Seller return policy and Returns). A return is judged by the policy in force when its order was
 //! registered, so every test sets the policy first.
 

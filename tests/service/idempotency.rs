@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on POSTs (API.md, Conventions: Idempotency).
+//! `Idempotency-Key` on POSTs (docs/api.md, Conventions: Idempotency).
 
 use returns_testkit::TestApp;
 use serde_json::{json, Value};

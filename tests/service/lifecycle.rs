@@ -1,4 +1,4 @@
-//! The life of a return, through every endpoint, as each party sees it (API.md, Returns).
+//! The life of a return, through every endpoint, as each party sees it (docs/api.md, Returns).
 
 use std::collections::BTreeSet;
 

@@ -1,4 +1,4 @@
-//! The OpenAPI document (API.md: "Serve the full, generated OpenAPI 3 document at
+//! The OpenAPI document (docs/api.md: "Serve the full, generated OpenAPI 3 document at
 //! `GET /openapi.json`"): it is served, it lists every path of the contract, and the answers the
 //! service really gives have the shapes it documents.
 

@@ -1,4 +1,4 @@
-//! Orders: the marketplace's facts, registered by the platform (API.md, Orders).
+//! Orders: the marketplace's facts, registered by the platform (docs/api.md, Orders).
 
 use returns_api::auth::Role;
 use returns_testkit::TestApp;

@@ -1,4 +1,4 @@
-//! Seller return policies (API.md, Seller return policy).
+//! Seller return policies (docs/api.md, Seller return policy).
 
 use reqwest::Method;
 use returns_testkit::TestApp;

@@ -1,5 +1,5 @@
 //! Test support for the HTTP API: one method per endpoint over `TestApp`, builders for valid
-//! request bodies, and assertions on the answers (API.md is the contract they are written against).
+//! request bodies, and assertions on the answers (docs/api.md is the contract they are written against).
 //!
 //! The request methods return the raw `reqwest::Response`, so that a test can look at any status;
 //! the `given_*` and `act` helpers are for the steps a test only sets up, and fail loudly (with the
@@ -33,7 +33,7 @@ pub const SHIRTS_BOUGHT: i64 = 2;
 /// does not export): needed to sign tokens the testkit will not mint, such as expired ones.
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
 
-/// One method per endpoint of API.md, plus tokens for the usual parties and set-up helpers.
+/// One method per endpoint of docs/api.md, plus tokens for the usual parties and set-up helpers.
 pub trait Api {
     fn buyer(&self) -> String;
     fn other_buyer(&self) -> String;
@@ -360,7 +360,7 @@ pub async fn expect_json_with_etag(res: Response, status: u16) -> (Value, String
     (expect_json(res, status).await, etag)
 }
 
-/// Asserts an `application/problem+json` answer with `status` and `code`, and every field API.md
+/// Asserts an `application/problem+json` answer with `status` and `code`, and every field docs/api.md
 /// names (`type`, `title`, `status`, `detail`, `code`). Returns the problem.
 pub async fn expect_problem(res: Response, status: u16, code: &str) -> Value {
     let problem = expect_any_problem(res, &[status]).await;

@@ -1,4 +1,4 @@
-//! Bad input gets a clear `application/problem+json` answer (API.md, Conventions: Errors).
+//! Bad input gets a clear `application/problem+json` answer (docs/api.md, Conventions: Errors).
 
 use reqwest::Method;
 use returns_testkit::TestApp;

@@ -1,4 +1,4 @@
-//! Webhooks (API.md, "Webhooks") against a receiver listening on 127.0.0.1 inside the test:
+//! Webhooks (docs/api.md, "Webhooks") against a receiver listening on 127.0.0.1 inside the test:
 //! registration and its checks, signed deliveries in per-return order, retries after the receiver
 //! fails, exactly one arrival per event after dropping duplicates by `id`, and parked deliveries
 //! as operators see them.
@@ -393,7 +393,7 @@ async fn deliveries_arrive_signed_in_order_per_return_and_once_each_after_retrie
 
     let got = receiver.wait_for_delivered(&all).await;
 
-    // Every request is signed with the secret and carries the fields of API.md.
+    // Every request is signed with the secret and carries the fields of docs/api.md.
     for received in &got {
         assert_signed(received, SECRET);
         assert!(

@@ -13,6 +13,10 @@ use crate::openapi::ReportProblems;
 use crate::problem::Problem;
 use crate::ApiState;
 
+pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
+    scope.route("/analytics/summary", web::get().to(analytics_summary))
+}
+
 /// The range and scope of a summary. Without `from`/`to`, the last 30 days of service time.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -54,9 +58,9 @@ pub(crate) struct ConfirmedFlagView {
     confirmed_at: Option<DateTime<Utc>>,
 }
 
-impl From<returns_projections::Summary> for SummaryView {
-    fn from(s: returns_projections::Summary) -> Self {
-        let returns_projections::Summary {
+impl From<returns_app::Summary> for SummaryView {
+    fn from(s: returns_app::Summary) -> Self {
+        let returns_app::Summary {
             seller_id,
             from,
             to,
@@ -137,15 +141,9 @@ pub(crate) async fn analytics_summary(
     if from >= to {
         return Err(Problem::invalid("from", "must be before `to`"));
     }
-    let client = state
+    let summary = state
         .service
-        .store()
-        .pool()
-        .get()
-        .await
-        .map_err(|_| Problem::unavailable())?;
-    let summary = returns_projections::summary(&client, seller.as_deref(), from, to)
-        .await
-        .map_err(|e| Problem::from(returns_app::AppError::from(e)))?;
+        .analytics_summary(seller.as_deref(), from, to)
+        .await?;
     Ok(HttpResponse::Ok().json(SummaryView::from(summary)))
 }

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::problem::{FieldError, Problem};
 
-/// The default request body limit (API.md: 1 MiB).
+/// The default request body limit (docs/api.md: 1 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// The size limit in force, as app data (tests and operators may change it).

@@ -1,4 +1,4 @@
-//! The HTTP API of the returns service (see `API.md` for the contract it implements).
+//! The HTTP API of the returns service (see docs/api.md for the contract it implements).
 //!
 //! This crate owns the routes, the JSON request and response types, token authentication and the
 //! one mapping from failures to `application/problem+json` answers, and the OpenAPI 3 document
@@ -6,14 +6,20 @@
 //! requests into domain values, calls the services it is given, and renders what they return.
 
 mod analytics;
-mod arbitration;
 pub mod auth;
 pub mod body;
+mod disputes;
+mod extract;
+mod flags;
 mod health;
 pub mod openapi;
+mod orders;
+mod policies;
 pub mod problem;
 mod render;
+mod returns;
 mod routes;
+mod test_clock;
 mod webhooks;
 
 use std::sync::Arc;
@@ -33,7 +39,7 @@ pub struct ApiState {
     pub body_limit: usize,
     /// Hosts and ranges webhook targets may use although they are loopback or private
     /// (`RETURNS_WEBHOOK_ALLOW_HOSTS`); checked when a webhook is registered.
-    pub webhook_allow_hosts: returns_projections::dispatch::AllowList,
+    pub webhook_allow_hosts: returns_app::AllowList,
 }
 
 /// Registers every route of the API on an actix-web app.

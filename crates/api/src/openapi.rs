@@ -23,12 +23,14 @@ use utoipa::openapi::{Content, Ref, RefOr, Required, Response};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, PartialSchema, ToSchema};
 use uuid::Uuid;
 
+use crate::orders::{DeliveryBody, OrderLineBody, RegisterOrderBody};
 use crate::problem::{FieldError, Problem};
-use crate::routes::{
-    AcceptBody, AdvanceBody, CarrierUpdateBody, DecideBody, DeclineBody, DeliveryBody,
-    EscalateBody, EvidenceBody, GrantExceptionBody, InspectBody, ItemBody, LabelBody, MessageBody,
-    OfferBody, OpenReturnBody, OrderLineBody, ReceiveBody, RefundBody, RegisterOrderBody, ShipBody,
+use crate::returns::{
+    AcceptBody, CarrierUpdateBody, DecideBody, DeclineBody, EscalateBody, EvidenceBody,
+    GrantExceptionBody, InspectBody, ItemBody, LabelBody, MessageBody, OfferBody, OpenReturnBody,
+    ReceiveBody, RefundBody, ShipBody,
 };
+use crate::test_clock::AdvanceBody;
 
 /// The whole document. Every handler of the API is listed in `paths`.
 #[derive(OpenApi)]
@@ -40,25 +42,25 @@ use crate::routes::{
             `Authorization: Bearer <JWT>` (claims `sub`, `role`, `exp`)."
     ),
     paths(
-        crate::routes::register_order,
-        crate::routes::get_order,
-        crate::routes::record_delivery,
-        crate::routes::put_policy,
-        crate::routes::get_policy,
-        crate::routes::open_return,
-        crate::routes::list_returns,
-        crate::routes::get_return,
-        crate::routes::return_events,
-        crate::routes::return_messages,
-        crate::routes::return_action,
-        crate::routes::advance_clock,
+        crate::orders::register_order,
+        crate::orders::get_order,
+        crate::orders::record_delivery,
+        crate::policies::put_policy,
+        crate::policies::get_policy,
+        crate::returns::open_return,
+        crate::returns::list_returns,
+        crate::returns::get_return,
+        crate::returns::return_events,
+        crate::returns::return_messages,
+        crate::returns::return_action,
+        crate::test_clock::advance_clock,
         crate::analytics::analytics_summary,
-        crate::arbitration::list_disputes,
-        crate::arbitration::recommendation,
-        crate::arbitration::list_flags,
-        crate::arbitration::get_flag,
-        crate::arbitration::review_flag,
-        crate::arbitration::party_risk,
+        crate::disputes::list_disputes,
+        crate::disputes::recommendation,
+        crate::flags::list_flags,
+        crate::flags::get_flag,
+        crate::flags::review_flag,
+        crate::flags::party_risk,
         crate::webhooks::create_webhook,
         crate::webhooks::list_webhooks,
         crate::webhooks::get_webhook,

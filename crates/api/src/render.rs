@@ -1,4 +1,4 @@
-//! Response bodies: the domain's state rendered in API.md's shapes, as typed views that serialize
+//! Response bodies: the domain's state rendered in docs/api.md's shapes, as typed views that serialize
 //! to the JSON the API answers and describe themselves to the OpenAPI document (`ToSchema`).
 //!
 //! The views borrow from the domain state rather than copy it. Where a view mirrors a domain type
@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use returns_app::{ActorRef, RecordedEvent};
 use returns_domain::order::{OrderLine, ReturnAllocation};
 use returns_domain::policy::{OnSellerTimeout, RefundMethod};
 use returns_domain::returns::{
@@ -23,7 +24,6 @@ use returns_domain::{
     Actor, BuyerId, Category, Currency, Jurisdiction, LineId, MinorUnits, Order, OrderId, Reason,
     Resolution, ReturnCase, ReturnId, Rma, SellerId, SellerPolicy, Sku,
 };
-use returns_event_store::{ActorRef, RecordedEvent};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -35,7 +35,7 @@ fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// The return view of API.md, with `allowed_actions` for the caller who asked.
+/// The return view of docs/api.md, with `allowed_actions` for the caller who asked.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReturnView<'a> {
     #[schema(value_type = Uuid)]
@@ -226,7 +226,7 @@ impl DeadlinesView {
     }
 }
 
-/// The return view of API.md, with `allowed_actions` for this caller at `now`.
+/// The return view of docs/api.md, with `allowed_actions` for this caller at `now`.
 pub fn return_view<'a>(case: &'a ReturnCase, caller: &Actor, now: DateTime<Utc>) -> ReturnView<'a> {
     let ReturnPolicy {
         eligible,
@@ -296,7 +296,7 @@ pub struct OrderView<'a> {
     /// The latest delivery date known.
     #[schema(format = DateTime, required = true)]
     pub delivered_at: Option<String>,
-    #[schema(value_type = Vec<crate::routes::OrderLineBody>)]
+    #[schema(value_type = Vec<crate::orders::OrderLineBody>)]
     pub lines: &'a [OrderLine],
     /// The seller's policy version that judges this order's returns.
     pub policy_version: u64,

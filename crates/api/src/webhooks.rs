@@ -1,6 +1,6 @@
 //! `/v1/webhooks`: registering, reading and deleting webhooks (operators and the platform), and
 //! the deliveries of a webhook with their attempts, including re-queuing a parked one
-//! (operators). Queuing and sending are `returns_projections::webhooks` and `::dispatch`'s.
+//! (operators), through the app layer (`returns_app`'s webhooks).
 //!
 //! A webhook belongs to the party that registered it: the platform sees its own, operators see
 //! every one. Buyers and sellers may never use these endpoints (403). The secret is written once
@@ -11,22 +11,34 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use returns_domain::returns::ReturnEvent;
-use returns_projections::dispatch::{self, TargetError};
-use returns_projections::webhooks::{
-    self as store, Delivery, DeliveryStatus, NewSubscription, Registered, Requeue, Subscription,
+use returns_app::{
+    Answered, Delivery, DeliveryStatus, NewWebhook, Requeue, Subscription, TargetError,
+    ALL_RETURN_EVENTS,
 };
+use returns_domain::returns::ReturnEvent;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{Caller, Role};
 use crate::body::{parse_json, RawBody};
+use crate::extract::{answered, command_options, cursor_of, id_of, page_limit, stored, Reply};
 use crate::openapi::{ReadProblems, ReportProblems};
 use crate::problem::{FieldError, Problem};
 use crate::ApiState;
 
-type Reply = Result<HttpResponse, Problem>;
+pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
+    scope
+        .route("/webhooks", web::post().to(create_webhook))
+        .route("/webhooks", web::get().to(list_webhooks))
+        .route("/webhooks/{id}", web::get().to(get_webhook))
+        .route("/webhooks/{id}", web::delete().to(delete_webhook))
+        .route("/webhooks/{id}/deliveries", web::get().to(list_deliveries))
+        .route(
+            "/webhooks/deliveries/{id}/retry",
+            web::post().to(retry_delivery),
+        )
+}
 
 /// How long registration waits for the target's host name to resolve.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -209,10 +221,6 @@ pub(crate) struct DeliveriesQuery {
 
 // ----- helpers -----
 
-fn db(e: impl Into<returns_app::AppError>) -> Problem {
-    Problem::from(e.into())
-}
-
 /// Webhooks are the platform's and operators' business; the other roles may never touch them.
 fn manager(caller: &Caller) -> Result<(), Problem> {
     match caller.role() {
@@ -227,49 +235,6 @@ fn operator(caller: &Caller) -> Result<(), Problem> {
     match caller.role() {
         Role::Operator => Ok(()),
         _ => Err(Problem::forbidden("only operators re-queue deliveries")),
-    }
-}
-
-/// Whether the caller may see the webhook: its owner or an operator.
-fn sees(caller: &Caller, subscription: &Subscription) -> bool {
-    caller.role() == Role::Operator
-        || (subscription.owner_role == caller.role().as_str()
-            && subscription.owner_id == caller.0.id)
-}
-
-pub(crate) fn cursor_of(cursor: Option<&str>) -> Result<Option<Uuid>, Problem> {
-    cursor
-        .map(|c| {
-            Uuid::parse_str(c)
-                .map_err(|_| Problem::invalid("cursor", "not a cursor this service returned"))
-        })
-        .transpose()
-}
-
-pub(crate) fn id_of(path: &str) -> Result<Uuid, Problem> {
-    // Not a UUID: there is no such webhook or delivery.
-    Uuid::parse_str(path).map_err(|_| Problem::not_found())
-}
-
-async fn client(state: &ApiState) -> Result<returns_event_store::Client, Problem> {
-    state
-        .service
-        .store()
-        .pool()
-        .get()
-        .await
-        .map_err(|_| Problem::unavailable())
-}
-
-/// The webhook `id` if the caller may see it, else 404.
-async fn visible(
-    client: &returns_event_store::Client,
-    caller: &Caller,
-    id: Uuid,
-) -> Result<Subscription, Problem> {
-    match store::get_subscription(client, id).await.map_err(db)? {
-        Some(s) if sees(caller, &s) => Ok(s),
-        _ => Err(Problem::not_found()),
     }
 }
 
@@ -288,7 +253,7 @@ fn check_patterns(events: &[String], errors: &mut Vec<FieldError>) {
     }
     for (i, pattern) in events.iter().enumerate() {
         let known = pattern == "*"
-            || pattern == store::ALL_RETURN_EVENTS
+            || pattern == ALL_RETURN_EVENTS
             || ReturnEvent::TYPES.contains(&pattern.as_str());
         if !known {
             errors.push(FieldError {
@@ -332,8 +297,7 @@ pub(crate) async fn create_webhook(
 ) -> Reply {
     manager(&caller)?;
     let parsed = parse_json::<WebhookBody>(&body.0)?;
-    let key = crate::routes::idempotency_key(&req, req.headers(), &body.0)?
-        .map(|k| (k.key, k.request_hash));
+    let opts = command_options(&req, &body.0)?;
     let mut errors = Vec::new();
     if parsed.secret.is_empty() || parsed.secret.len() > MAX_SECRET_LEN {
         errors.push(FieldError {
@@ -342,8 +306,10 @@ pub(crate) async fn create_webhook(
         });
     }
     check_patterns(&parsed.events, &mut errors);
-    if let Err(e) =
-        dispatch::validate_target(&parsed.url, &state.webhook_allow_hosts, RESOLVE_TIMEOUT).await
+    if let Err(e) = state
+        .service
+        .check_webhook_target(&parsed.url, &state.webhook_allow_hosts, RESOLVE_TIMEOUT)
+        .await
     {
         errors.push(FieldError {
             field: "url".into(),
@@ -356,42 +322,20 @@ pub(crate) async fn create_webhook(
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let role = caller.role().as_str();
-    let new = NewSubscription {
-        owner_role: role,
-        owner_id: &caller.0.id,
-        url: &parsed.url,
-        secret: &parsed.secret,
-        events: &parsed.events,
+    let webhook = NewWebhook {
+        url: parsed.url,
+        secret: parsed.secret,
+        events: parsed.events,
     };
-    let idempotency = key.as_ref().map(|(key, hash)| store::Idempotency {
-        caller_role: role,
-        caller_id: &caller.0.id,
-        key,
-        request_hash: hash,
-    });
-    let mut client = client(&state).await?;
-    let registered = store::register(&mut client, &new, idempotency.as_ref(), |s| {
-        serde_json::to_vec(&WebhookView::from(s.clone())).unwrap_or_default()
-    })
-    .await
-    .map_err(db)?;
-    match registered {
-        Registered::Fresh(s) => {
-            tracing::info!(webhook_id = %s.id, "webhook registered");
-            Ok(HttpResponse::Created().json(WebhookView::from(s)))
-        }
-        Registered::Replayed { status, body } => Ok(HttpResponse::build(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
-        )
-        .content_type("application/json")
-        .body(body)),
-        Registered::KeyReused => Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request",
-        )),
+    let render = |s: &Subscription| stored(StatusCode::CREATED, &WebhookView::from(s.clone()));
+    let answer = state
+        .service
+        .register_webhook(&caller.0, webhook, &opts, render)
+        .await?;
+    if let Answered::Fresh(s, _) = &answer {
+        tracing::info!(webhook_id = %s.id, "webhook registered");
     }
+    Ok(answered(answer))
 }
 
 /// The webhooks the caller may see: the platform its own, operators every one.
@@ -412,14 +356,9 @@ pub(crate) async fn list_webhooks(
     query: web::Query<PageQuery>,
 ) -> Reply {
     manager(&caller)?;
-    let limit = crate::routes::page_limit(query.limit.as_deref())?;
+    let limit = page_limit(query.limit.as_deref())?;
     let after = cursor_of(query.cursor.as_deref())?;
-    let owner =
-        (caller.role() != Role::Operator).then(|| (caller.role().as_str(), caller.0.id.as_str()));
-    let client = client(&state).await?;
-    let (items, more) = store::list_subscriptions(&client, owner, after, limit)
-        .await
-        .map_err(db)?;
+    let (items, more) = state.service.list_webhooks(&caller.0, after, limit).await?;
     let next_cursor = more
         .then(|| items.last().map(|s| s.id.to_string()))
         .flatten();
@@ -450,8 +389,7 @@ pub(crate) async fn get_webhook(
 ) -> Reply {
     manager(&caller)?;
     let id = id_of(&path)?;
-    let client = client(&state).await?;
-    let subscription = visible(&client, &caller, id).await?;
+    let subscription = state.service.get_webhook(&caller.0, id).await?;
     Ok(HttpResponse::Ok().json(WebhookView::from(subscription)))
 }
 
@@ -476,12 +414,7 @@ pub(crate) async fn delete_webhook(
 ) -> Reply {
     manager(&caller)?;
     let id = id_of(&path)?;
-    let client = client(&state).await?;
-    visible(&client, &caller, id).await?;
-    if !store::delete_subscription(&client, id).await.map_err(db)? {
-        // Deleted by someone else in the meantime.
-        return Err(Problem::not_found());
-    }
+    state.service.delete_webhook(&caller.0, id).await?;
     tracing::info!(webhook_id = %id, "webhook deleted");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -519,13 +452,12 @@ pub(crate) async fn list_deliveries(
                 .ok_or_else(|| Problem::invalid("status", "must be pending, delivered or parked"))
         })
         .transpose()?;
-    let limit = crate::routes::page_limit(query.limit.as_deref())?;
+    let limit = page_limit(query.limit.as_deref())?;
     let after = cursor_of(query.cursor.as_deref())?;
-    let client = client(&state).await?;
-    visible(&client, &caller, id).await?;
-    let (items, more) = store::list_deliveries(&client, id, status, after, limit)
-        .await
-        .map_err(db)?;
+    let (items, more) = state
+        .service
+        .webhook_deliveries(&caller.0, id, status, after, limit)
+        .await?;
     let next_cursor = more
         .then(|| items.last().map(|d| d.id.to_string()))
         .flatten();
@@ -559,12 +491,7 @@ pub(crate) async fn retry_delivery(
 ) -> Reply {
     operator(&caller)?;
     let id = id_of(&path)?;
-    let client = client(&state).await?;
-    // Deliveries are queued in real time, so they are re-queued in real time too.
-    match store::requeue_delivery(&client, id, Utc::now())
-        .await
-        .map_err(db)?
-    {
+    match state.service.requeue_delivery(id).await? {
         Requeue::NotFound => Err(Problem::not_found()),
         Requeue::NotParked(status) => Err(Problem::new(
             StatusCode::CONFLICT,

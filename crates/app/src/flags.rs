@@ -1,28 +1,21 @@
-//! Abuse flags on the command side: reading them (the operator's list, a party's risk), reviewing
-//! them (`flag.reviewed`), and what confirmed flags change for commands and recommendations.
-//!
-//! Flags are raised by the `abuse` projection (crates/projections), which appends `flag.raised`
-//! and writes the `abuse_flags` row in its own transaction. A review appends `flag.reviewed` to
-//! the flag's stream and updates the row in the command's transaction, so the operator reads the
-//! flag back as reviewed at once. The review note is personal data: it goes to `personal_data`
-//! (subject: the flagged party) and the event holds `null` in its place.
+//! Abuse flags as operators read them (the list, one flag, a party's risk), the review command
+//! (run by the executor, see `aggregates::flag`), and what confirmed flags change for
+//! recommendations.
 
 use chrono::{DateTime, Utc};
-use returns_arbitration::abuse::{
-    allowed_verdicts, flag_stream, review, FlagKind, FlagReviewed, FlagStatus, PartyMetrics,
-    PartyRole, Verdict, FLAG_REVIEWED, FLAG_SCHEMA_VERSION,
-};
+use returns_arbitration::abuse::{FlagKind, FlagStatus, PartyMetrics, PartyRole, Verdict};
 use returns_arbitration::{ConfirmedFlag, PartyStanding};
 use returns_domain::{Actor, Rejection, Role};
-use returns_event_store::{ExpectedVersion, GenericClient, NewEvent};
+use returns_event_store::GenericClient;
 use serde::Serialize;
 use tokio_postgres::types::Json;
 use uuid::Uuid;
 
+use crate::aggregates::flag::ReviewFlagCommand;
 use crate::error::AppError;
+use crate::executor::{Answered, CommandOptions};
 use crate::idempotency::StoredResponse;
-use crate::personal::{self, PersonalValue};
-use crate::service::{expect_version, metadata, Answered, CommandOptions, Cx, Service};
+use crate::service::Service;
 
 /// A flag as operators read it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -84,7 +77,7 @@ const FLAG_COLUMNS: &str = "f.id, f.party_role, f.party_id, f.kind, f.status, f.
 const FLAG_FROM: &str = "abuse_flags f \
      LEFT JOIN personal_data pd ON pd.event_id = f.review_event_id AND pd.field = 'note'";
 
-fn flag(row: &tokio_postgres::Row) -> Result<Flag, AppError> {
+pub(crate) fn flag_from_row(row: &tokio_postgres::Row) -> Result<Flag, AppError> {
     let role: &str = row.try_get(1)?;
     let kind: &str = row.try_get(3)?;
     let status: &str = row.try_get(4)?;
@@ -134,7 +127,7 @@ async fn load_flag<C: GenericClient + Sync>(
         )
         .await?
         .as_ref()
-        .map(flag)
+        .map(flag_from_row)
         .transpose()
 }
 
@@ -148,21 +141,6 @@ fn operator_only(caller: &Actor, action: &'static str) -> Result<(), AppError> {
         }
         .into())
     }
-}
-
-/// Whether the buyer is under a confirmed flag (no automatic approval, no returnless refund).
-pub(crate) async fn buyer_flagged<C: GenericClient + Sync>(
-    client: &C,
-    buyer_id: &str,
-) -> Result<bool, AppError> {
-    let row = client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM abuse_flags \
-             WHERE party_role = 'buyer' AND party_id = $1 AND status = 'confirmed')",
-            &[&buyer_id],
-        )
-        .await?;
-    Ok(row.try_get(0)?)
 }
 
 /// The confirmed flags of a return's buyer and seller, for its recommendation.
@@ -227,7 +205,10 @@ impl Service {
                 &[&status.map(FlagStatus::as_str), &after, &fetch],
             )
             .await?;
-        let mut items = rows.iter().map(flag).collect::<Result<Vec<_>, _>>()?;
+        let mut items = rows
+            .iter()
+            .map(flag_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let more = items.len() > limit;
         items.truncate(limit);
         let next = if more {
@@ -285,7 +266,10 @@ impl Service {
                 &[&role.as_str(), &party_id],
             )
             .await?;
-        let flags = rows.iter().map(flag).collect::<Result<Vec<_>, _>>()?;
+        let flags = rows
+            .iter()
+            .map(flag_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Risk {
             party: RiskParty {
                 role,
@@ -308,107 +292,12 @@ impl Service {
         render: R,
     ) -> Result<Answered<Flag>, AppError>
     where
-        R: Fn(&Flag) -> StoredResponse,
+        R: Fn(&Flag) -> StoredResponse + Sync,
     {
         operator_only(caller, "review flags")?;
-        self.command(
-            "review_flag",
-            caller,
-            opts,
-            move |tx, cx| {
-                let Cx {
-                    store: _,
-                    caller,
-                    opts,
-                    now,
-                } = cx;
-                let note = note.clone();
-                Box::pin(async move {
-                    let row = tx
-                        .query_opt(
-                            "SELECT party_id, status, version FROM abuse_flags \
-                             WHERE id = $1 FOR UPDATE",
-                            &[&id],
-                        )
-                        .await?
-                        .ok_or(AppError::NotFound)?;
-                    let party_id: String = row.try_get(0)?;
-                    let status: &str = row.try_get(1)?;
-                    let version: i32 = row.try_get(2)?;
-                    let version = u64::try_from(version).unwrap_or(0);
-                    expect_version(&opts, version)?;
-                    let status = FlagStatus::parse(status).ok_or_else(|| {
-                        AppError::Internal(format!("flag of unknown status {status}"))
-                    })?;
-                    let next = review(status, verdict).map_err(|refused| {
-                        Rejection::InvalidTransition {
-                            action: "review",
-                            status: status.as_str(),
-                            reason: refused.to_string(),
-                            allowed: allowed_verdicts(status)
-                                .into_iter()
-                                .map(Verdict::as_str)
-                                .collect(),
-                        }
-                    })?;
-                    let reviewed = FlagReviewed {
-                        verdict,
-                        note: None,
-                        reviewed_by: caller.id.clone(),
-                        at: now,
-                    };
-                    let event = NewEvent::new(
-                        FLAG_REVIEWED,
-                        FLAG_SCHEMA_VERSION,
-                        serde_json::to_value(&reviewed)?,
-                    );
-                    let appended = returns_event_store::append_on(
-                        tx,
-                        &flag_stream(id),
-                        ExpectedVersion::Exact(version),
-                        std::slice::from_ref(&event),
-                        &metadata(&caller, &opts, now),
-                    )
-                    .await?;
-                    if let Some(note) = note.filter(|n| !n.is_empty()) {
-                        personal::store(
-                            tx,
-                            &party_id,
-                            &[PersonalValue {
-                                event_id: event.event_id,
-                                field: "note",
-                                value: serde_json::Value::String(note),
-                            }],
-                        )
-                        .await?;
-                    }
-                    let confirmed_position = (next == FlagStatus::Confirmed)
-                        .then(|| appended.positions.first().copied())
-                        .flatten();
-                    let new_version = i32::try_from(appended.stream_version)
-                        .map_err(|e| AppError::Internal(e.to_string()))?;
-                    tx.execute(
-                        "UPDATE abuse_flags SET status = $2, version = $3, reviewed_at = $4, \
-                             reviewed_by = $5, review_event_id = $6, confirmed_position = $7 \
-                         WHERE id = $1",
-                        &[
-                            &id,
-                            &next.as_str(),
-                            &new_version,
-                            &now,
-                            &caller.id,
-                            &event.event_id,
-                            &confirmed_position,
-                        ],
-                    )
-                    .await?;
-                    load_flag(tx, id)
-                        .await?
-                        .ok_or_else(|| AppError::Internal(format!("flag {id} vanished")))
-                })
-            },
-            render,
-        )
-        .await
+        let command = ReviewFlagCommand { id, verdict, note };
+        self.executor()
+            .execute(caller, opts, &command, &render)
+            .await
     }
 }

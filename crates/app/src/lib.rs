@@ -9,19 +9,27 @@
 //! It holds no HTTP and no business rules: rules are `returns-domain`'s, rendering is
 //! `returns-api`'s.
 
+mod aggregates;
 pub mod clock;
 mod error;
+mod executor;
 mod flags;
 mod idempotency;
 mod personal;
 mod service;
 mod views;
+mod webhooks;
 
+pub use aggregates::returns::OpenReturnRequest;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use error::AppError;
+pub use executor::{Answered, CommandOptions};
 pub use flags::{Flag, FlagEvidenceView, FlagPage, FlagReview, Risk, RiskParty};
 pub use idempotency::{IdempotencyKey, StoredResponse};
-pub use service::{
-    Answered, Assignee, CommandOptions, EventPage, OpenReturnRequest, ReturnFilter, ReturnPage,
-    Service,
+pub use returns_event_store::{ActorRef, RecordedEvent};
+pub use returns_projections::Summary;
+pub use service::{Assignee, EventPage, ReturnFilter, ReturnPage, Service};
+pub use webhooks::{
+    AllowList, Delivery, DeliveryStatus, NewWebhook, Requeue, Subscription, TargetError,
+    ALL_RETURN_EVENTS,
 };

@@ -16,6 +16,7 @@ use tokio_postgres::types::Json;
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::executor::Sql;
 
 /// A value taken out of an event.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,28 +52,24 @@ pub(crate) fn split(events: &[ReturnEvent]) -> (Vec<NewEvent>, Vec<PersonalValue
     (new, personal)
 }
 
-/// Stores the values taken out of a buyer's return events, in the appending transaction.
-pub(crate) async fn store<C: GenericClient + Sync>(
-    client: &C,
-    subject: &str,
-    values: &[PersonalValue],
-) -> Result<(), AppError> {
+/// Stores the values taken out of the events of `subject`'s case, in the appending batch.
+pub(crate) fn store_statement(subject: &str, values: &[PersonalValue]) -> Option<Sql> {
     if values.is_empty() {
-        return Ok(());
+        return None;
     }
     let ids: Vec<Uuid> = values.iter().map(|v| v.event_id).collect();
-    let fields: Vec<&str> = values.iter().map(|v| v.field).collect();
-    let json: Vec<Json<&Value>> = values.iter().map(|v| Json(&v.value)).collect();
-    let stmt = client
-        .prepare_cached(
-            "INSERT INTO personal_data (event_id, field, buyer_id, value) \
-             SELECT e, f, $4, v FROM unnest($1::uuid[], $2::text[], $3::json[]) AS t(e, f, v)",
-        )
-        .await?;
-    client
-        .execute(&stmt, &[&ids, &fields, &json, &subject])
-        .await?;
-    Ok(())
+    let fields: Vec<String> = values.iter().map(|v| v.field.to_owned()).collect();
+    let json: Vec<Json<Value>> = values.iter().map(|v| Json(v.value.clone())).collect();
+    Some(Sql::new(
+        "INSERT INTO personal_data (event_id, field, buyer_id, value) \
+         SELECT e, f, $4, v FROM unnest($1::uuid[], $2::text[], $3::json[]) AS t(e, f, v)",
+        vec![
+            Box::new(ids),
+            Box::new(fields),
+            Box::new(json),
+            Box::new(subject.to_owned()),
+        ],
+    ))
 }
 
 /// Puts the personal values (or their tombstones) back into `events`' data.

@@ -19,12 +19,13 @@ fn no_render<T>(_: &T) -> StoredResponse {
     StoredResponse {
         status: 200,
         body: Vec::new(),
+        etag: None,
     }
 }
 
 fn fresh<T: std::fmt::Debug>(answer: Answered<T>) -> T {
     match answer {
-        Answered::Fresh(v) => v,
+        Answered::Fresh(v, _) => v,
         other => panic!("expected a fresh answer, got {other:?}"),
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::macros::string_enum;
 
 string_enum! {
-    /// The roles of API.md plus `system`, the service's own deadline scheduler.
+    /// The roles of docs/api.md plus `system`, the service's own deadline scheduler.
     pub enum Role ("role") {
         Buyer = "buyer",
         Seller = "seller",

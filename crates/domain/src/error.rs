@@ -1,6 +1,6 @@
 //! Rejections: why the domain refused a command, in a form the API maps to one status code each.
 //!
-//! The domain never knows about HTTP, but each variant documents the answer API.md gives for it, and
+//! The domain never knows about HTTP, but each variant documents the answer docs/api.md gives for it, and
 //! `code()` is the stable snake_case `code` of the problem+json body. Store failures (including the
 //! optimistic-concurrency `version_conflict`) are not the domain's and are not here.
 
@@ -55,12 +55,12 @@ pub enum Rejection {
     /// One or more values are unacceptable (422 `validation_failed` with `errors`).
     #[error("validation failed: {}", join_fields(.0))]
     Validation(Vec<FieldError>),
-    /// The thing does not exist, or the caller may not see it (404 `not_found`: API.md answers 404,
+    /// The thing does not exist, or the caller may not see it (404 `not_found`: docs/api.md answers 404,
     /// never 403, for someone else's order or return so that ids do not leak).
     #[error("{0}")]
     NotFound(String),
     /// The thing already exists with different content, e.g. an order registered again with a
-    /// different body. API.md answers this with 409 `version_conflict`, hence the code.
+    /// different body. docs/api.md answers this with 409 `version_conflict`, hence the code.
     #[error("{0}")]
     AlreadyExists(String),
 }

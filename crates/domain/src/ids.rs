@@ -32,7 +32,7 @@ pub enum ParseError {
     },
 }
 
-/// The longest marketplace id we accept (API.md, Conventions).
+/// The longest marketplace id we accept (docs/api.md, Conventions).
 pub const MAX_MARKETPLACE_ID_LEN: usize = 64;
 
 fn is_marketplace_id_char(c: char) -> bool {

@@ -1,6 +1,6 @@
 //! Money: ISO 4217 currencies and non-negative amounts in minor units, with checked arithmetic.
 //!
-//! Amounts are integers of the currency's minor unit (cents for EUR), as in API.md's `*_minor`
+//! Amounts are integers of the currency's minor unit (cents for EUR), as in docs/api.md's `*_minor`
 //! fields; the domain never converts between units or currencies. `MinorUnits` cannot be negative
 //! and every operation that could overflow or go below zero returns an error instead of wrapping or
 //! panicking, because amounts come from outside (order lines, refund requests). Most of the domain

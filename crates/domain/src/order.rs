@@ -477,6 +477,19 @@ fn check_details(order: &OrderDetails, now: DateTime<Utc>) -> Result<(), Rejecti
 
 /// Decides an order command. Only the platform reports orders and deliveries.
 ///
+/// Only the platform registers orders and their deliveries: anyone else is refused whatever the
+/// command says, so callers check this before they parse a command's body.
+pub fn authorize(actor: &Actor, action: &'static str) -> Result<(), Rejection> {
+    if actor.role == Role::Platform {
+        Ok(())
+    } else {
+        Err(Rejection::Forbidden {
+            action,
+            role: actor.role,
+        })
+    }
+}
+
 /// Registering an order again with the same body (whatever the `policy_version`, which may have
 /// moved on since) yields no events, so the caller can answer 200; a different body for an existing
 /// order is refused as `AlreadyExists`.
@@ -490,12 +503,7 @@ pub fn decide(
         OrderCommand::Register(_) => "register-order",
         OrderCommand::RecordDelivery(_) => "record-delivery",
     };
-    if actor.role != Role::Platform {
-        return Err(Rejection::Forbidden {
-            action,
-            role: actor.role,
-        });
-    }
+    authorize(actor, action)?;
     match (state, command) {
         (None, OrderCommand::Register(register)) => {
             check_details(&register.order, now)?;

@@ -1,7 +1,7 @@
 //! Seller return policies: the document a seller publishes, its validation, and the policy
 //! aggregate (one stream per seller) that versions it.
 //!
-//! The fields and defaults are exactly API.md's. `SellerPolicy::parse` is the only way in, from the
+//! The fields and defaults are exactly docs/api.md's. `SellerPolicy::parse` is the only way in, from the
 //! JSON body of `PUT /v1/sellers/{seller_id}/policy` or from a stored event, and reports every bad
 //! field at once as `(field, message)` so the API can answer 422 with `errors`.
 //!
@@ -351,6 +351,24 @@ pub fn evolve(state: Option<PolicyState>, event: &PolicyEvent) -> Option<PolicyS
     }
 }
 
+/// The seller itself or an operator may set a seller's policy; anyone else is refused whatever the
+/// policy says, so callers check this before they parse the policy.
+pub fn authorize(actor: &Actor, seller_id: &SellerId) -> Result<(), Rejection> {
+    let allowed = match actor.role {
+        Role::Operator => true,
+        Role::Seller => actor.id == seller_id.as_str(),
+        Role::Buyer | Role::Platform | Role::System => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Rejection::Forbidden {
+            action: "set-policy",
+            role: actor.role,
+        })
+    }
+}
+
 /// Decides `SetPolicy`: the seller itself or an operator may set it. Setting the policy that is
 /// already current yields no event (PUT is idempotent and a new version would be noise).
 pub fn decide(
@@ -359,17 +377,7 @@ pub fn decide(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Vec<PolicyEvent>, Rejection> {
-    let allowed = match actor.role {
-        Role::Operator => true,
-        Role::Seller => actor.id == command.seller_id.as_str(),
-        Role::Buyer | Role::Platform | Role::System => false,
-    };
-    if !allowed {
-        return Err(Rejection::Forbidden {
-            action: "set-policy",
-            role: actor.role,
-        });
-    }
+    authorize(actor, &command.seller_id)?;
     let current = state.map_or(0, PolicyState::current_version);
     if let Some(state) = state {
         if state

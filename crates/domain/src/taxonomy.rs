@@ -1,7 +1,7 @@
 //! The fixed vocabularies of returns: reasons, resolutions, inspection grades, evidence, and the
 //! marketplace's product categories.
 //!
-//! These strings are part of the API contract (API.md) and are stored in events, so they are
+//! These strings are part of the API contract (docs/api.md) and are stored in events, so they are
 //! closed enums with exactly the documented snake_case names.
 
 use std::fmt;
@@ -13,7 +13,7 @@ use crate::ids::ParseError;
 use crate::macros::string_enum;
 
 string_enum! {
-    /// Why the buyer returns the items (PRODUCT.md's reason taxonomy).
+    /// Why the buyer returns the items (docs/product.md's reason taxonomy).
     pub enum Reason ("reason") {
         NotAsDescribed = "not_as_described",
         Defective = "defective",
@@ -86,7 +86,7 @@ string_enum! {
     }
 }
 
-/// A piece of evidence as API.md defines it. Files live elsewhere; this is a reference to one.
+/// A piece of evidence as docs/api.md defines it. Files live elsewhere; this is a reference to one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
     pub kind: EvidenceKind,

@@ -26,5 +26,7 @@ pub use migrate::{applied_version, latest_version, migrate};
 pub use model::{
     ActorRef, AppendResult, ExpectedVersion, FeedPosition, Metadata, NewEvent, RecordedEvent,
 };
-pub use store::{append_on, EventStore, FeedReader, MAX_EVENTS_PER_APPEND};
+pub use store::{
+    append_on, append_statement, is_append_conflict, EventStore, FeedReader, MAX_EVENTS_PER_APPEND,
+};
 pub use upcast::{UpcastFn, Upcasters};

@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::Row;
 use tracing::instrument;
 use uuid::Uuid;
@@ -23,6 +23,10 @@ const APPEND_ANY_SQL: &str = include_str!("sql/append_any.sql");
 const READ_FEED_SQL: &str = include_str!("sql/read_feed.sql");
 const READ_STREAM_SQL: &str = include_str!("sql/read_stream.sql");
 const FIND_EVENTS_SQL: &str = include_str!("sql/find_events.sql");
+const APPEND_CHECKED_SQL: &str = include_str!("sql/append_checked.sql");
+
+/// SQLSTATE of `append_events` (migrations/V13) when the stream is not at the expected version.
+const NOT_AT_EXPECTED_VERSION: &str = "RS409";
 
 /// How often an `ExpectedVersion::Any` append is retried when another writer takes the same
 /// version first. Each retry is a new transaction and sees the other writer's events.
@@ -334,9 +338,15 @@ fn validate(events: &[NewEvent], expected: ExpectedVersion) -> Result<()> {
     Ok(())
 }
 
-/// [`EventStore::append_in`] for a caller that holds a transaction but no store (a projection
-/// that records what it concluded as events, in the transaction of its checkpoint). Readers of the
-/// feed find the events by polling; nothing in this process is woken.
+/// [`EventStore::append_in`] for a caller that holds a transaction but no store (the command
+/// executor's pipelined batch; a projection that records what it concluded as events, in the
+/// transaction of its checkpoint). Readers of the feed find the events by polling; nothing in this
+/// process is woken.
+///
+/// Unlike [`EventStore::append`], a collision here is an error of the statement itself (the
+/// `append_events` function of migrations/V13), so it aborts the caller's transaction: statements
+/// sent after it in the same pipelined batch fail, and a COMMIT sent after them rolls back. A
+/// caller may therefore send the append, its other writes and COMMIT without waiting in between.
 pub async fn append_on<C: GenericClient + Sync>(
     client: &C,
     stream_id: &str,
@@ -344,14 +354,115 @@ pub async fn append_on<C: GenericClient + Sync>(
     events: &[NewEvent],
     metadata: &Metadata,
 ) -> Result<AppendResult> {
-    match try_append(client, stream_id, expected, events, metadata).await? {
-        Ok(result) => Ok(result),
-        Err(_) => Err(StoreError::Conflict {
-            stream_id: stream_id.to_owned(),
-            expected: describe(expected),
-            actual: 0,
-        }),
+    let Some(version) = expected.as_version() else {
+        validate(events, expected)?;
+        // Appending after whatever is there cannot be refused by a guard; a collision with a
+        // concurrent writer is a unique violation, which aborts the transaction too.
+        return match try_append(client, stream_id, expected, events, metadata).await? {
+            Ok(result) => Ok(result),
+            Err(_) => Err(StoreError::Conflict {
+                stream_id: stream_id.to_owned(),
+                expected: describe(expected),
+                actual: 0,
+            }),
+        };
+    };
+    let started = std::time::Instant::now();
+    let (sql, params) = append_statement(stream_id, expected, events.to_vec(), metadata)?;
+    let stmt = client.prepare_cached(sql).await?;
+    let params: Vec<&(dyn ToSql + Sync)> = params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    let rows = client.query(&stmt, &params).await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) if is_append_conflict(&e) => {
+            return Err(StoreError::Conflict {
+                stream_id: stream_id.to_owned(),
+                expected: describe(expected),
+                actual: version,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let result = append_result(&rows)?;
+    metrics::histogram!("event_store_append_seconds").record(started.elapsed().as_secs_f64());
+    metrics::counter!("event_store_events_appended_total").increment(rows.len() as u64);
+    Ok(result)
+}
+
+/// The statement of a checked append (see [`append_on`]) and its parameters, for a caller that
+/// sends it in a pipelined batch of its own. Its rows are `position, tx_id, version`.
+pub fn append_statement(
+    stream_id: &str,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+    metadata: &Metadata,
+) -> Result<(&'static str, Vec<Box<dyn ToSql + Sync + Send>>)> {
+    validate(&events, expected)?;
+    let version = to_i64(expected.as_version().ok_or_else(|| {
+        StoreError::Invalid("a checked append names the version it expects".into())
+    })?)?;
+    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+    let types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
+    let schema_versions = events
+        .iter()
+        .map(|e| {
+            i32::try_from(e.schema_version)
+                .map_err(|_| StoreError::Invalid("schema version out of range".into()))
+        })
+        .collect::<Result<Vec<i32>>>()?;
+    let data: Vec<Json<Value>> = events.into_iter().map(|e| Json(e.data)).collect();
+    let actor = &metadata.actor;
+    Ok((
+        APPEND_CHECKED_SQL,
+        vec![
+            Box::new(stream_id.to_owned()),
+            Box::new(version),
+            Box::new(ids),
+            Box::new(types),
+            Box::new(schema_versions),
+            Box::new(data),
+            Box::new(actor.role.clone()),
+            Box::new(actor.id.clone()),
+            Box::new(metadata.correlation_id),
+            Box::new(metadata.causation_id),
+            Box::new(metadata.occurred_at),
+        ],
+    ))
+}
+
+/// Whether a failed checked append failed because the stream was not at the expected version
+/// (behind it, or already past it), or its events were appended before.
+pub fn is_append_conflict(e: &tokio_postgres::Error) -> bool {
+    let Some(db) = e.as_db_error() else {
+        return false;
+    };
+    db.code().code() == NOT_AT_EXPECTED_VERSION
+        || (db.code() == &SqlState::UNIQUE_VIOLATION && db.table() == Some("events"))
+}
+
+/// What an append's `RETURNING position, tx_id, version` rows say.
+fn append_result(rows: &[Row]) -> Result<AppendResult> {
+    let mut positions = Vec::with_capacity(rows.len());
+    let mut last = FeedPosition::START;
+    let mut stream_version = 0;
+    for row in rows {
+        let position: i64 = row.try_get(0)?;
+        last = FeedPosition {
+            tx_id: row.try_get(1)?,
+            position,
+        };
+        stream_version = row.try_get::<_, i64>(2)?;
+        positions.push(position);
     }
+    Ok(AppendResult {
+        stream_version: u64::try_from(stream_version).unwrap_or(0),
+        positions,
+        last,
+        duplicate: false,
+    })
 }
 
 /// One append statement. `Ok(Err(_))` is a collision: nothing was written.
@@ -430,26 +541,10 @@ async fn try_append<C: GenericClient + Sync>(
         // The guard stopped the insert: the stream is not at the expected version.
         return Ok(Err(Collision::Behind));
     }
-    let mut positions = Vec::with_capacity(rows.len());
-    let mut last = FeedPosition::START;
-    let mut stream_version = 0;
-    for row in &rows {
-        let position: i64 = row.try_get(0)?;
-        last = FeedPosition {
-            tx_id: row.try_get(1)?,
-            position,
-        };
-        stream_version = row.try_get::<_, i64>(2)?;
-        positions.push(position);
-    }
+    let result = append_result(&rows)?;
     metrics::histogram!("event_store_append_seconds").record(started.elapsed().as_secs_f64());
     metrics::counter!("event_store_events_appended_total").increment(rows.len() as u64);
-    Ok(Ok(AppendResult {
-        stream_version: u64::try_from(stream_version).unwrap_or(0),
-        positions,
-        last,
-        duplicate: false,
-    }))
+    Ok(Ok(result))
 }
 
 async fn stream_version<C: GenericClient + Sync>(client: &C, stream_id: &str) -> Result<u64> {

@@ -1,4 +1,4 @@
-//! The analytics projection: one row per order and per return, with what the summary of API.md
+//! The analytics projection: one row per order and per return, with what the summary of docs/api.md
 //! counts (return rate, reasons, categories, disputes, time to refund, SLA breaches).
 //!
 //! It reads only the fields it needs from each event's JSON, so it neither depends on the domain's

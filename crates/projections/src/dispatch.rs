@@ -55,7 +55,7 @@ pub struct DispatchSettings {
     /// The longest wait between two attempts.
     pub backoff_max: Duration,
     /// How long a failing delivery is retried, from its first attempt, before it is parked
-    /// (API.md: at least 24 hours).
+    /// (docs/api.md: at least 24 hours).
     pub retry_for: Duration,
     /// The whole request, connecting included (and, before it, resolving the host).
     pub timeout: Duration,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use returns_event_store::GenericClient;
 use serde::Serialize;
 
-/// The summary of API.md (and a little more). Returns count by their creation time, orders by
+/// The summary of docs/api.md (and a little more). Returns count by their creation time, orders by
 /// their placement time, both in `[from, to)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {

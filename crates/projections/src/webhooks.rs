@@ -42,7 +42,7 @@ pub fn pattern_matches(pattern: &str, event_type: &str) -> bool {
     }
 }
 
-/// The body of a delivery: API.md's fields, in this order, from the event as stored.
+/// The body of a delivery: docs/api.md's fields, in this order, from the event as stored.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn payload(
     id: Uuid,
@@ -64,7 +64,7 @@ pub(crate) fn payload(
     })
 }
 
-/// The body of a delivery (API.md, "Webhooks"), in the order its fields are written.
+/// The body of a delivery (docs/api.md, "Webhooks"), in the order its fields are written.
 #[derive(Serialize)]
 struct Payload<'a> {
     /// The event's id: the same on every retry, so that receivers can drop duplicates.
@@ -304,101 +304,6 @@ pub async fn create_subscription<C: GenericClient + Sync>(
         )
         .await?;
     subscription(&row)
-}
-
-/// An `Idempotency-Key` sent with a registration, with a digest of the request it came with.
-#[derive(Debug, Clone)]
-pub struct Idempotency<'a> {
-    pub caller_role: &'a str,
-    pub caller_id: &'a str,
-    pub key: &'a str,
-    pub request_hash: &'a str,
-}
-
-/// What [`register`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Registered {
-    /// A new subscription.
-    Fresh(Subscription),
-    /// The same key and request came before: its answer, as first given.
-    Replayed { status: u16, body: Vec<u8> },
-    /// The same key came before with another request.
-    KeyReused,
-}
-
-/// How long an idempotent answer is kept (API.md: 24 hours), as for every other command.
-const IDEMPOTENCY_HOURS: i32 = 24;
-
-/// Registers a webhook, honouring `Idempotency-Key` the way every command of the service does
-/// (the `idempotency_keys` table, per caller, 24 hours): the key is claimed in the registering
-/// transaction and the answer `render` makes (a 201 body) is stored with it, so a retry gets the
-/// same webhook back instead of a second one that would deliver every event twice.
-pub async fn register(
-    client: &mut returns_event_store::Client,
-    new: &NewSubscription<'_>,
-    idempotency: Option<&Idempotency<'_>>,
-    render: impl Fn(&Subscription) -> Vec<u8>,
-) -> Result<Registered, tokio_postgres::Error> {
-    let tx = client.transaction().await?;
-    if let Some(key) = idempotency {
-        // A concurrent request with the same key waits on this insert until the first commits.
-        let claimed = tx
-            .query_opt(
-                "INSERT INTO idempotency_keys (caller_role, caller_id, key, request_hash) \
-                 VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (caller_role, caller_id, key) DO UPDATE \
-                     SET request_hash = EXCLUDED.request_hash, status = NULL, body = NULL, \
-                         created_at = now() \
-                     WHERE idempotency_keys.created_at < now() - make_interval(hours => $5) \
-                 RETURNING 1",
-                &[
-                    &key.caller_role,
-                    &key.caller_id,
-                    &key.key,
-                    &key.request_hash,
-                    &IDEMPOTENCY_HOURS,
-                ],
-            )
-            .await?;
-        if claimed.is_none() {
-            let row = tx
-                .query_one(
-                    "SELECT request_hash, status, body FROM idempotency_keys \
-                     WHERE caller_role = $1 AND caller_id = $2 AND key = $3",
-                    &[&key.caller_role, &key.caller_id, &key.key],
-                )
-                .await?;
-            tx.rollback().await?;
-            let hash: String = row.try_get(0)?;
-            let status: Option<i32> = row.try_get(1)?;
-            let body: Option<Vec<u8>> = row.try_get(2)?;
-            return Ok(match (hash == key.request_hash, status, body) {
-                (true, Some(status), Some(body)) => Registered::Replayed {
-                    status: u16::try_from(status).unwrap_or(201),
-                    body,
-                },
-                // Another request's key, or (never, since answers are stored before commit) a
-                // claim without an answer: either way this request may not run under this key.
-                _ => Registered::KeyReused,
-            });
-        }
-    }
-    let created = create_subscription(&tx, new).await?;
-    if let Some(key) = idempotency {
-        tx.execute(
-            "UPDATE idempotency_keys SET status = 201, body = $4 \
-             WHERE caller_role = $1 AND caller_id = $2 AND key = $3",
-            &[
-                &key.caller_role,
-                &key.caller_id,
-                &key.key,
-                &render(&created),
-            ],
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(Registered::Fresh(created))
 }
 
 /// A live subscription by id.

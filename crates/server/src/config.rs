@@ -146,10 +146,10 @@ fn webhook_settings_from_env() -> anyhow::Result<DispatchSettings> {
                 .parse()
                 .context("RETURNS_WEBHOOK_RETRY_HOURS must be a number of hours")?;
             if hours < 24 {
-                // API.md promises at least 24 hours; shorter spans are for experiments.
+                // docs/api.md promises at least 24 hours; shorter spans are for experiments.
                 tracing::warn!(
                     hours,
-                    "webhooks are retried for less than the 24 hours API.md promises"
+                    "webhooks are retried for less than the 24 hours docs/api.md promises"
                 );
             }
             Duration::from_secs(hours.saturating_mul(3600))

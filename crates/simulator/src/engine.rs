@@ -53,6 +53,7 @@ fn no_render<T>(_: &T) -> StoredResponse {
     StoredResponse {
         status: 200,
         body: Vec::new(),
+        etag: None,
     }
 }
 
@@ -389,7 +390,7 @@ impl Engine<'_> {
         result: Result<Answered<T>, AppError>,
     ) -> Result<Option<T>, SimError> {
         match result {
-            Ok(Answered::Fresh(value)) => {
+            Ok(Answered::Fresh(value, _)) => {
                 self.stats.commands += 1;
                 Ok(Some(value))
             }

@@ -21,7 +21,7 @@ use returns_domain::ReturnId;
 
 use super::facts::{return_facts, CaseFacts, Counter, Fact, Party, PartyRole};
 
-/// API.md: metrics are over a rolling window of 180 days of service time by default.
+/// docs/api.md: metrics are over a rolling window of 180 days of service time by default.
 pub const DEFAULT_WINDOW_DAYS: u32 = 180;
 
 /// Evidence kept per counter, the most recent first to go last: enough to show an operator and to

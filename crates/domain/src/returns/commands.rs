@@ -1,4 +1,4 @@
-//! Commands on a return: one struct per action of API.md's action table, plus opening the return
+//! Commands on a return: one struct per action of docs/api.md's action table, plus opening the return
 //! and the scheduler's `ApplyDeadline`. Values are already parsed into domain types; checks that
 //! need the return's state (amounts against what was paid, evidence for a refusal...) happen in
 //! `decide` and come back as field errors.

@@ -34,7 +34,7 @@ use super::vocab::{
     PayoutMethod, RefundBasis, Status,
 };
 
-/// After a decline, the buyer may escalate for this many days (API.md's default).
+/// After a decline, the buyer may escalate for this many days (docs/api.md's default).
 pub const ESCALATION_WINDOW_DAYS: u32 = 7;
 /// An offer stands for this many days; unanswered, it expires and the request stands again.
 pub const OFFER_VALID_DAYS: u32 = 3;

@@ -5,7 +5,7 @@
 //! [`evolve`] / [`ReturnCase::apply`] (event → state), and [`allowed_actions`] (what a caller may
 //! do now, for the view).
 //!
-//! The life of a return (statuses as in API.md):
+//! The life of a return (statuses as in docs/api.md):
 //!
 //! ```text
 //! requested ─accept──────────────► authorized ─ship/carrier─► in_transit ─carrier/receive─► delivered

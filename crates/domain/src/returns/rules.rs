@@ -1,4 +1,4 @@
-//! Who may take which action, and when: API.md's action table as code.
+//! Who may take which action, and when: docs/api.md's action table as code.
 //!
 //! Three questions, asked in this order by `decide` and by `allowed_actions`:
 //! 1. May this party see the return? A buyer or seller acting on someone else's return is told it
@@ -116,7 +116,7 @@ fn withdrawal_blocked(case: &ReturnCase) -> Option<String> {
     }
 }
 
-/// The actions of API.md that `actor` may take on `case` at `now` (the view's `allowed_actions`).
+/// The actions of docs/api.md that `actor` may take on `case` at `now` (the view's `allowed_actions`).
 pub fn allowed_actions(case: &ReturnCase, actor: &Actor, now: DateTime<Utc>) -> Vec<&'static str> {
     if !can_see(case, actor) {
         return Vec::new();

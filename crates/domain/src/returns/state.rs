@@ -1,6 +1,6 @@
 //! The state of a return case, folded from its events by `evolve`.
 //!
-//! The state holds everything the return view of API.md shows (the caller adds `allowed_actions`
+//! The state holds everything the return view of docs/api.md shows (the caller adds `allowed_actions`
 //! for its caller), plus what `decide` needs. `evolve` is total and pure: it trusts the events
 //! (they were decided against this very state) and never fails, so replaying a stored history
 //! always yields the same state.

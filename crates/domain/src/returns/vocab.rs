@@ -1,5 +1,5 @@
 //! The closed vocabularies of the return case: statuses, outcomes, actions and the values of
-//! commands and events. Their strings are API.md's.
+//! commands and events. Their strings are docs/api.md's.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,7 +7,7 @@ use crate::macros::string_enum;
 use crate::money::MinorUnits;
 
 string_enum! {
-    /// Where a return stands (API.md).
+    /// Where a return stands (docs/api.md).
     pub enum Status ("status") {
         Requested = "requested",
         OfferPending = "offer_pending",
@@ -22,7 +22,7 @@ string_enum! {
 }
 
 string_enum! {
-    /// How a closed return ended (API.md).
+    /// How a closed return ended (docs/api.md).
     pub enum Outcome ("outcome") {
         Refunded = "refunded",
         PartiallyRefunded = "partially_refunded",
@@ -44,7 +44,7 @@ impl Outcome {
 }
 
 string_enum! {
-    /// The actions of API.md's action table (`POST /v1/returns/{id}/<action>`), plus `open`
+    /// The actions of docs/api.md's action table (`POST /v1/returns/{id}/<action>`), plus `open`
     /// (`POST /v1/returns`) and `apply-deadline` (the scheduler).
     pub enum Action ("action") {
         Open = "open",
@@ -70,7 +70,7 @@ string_enum! {
 }
 
 impl Action {
-    /// The actions reported in a return view's `allowed_actions`, in API.md's order.
+    /// The actions reported in a return view's `allowed_actions`, in docs/api.md's order.
     pub const ON_A_RETURN: [Action; 17] = [
         Action::Accept,
         Action::Decline,

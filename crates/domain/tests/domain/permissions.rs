@@ -1,4 +1,4 @@
-//! API.md's action table, checked over every action × role × status.
+//! docs/api.md's action table, checked over every action × role × status.
 
 use returns_domain::returns::*;
 use returns_domain::*;
@@ -7,7 +7,7 @@ use crate::harness::*;
 
 const ALL: &[Status] = Status::ALL;
 
-/// API.md's table, written out independently of the crate's `rules` module.
+/// docs/api.md's table, written out independently of the crate's `rules` module.
 fn table() -> Vec<(&'static str, Vec<Role>, Vec<Status>)> {
     use Role::*;
     use Status::*;

@@ -1,0 +1,719 @@
+//! Returns (docs/api.md, "Returns"): opening one, reading them, their history and messages, and
+//! every action on a return.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::body::{parse_json, RawBody};
+use crate::extract::{answered, command_options, page_limit, reply, versioned, Reply};
+use crate::openapi::{CommandHeaders, CommandProblems, QueryProblems, ReadProblems};
+use crate::problem::Problem;
+use crate::render;
+use crate::ApiState;
+use returns_app::OpenReturnRequest;
+use returns_domain::order::ItemRequest;
+use returns_domain::returns::{
+    AcceptOffer, AcceptReturn, Action, AddEvidence, AssignDispute, CarrierStatus, CarrierUpdate,
+    DecideDispute, DecisionOutcome, DeclineOffer, DeclineReturn, EscalateReturn, ExceptionRule,
+    FundedBy, GrantException, InspectReturn, IssueRefund, MakeOffer, OfferKind, PayoutMethod,
+    PostMessage, ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn, WithdrawReturn,
+};
+use returns_domain::{
+    Evidence, EvidenceKind, Grade, LineId, MinorUnits, OrderId, Reason, Resolution, ReturnId,
+};
+
+/// The routes of returns, except `/returns/{id}/{action}`, which comes last (see [`configure_actions`]).
+pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
+    scope
+        .route("/returns", web::post().to(open_return))
+        .route("/returns", web::get().to(list_returns))
+        .route("/returns/{id}", web::get().to(get_return))
+        .route("/returns/{id}/events", web::get().to(return_events))
+        .route("/returns/{id}/messages", web::get().to(return_messages))
+}
+
+/// `POST /returns/{id}/{action}`, after every fixed path under `/returns/{id}`.
+pub(crate) fn configure_actions(scope: actix_web::Scope) -> actix_web::Scope {
+    scope.route("/returns/{id}/{action}", web::post().to(return_action))
+}
+
+// ----- request bodies -----
+//
+// Each body is parsed into the struct that documents it and then converted into the domain's
+// value or command. Field types are the domain's parsed types, so validation stays the domain's;
+// the conversions name every field on both sides without `..`, so that a field added to a domain
+// command breaks the build here instead of going unparsed and undocumented. `#[serde(rename)]` on a
+// struct keeps the domain type's name in serde's messages ("expected struct OrderDetails").
+
+/// The body of `POST /v1/returns`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct OpenReturnBody {
+    #[schema(value_type = String, example = "ORD-1001")]
+    order_id: OrderId,
+    items: Vec<ItemBody>,
+    #[schema(value_type = crate::openapi::Reason)]
+    reason: Reason,
+    #[serde(default)]
+    description: Option<String>,
+    #[schema(value_type = crate::openapi::Resolution)]
+    resolution: Resolution,
+    #[serde(default)]
+    evidence: Vec<EvidenceBody>,
+}
+
+impl From<OpenReturnBody> for OpenReturnRequest {
+    fn from(body: OpenReturnBody) -> Self {
+        let OpenReturnBody {
+            order_id,
+            items,
+            reason,
+            description,
+            resolution,
+            evidence,
+        } = body;
+        OpenReturnRequest {
+            order_id,
+            items: items.into_iter().map(ItemRequest::from).collect(),
+            reason,
+            description,
+            resolution,
+            evidence: evidence.into_iter().map(Evidence::from).collect(),
+        }
+    }
+}
+
+/// A line and how many of it to return: at most what was bought minus what is already in open
+/// or refunded returns.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "ItemRequest")]
+pub(crate) struct ItemBody {
+    #[schema(value_type = String, example = "line-1")]
+    line_id: LineId,
+    #[schema(example = 1)]
+    quantity: u32,
+}
+
+impl From<ItemBody> for ItemRequest {
+    fn from(body: ItemBody) -> Self {
+        let ItemBody { line_id, quantity } = body;
+        ItemRequest { line_id, quantity }
+    }
+}
+
+/// A piece of evidence: a reference to a file kept elsewhere, or a note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "Evidence")]
+#[schema(as = Evidence)]
+pub(crate) struct EvidenceBody {
+    #[schema(value_type = crate::openapi::EvidenceKind)]
+    kind: EvidenceKind,
+    #[serde(default)]
+    url: Option<String>,
+    /// Hex SHA-256 of the file.
+    #[serde(default)]
+    sha256: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+impl From<EvidenceBody> for Evidence {
+    fn from(body: EvidenceBody) -> Self {
+        let EvidenceBody {
+            kind,
+            url,
+            sha256,
+            note,
+        } = body;
+        Evidence {
+            kind,
+            url,
+            sha256,
+            note,
+        }
+    }
+}
+
+fn evidence_list(evidence: Vec<EvidenceBody>) -> Vec<Evidence> {
+    evidence.into_iter().map(Evidence::from).collect()
+}
+
+/// A prepaid return label.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "ReturnLabel")]
+pub(crate) struct LabelBody {
+    #[schema(example = "DHL")]
+    carrier: String,
+    tracking_number: String,
+    #[serde(default)]
+    label_url: Option<String>,
+}
+
+impl From<LabelBody> for ReturnLabel {
+    fn from(body: LabelBody) -> Self {
+        let LabelBody {
+            carrier,
+            tracking_number,
+            label_url,
+        } = body;
+        ReturnLabel {
+            carrier,
+            tracking_number,
+            label_url,
+        }
+    }
+}
+
+/// `accept`: with `returnless: true` the buyer keeps the item and a refund is due at once.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "AcceptReturn")]
+pub(crate) struct AcceptBody {
+    #[serde(default)]
+    label: Option<LabelBody>,
+    #[serde(default)]
+    instructions: Option<String>,
+    #[serde(default)]
+    returnless: bool,
+}
+
+impl From<AcceptBody> for AcceptReturn {
+    fn from(body: AcceptBody) -> Self {
+        let AcceptBody {
+            label,
+            instructions,
+            returnless,
+        } = body;
+        AcceptReturn {
+            label: label.map(ReturnLabel::from),
+            instructions,
+            returnless,
+        }
+    }
+}
+
+/// `decline`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "DeclineReturn")]
+pub(crate) struct DeclineBody {
+    reason_text: String,
+    #[serde(default)]
+    evidence: Vec<EvidenceBody>,
+}
+
+impl From<DeclineBody> for DeclineReturn {
+    fn from(body: DeclineBody) -> Self {
+        let DeclineBody {
+            reason_text,
+            evidence,
+        } = body;
+        DeclineReturn {
+            reason_text,
+            evidence: evidence_list(evidence),
+        }
+    }
+}
+
+/// `offer`: a partial refund or store credit names its amount.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "MakeOffer")]
+pub(crate) struct OfferBody {
+    #[schema(value_type = crate::openapi::OfferKind)]
+    kind: OfferKind,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    amount_minor: Option<MinorUnits>,
+}
+
+impl From<OfferBody> for MakeOffer {
+    fn from(body: OfferBody) -> Self {
+        let OfferBody { kind, amount_minor } = body;
+        MakeOffer { kind, amount_minor }
+    }
+}
+
+/// `ship`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "ShipReturn")]
+pub(crate) struct ShipBody {
+    #[schema(example = "DHL")]
+    carrier: String,
+    tracking_number: String,
+}
+
+impl From<ShipBody> for ShipReturn {
+    fn from(body: ShipBody) -> Self {
+        let ShipBody {
+            carrier,
+            tracking_number,
+        } = body;
+        ShipReturn {
+            carrier,
+            tracking_number,
+        }
+    }
+}
+
+/// `carrier-update`: `at` is when the carrier saw it happen.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "CarrierUpdate")]
+pub(crate) struct CarrierUpdateBody {
+    #[schema(value_type = crate::openapi::CarrierStatus)]
+    status: CarrierStatus,
+    at: DateTime<Utc>,
+}
+
+impl From<CarrierUpdateBody> for CarrierUpdate {
+    fn from(body: CarrierUpdateBody) -> Self {
+        let CarrierUpdateBody { status, at } = body;
+        CarrierUpdate { status, at }
+    }
+}
+
+/// `receive`: `received_at` defaults to now.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "ReceiveReturn")]
+pub(crate) struct ReceiveBody {
+    #[serde(default)]
+    received_at: Option<DateTime<Utc>>,
+}
+
+impl From<ReceiveBody> for ReceiveReturn {
+    fn from(body: ReceiveBody) -> Self {
+        let ReceiveBody { received_at } = body;
+        ReceiveReturn { received_at }
+    }
+}
+
+/// `inspect`: a refund of 0 is a refusal and needs evidence.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "InspectReturn")]
+pub(crate) struct InspectBody {
+    #[schema(value_type = crate::openapi::Grade)]
+    grade: Grade,
+    #[schema(value_type = i64, minimum = 0)]
+    refund_amount_minor: MinorUnits,
+    #[serde(default)]
+    notes: Option<String>,
+    #[serde(default)]
+    evidence: Vec<EvidenceBody>,
+}
+
+impl From<InspectBody> for InspectReturn {
+    fn from(body: InspectBody) -> Self {
+        let InspectBody {
+            grade,
+            refund_amount_minor,
+            notes,
+            evidence,
+        } = body;
+        InspectReturn {
+            grade,
+            refund_amount_minor,
+            notes,
+            evidence: evidence_list(evidence),
+        }
+    }
+}
+
+/// `refund`: the platform reports that the payment went through.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "IssueRefund")]
+pub(crate) struct RefundBody {
+    #[schema(value_type = i64, minimum = 0)]
+    amount_minor: MinorUnits,
+    #[schema(value_type = crate::openapi::PayoutMethod)]
+    method: PayoutMethod,
+    /// The payment provider's reference.
+    reference: String,
+}
+
+impl From<RefundBody> for IssueRefund {
+    fn from(body: RefundBody) -> Self {
+        let RefundBody {
+            amount_minor,
+            method,
+            reference,
+        } = body;
+        IssueRefund {
+            amount_minor,
+            method,
+            reference,
+        }
+    }
+}
+
+/// `escalate`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "EscalateReturn")]
+pub(crate) struct EscalateBody {
+    reason_text: String,
+}
+
+impl From<EscalateBody> for EscalateReturn {
+    fn from(body: EscalateBody) -> Self {
+        let EscalateBody { reason_text } = body;
+        EscalateReturn { reason_text }
+    }
+}
+
+/// `messages`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "PostMessage")]
+pub(crate) struct MessageBody {
+    body: String,
+}
+
+impl From<MessageBody> for PostMessage {
+    fn from(message: MessageBody) -> Self {
+        let MessageBody { body } = message;
+        PostMessage { body }
+    }
+}
+
+/// `grant-exception`: waive a policy rule as goodwill.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "GrantException")]
+pub(crate) struct GrantExceptionBody {
+    #[schema(value_type = crate::openapi::ExceptionRule)]
+    rule: ExceptionRule,
+    note: String,
+}
+
+impl From<GrantExceptionBody> for GrantException {
+    fn from(body: GrantExceptionBody) -> Self {
+        let GrantExceptionBody { rule, note } = body;
+        GrantException { rule, note }
+    }
+}
+
+/// `decide`: for `side_with_seller` the amount is 0 and `return_required` and `funded_by` may be
+/// left out.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "DecideDispute")]
+pub(crate) struct DecideBody {
+    #[schema(value_type = crate::openapi::DecisionOutcome)]
+    outcome: DecisionOutcome,
+    #[schema(value_type = i64, minimum = 0)]
+    refund_amount_minor: MinorUnits,
+    #[serde(default)]
+    return_required: bool,
+    #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::FundedBy>)]
+    funded_by: Option<FundedBy>,
+    rationale: String,
+}
+
+impl From<DecideBody> for DecideDispute {
+    fn from(body: DecideBody) -> Self {
+        let DecideBody {
+            outcome,
+            refund_amount_minor,
+            return_required,
+            funded_by,
+            rationale,
+        } = body;
+        DecideDispute {
+            outcome,
+            refund_amount_minor,
+            return_required,
+            funded_by,
+            rationale,
+            // The service attaches what the operator was shown; a caller cannot.
+            recommendation: None,
+        }
+    }
+}
+
+// ----- returns -----
+
+/// Open a return (buyer).
+///
+/// Unknown order or someone else's order: 404. Unknown line, or a quantity above what was bought
+/// minus what is in open or refunded returns: 422. A return outside the policy is still created,
+/// with `policy.eligible=false`, and left to the seller and to arbitration.
+#[utoipa::path(
+    post,
+    path = "/v1/returns",
+    tag = "returns",
+    request_body = OpenReturnBody,
+    params(CommandHeaders),
+    responses(
+        (status = 201, description = "The return view", body = render::ReturnView,
+            headers(("ETag" = String, description = "`\"<version>\"`"))),
+        CommandProblems,
+    ),
+    security(("bearer" = [])),
+)]
+async fn open_return(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    caller: Caller,
+    body: RawBody,
+) -> Reply {
+    let request = OpenReturnRequest::from(parse_json::<OpenReturnBody>(&body.0)?);
+    let opts = command_options(&req, &body.0)?;
+    let service = state.service.clone();
+    let actor = caller.0.clone();
+    let render = move |case: &returns_domain::ReturnCase| {
+        versioned(
+            StatusCode::CREATED,
+            &render::return_view(case, &actor, service.now()),
+            case.version,
+        )
+    };
+    let answer = state
+        .service
+        .open_return(&caller.0, request, &opts, &render)
+        .await?;
+    Ok(answered(answer))
+}
+
+fn return_id(path: &str) -> Result<ReturnId, Problem> {
+    // An id that is not a UUID names no return: 404, like any unknown id.
+    ReturnId::parse(path).map_err(|_| Problem::not_found())
+}
+
+/// A return, as the caller may see it.
+#[utoipa::path(
+    get,
+    path = "/v1/returns/{id}",
+    tag = "returns",
+    params(("id" = Uuid, Path, description = "The return id")),
+    responses(
+        (status = 200, description = "The return view", body = render::ReturnView,
+            headers(("ETag" = String, description = "`\"<version>\"`"))),
+        ReadProblems,
+    ),
+    security(("bearer" = [])),
+)]
+async fn get_return(state: web::Data<ApiState>, caller: Caller, path: web::Path<String>) -> Reply {
+    let id = return_id(&path)?;
+    let case = state.service.get_return(&caller.0, id).await?;
+    Ok(reply(versioned(
+        StatusCode::OK,
+        &render::return_view(&case, &caller.0, state.service.now()),
+        case.version,
+    )))
+}
+
+/// The filters and paging of `GET /v1/returns`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    #[param(value_type = Option<crate::openapi::Status>)]
+    status: Option<String>,
+    order_id: Option<String>,
+    buyer_id: Option<String>,
+    seller_id: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}.{}", at.timestamp_micros(), id.simple())
+}
+
+fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let (micros, id) = cursor.split_once('.')?;
+    let at = DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?;
+    Some((at, Uuid::parse_str(id).ok()?))
+}
+
+/// The returns the caller may see, newest first, filtered.
+#[utoipa::path(
+    get,
+    path = "/v1/returns",
+    tag = "returns",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of return views", body = render::ReturnPage),
+        QueryProblems,
+    ),
+    security(("bearer" = [])),
+)]
+async fn list_returns(
+    state: web::Data<ApiState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Reply {
+    let query = query.into_inner();
+    let limit = page_limit(query.limit.as_deref())?;
+    let after = match &query.cursor {
+        None => None,
+        Some(c) => Some(
+            decode_cursor(c)
+                .ok_or_else(|| Problem::invalid("cursor", "not a cursor this service returned"))?,
+        ),
+    };
+    let filter = returns_app::ReturnFilter {
+        status: query.status,
+        order_id: query.order_id,
+        buyer_id: query.buyer_id,
+        seller_id: query.seller_id,
+        after,
+        limit,
+    };
+    let page = state.service.list_returns(&caller.0, filter).await?;
+    let now = state.service.now();
+    Ok(HttpResponse::Ok().json(render::ReturnPage {
+        items: page
+            .items
+            .iter()
+            .map(|case| render::return_view(case, &caller.0, now))
+            .collect(),
+        next_cursor: page.next.map(|(at, id)| encode_cursor(at, id)),
+    }))
+}
+
+/// The case history of a return: every event, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/returns/{id}/events",
+    tag = "returns",
+    params(("id" = Uuid, Path, description = "The return id")),
+    responses(
+        (status = 200, description = "Every event of the return", body = render::EventPage),
+        ReadProblems,
+    ),
+    security(("bearer" = [])),
+)]
+async fn return_events(
+    state: web::Data<ApiState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Reply {
+    let id = return_id(&path)?;
+    let page = state.service.return_events(&caller.0, id).await?;
+    Ok(HttpResponse::Ok().json(render::EventPage {
+        items: page.events.iter().map(render::event_view).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// The messages of a return, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/returns/{id}/messages",
+    tag = "returns",
+    params(("id" = Uuid, Path, description = "The return id")),
+    responses(
+        (status = 200, description = "Every message of the return", body = render::MessagePage),
+        ReadProblems,
+    ),
+    security(("bearer" = [])),
+)]
+async fn return_messages(
+    state: web::Data<ApiState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Reply {
+    let id = return_id(&path)?;
+    let page = state.service.return_events(&caller.0, id).await?;
+    Ok(HttpResponse::Ok().json(render::MessagePage {
+        items: page
+            .events
+            .iter()
+            .filter(|e| e.event_type == "return.message_posted")
+            .map(render::message_view)
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+fn parse_action(action: &str, body: &[u8]) -> Result<ReturnCommand, Problem> {
+    // A name that is no action on a return names no resource.
+    let action = Action::parse(action).map_err(|_| Problem::not_found())?;
+    Ok(match action {
+        Action::Accept => ReturnCommand::Accept(parse_json::<AcceptBody>(body)?.into()),
+        Action::Decline => ReturnCommand::Decline(parse_json::<DeclineBody>(body)?.into()),
+        Action::Offer => ReturnCommand::Offer(parse_json::<OfferBody>(body)?.into()),
+        Action::AcceptOffer => {
+            parse_json::<Value>(body)?;
+            ReturnCommand::AcceptOffer(AcceptOffer)
+        }
+        Action::DeclineOffer => {
+            parse_json::<Value>(body)?;
+            ReturnCommand::DeclineOffer(DeclineOffer)
+        }
+        Action::Ship => ReturnCommand::Ship(parse_json::<ShipBody>(body)?.into()),
+        Action::CarrierUpdate => {
+            ReturnCommand::CarrierUpdate(parse_json::<CarrierUpdateBody>(body)?.into())
+        }
+        Action::Receive => ReturnCommand::Receive(parse_json::<ReceiveBody>(body)?.into()),
+        Action::Inspect => ReturnCommand::Inspect(parse_json::<InspectBody>(body)?.into()),
+        Action::Refund => ReturnCommand::Refund(parse_json::<RefundBody>(body)?.into()),
+        Action::Escalate => ReturnCommand::Escalate(parse_json::<EscalateBody>(body)?.into()),
+        Action::Withdraw => {
+            parse_json::<Value>(body)?;
+            ReturnCommand::Withdraw(WithdrawReturn)
+        }
+        Action::Messages => ReturnCommand::PostMessage(parse_json::<MessageBody>(body)?.into()),
+        Action::Evidence => ReturnCommand::AddEvidence(AddEvidence {
+            evidence: parse_json::<EvidenceBody>(body)?.into(),
+        }),
+        Action::GrantException => {
+            ReturnCommand::GrantException(parse_json::<GrantExceptionBody>(body)?.into())
+        }
+        Action::Assign => {
+            parse_json::<Value>(body)?;
+            ReturnCommand::Assign(AssignDispute)
+        }
+        Action::Decide => ReturnCommand::Decide(parse_json::<DecideBody>(body)?.into()),
+        // Opening has its own path and deadlines are the scheduler's.
+        Action::Open | Action::ApplyDeadline => return Err(Problem::not_found()),
+    })
+}
+
+/// Take an action on a return.
+///
+/// The document lists one path per action, each with its body (see `openapi`).
+#[utoipa::path(
+    post,
+    path = "/v1/returns/{id}/{action}",
+    tag = "returns",
+    params(
+        ("id" = Uuid, Path, description = "The return id"),
+        ("action" = crate::openapi::ReturnAction, Path, description = "The action"),
+        CommandHeaders,
+    ),
+    responses(
+        (status = 200, description = "The new return view", body = render::ReturnView,
+            headers(("ETag" = String, description = "`\"<version>\"`"))),
+        CommandProblems,
+    ),
+    security(("bearer" = [])),
+)]
+async fn return_action(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: RawBody,
+) -> Reply {
+    let (id, action) = path.into_inner();
+    let id = return_id(&id)?;
+    let command = parse_action(&action, &body.0)?;
+    let opts = command_options(&req, &body.0)?;
+    let service = state.service.clone();
+    let actor = caller.0.clone();
+    let render = move |case: &returns_domain::ReturnCase| {
+        versioned(
+            StatusCode::OK,
+            &render::return_view(case, &actor, service.now()),
+            case.version,
+        )
+    };
+    let answer = state
+        .service
+        .act_on_return(&caller.0, id, command, &opts, &render)
+        .await?;
+    Ok(answered(answer))
+}

@@ -1,0 +1,557 @@
+//! The command executor: one path for every command of every aggregate.
+//!
+//! A command runs in two round trips to PostgreSQL in the common case:
+//!
+//! 1. `BEGIN`, the idempotency claim and the command's load statements, sent together (pipelined)
+//!    and answered together. The load statements read the aggregate's state and every outside fact
+//!    its decision needs, and lock the rows the command will write (`FOR UPDATE`), so that commands
+//!    on one aggregate queue instead of racing.
+//! 2. Every write, sent together and followed by `COMMIT`: the events of each stream it appends to
+//!    (the append fails when the stream is not at the version the state was loaded at), the
+//!    personal data taken out of them, the snapshots, the views the aggregate keeps, and the
+//!    idempotent answer. A failed statement aborts the transaction, so the `COMMIT` behind it rolls
+//!    back: all or nothing.
+//!
+//! Between the two, the command decides without I/O ([`Command::decide`]) and the caller's answer
+//! is rendered once from the typed outcome, so the stored idempotent answer is the very answer sent.
+//! A few commands read more before deciding ([`Command::enrich`]: a dispute decision reads the
+//! case's history for the recommendation it records), which costs them one round trip more.
+//!
+//! Guarantees kept: expected-version concurrency (the database refuses an append at a version the
+//! stream is not at), exactly-once idempotency (the key is claimed in the command's transaction; a
+//! concurrent retry waits on it and gets the first answer), read-your-writes (views are written in
+//! the command's transaction) and the gap-free feed (the events table is only ever appended to).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Object;
+use futures_util::future::{maybe_done, MaybeDone};
+use returns_domain::Actor;
+use returns_event_store::{ActorRef, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError};
+use serde::Serialize;
+use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::{Row, Statement};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::error::AppError;
+use crate::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::personal::{self, PersonalValue};
+
+/// How often a command is run again when a concurrent command on the same new stream won the race
+/// (for example two first registrations of one order): the next run sees the first's result.
+const CONFLICT_RETRIES: usize = 3;
+
+/// Per-request options of a command.
+#[derive(Debug, Clone, Default)]
+pub struct CommandOptions {
+    /// `If-Match`: the version the caller last saw; the command fails with a version conflict if
+    /// the resource has moved on.
+    pub if_match: Option<u64>,
+    pub idempotency: Option<IdempotencyKey>,
+    /// Ties the events to the request that caused them.
+    pub correlation_id: Option<Uuid>,
+}
+
+impl CommandOptions {
+    /// `If-Match`: the aggregate must be at the version the caller last saw.
+    pub(crate) fn expect_version(&self, version: u64) -> Result<(), AppError> {
+        match self.if_match {
+            Some(seen) if seen != version => Err(AppError::VersionConflict { current: version }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The answer of a command: new, with the answer rendered from it, or the stored answer of an
+/// earlier request with the same idempotency key.
+#[derive(Debug)]
+pub enum Answered<T> {
+    Fresh(T, StoredResponse),
+    Replayed(StoredResponse),
+}
+
+impl<T> Answered<T> {
+    /// The answer to send, whichever it is.
+    pub fn response(self) -> StoredResponse {
+        match self {
+            Answered::Fresh(_, response) | Answered::Replayed(response) => response,
+        }
+    }
+
+    /// The typed outcome, when the command ran now.
+    pub fn fresh(self) -> Option<T> {
+        match self {
+            Answered::Fresh(value, _) => Some(value),
+            Answered::Replayed(_) => None,
+        }
+    }
+}
+
+/// One SQL statement and its parameters, sent in a pipelined batch.
+pub(crate) struct Sql {
+    pub sql: &'static str,
+    pub params: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+impl Sql {
+    pub(crate) fn new(sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> Self {
+        Sql { sql, params }
+    }
+
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+}
+
+/// What a command's transaction needs besides the decision's inputs.
+#[derive(Debug, Clone)]
+pub(crate) struct Cx {
+    pub caller: Actor,
+    pub opts: CommandOptions,
+    /// The service clock when the command started.
+    pub now: DateTime<Utc>,
+}
+
+impl Cx {
+    pub(crate) fn metadata(&self) -> Metadata {
+        Metadata {
+            actor: ActorRef {
+                role: self.caller.role.as_str().to_owned(),
+                id: self.caller.id.clone(),
+            },
+            correlation_id: self.opts.correlation_id.unwrap_or_else(Uuid::now_v7),
+            causation_id: None,
+            occurred_at: self.now,
+        }
+    }
+}
+
+/// An event-sourced aggregate: a stream of events, the state folded from them, and the views kept
+/// in step with that state in the command's transaction.
+pub(crate) trait Aggregate {
+    type State: Serialize;
+    type Event;
+
+    /// The aggregate's stream.
+    fn stream_id(state: &Self::State) -> String;
+
+    /// Folds one event into the state (`None` before the first event).
+    fn evolve(state: Option<Self::State>, event: &Self::Event) -> Option<Self::State>;
+
+    /// The events as stored, with the free text that is personal data taken out of them.
+    fn encode(events: &[Self::Event]) -> (Vec<NewEvent>, Vec<PersonalValue>);
+
+    /// Whose personal data the free text of this aggregate's events is.
+    fn data_subject(state: &Self::State) -> &str;
+
+    /// Whether the state is kept in `snapshots` (a flag keeps its state in its own row).
+    const SNAPSHOT: bool = true;
+
+    /// The views kept in the command's transaction besides the snapshot.
+    fn views(_state: &Self::State, _writes: &mut Writes) {}
+}
+
+/// Everything a decision writes, sent as one pipelined batch before `COMMIT`.
+#[derive(Default)]
+pub(crate) struct Writes {
+    statements: Vec<Sql>,
+    appends: usize,
+}
+
+const SAVE_SNAPSHOT_SQL: &str = "INSERT INTO snapshots (stream_id, version, state) \
+     VALUES ($1, $2, $3) \
+     ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state";
+
+impl Writes {
+    /// Records `events` of aggregate `A`, whose stream is at `version` with `state`: the append,
+    /// the personal data taken out of them, the snapshot and the views. Returns the new state.
+    pub(crate) fn record<A: Aggregate>(
+        &mut self,
+        cx: &Cx,
+        state: Option<A::State>,
+        version: u64,
+        events: &[A::Event],
+    ) -> Result<Option<A::State>, AppError> {
+        if events.is_empty() {
+            return Ok(state);
+        }
+        let state = events
+            .iter()
+            .fold(state, A::evolve)
+            .ok_or_else(|| AppError::Internal("events without a state".into()))?;
+        let stream = A::stream_id(&state);
+        let (new_events, personal) = A::encode(events);
+        let new_version = version + new_events.len() as u64;
+        let (sql, params) = returns_event_store::append_statement(
+            &stream,
+            ExpectedVersion::from_version(version),
+            new_events,
+            &cx.metadata(),
+        )?;
+        self.statements.push(Sql::new(sql, params));
+        self.appends += 1;
+        if let Some(sql) = personal::store_statement(A::data_subject(&state), &personal) {
+            self.statements.push(sql);
+        }
+        if A::SNAPSHOT {
+            let json = serde_json::to_value(&state)?;
+            self.statements.push(Sql::new(
+                SAVE_SNAPSHOT_SQL,
+                vec![
+                    Box::new(stream),
+                    Box::new(to_i64(new_version)?),
+                    Box::new(Json(json)),
+                ],
+            ));
+        }
+        A::views(&state, self);
+        Ok(Some(state))
+    }
+
+    /// A view write of its own.
+    pub(crate) fn push(&mut self, sql: Sql) {
+        self.statements.push(sql);
+    }
+}
+
+pub(crate) fn to_i64(v: u64) -> Result<i64, AppError> {
+    i64::try_from(v).map_err(|_| AppError::Internal(format!("{v} is out of range")))
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A command as the executor runs it.
+pub(crate) trait Command: Send + Sync {
+    /// The aggregate's state and the outside facts the decision needs.
+    type Loaded: Send;
+    /// What the caller gets.
+    type Outcome: Send;
+
+    /// The command's name in metrics.
+    fn name(&self) -> &'static str;
+
+    /// The statements that load what the decision needs, locking what it will write. They are
+    /// sent in the first round trip, so none may depend on another's answer (join instead).
+    fn load(&self, cx: &Cx) -> Vec<Sql>;
+
+    /// The loaded rows, one list per load statement, as the decision's input.
+    fn parse(&self, rows: Vec<Vec<Row>>, cx: &Cx) -> Result<Self::Loaded, AppError>;
+
+    /// Further reads, for the few commands whose facts depend on what was loaded.
+    fn enrich<'a>(
+        &'a self,
+        _client: &'a deadpool_postgres::Client,
+        _store: &'a EventStore,
+        loaded: Self::Loaded,
+        _cx: &'a Cx,
+    ) -> BoxFuture<'a, Result<Self::Loaded, AppError>> {
+        Box::pin(async move { Ok(loaded) })
+    }
+
+    /// Decides without I/O: records what to write and returns the outcome.
+    fn decide(
+        &self,
+        loaded: Self::Loaded,
+        cx: &Cx,
+        writes: &mut Writes,
+    ) -> Result<Self::Outcome, AppError>;
+}
+
+/// A pooled connection inside a transaction that this module opened with a plain `BEGIN`. If it
+/// is dropped before the transaction ended (a cancelled request), the connection is closed rather
+/// than returned to the pool mid-transaction; the server then rolls back.
+struct Conn {
+    object: Option<Object>,
+    in_transaction: std::cell::Cell<bool>,
+}
+
+impl Conn {
+    fn client(&self) -> Result<&deadpool_postgres::Client, AppError> {
+        self.object
+            .as_ref()
+            .ok_or_else(|| AppError::Internal("connection already released".into()))
+    }
+
+    async fn rollback(self) {
+        if let Some(object) = &self.object {
+            if object.batch_execute("ROLLBACK").await.is_ok() {
+                self.in_transaction.set(false);
+            }
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if self.in_transaction.get() {
+            if let Some(object) = self.object.take() {
+                drop(Object::take(object));
+            }
+        }
+    }
+}
+
+/// Runs futures to completion, polling them first in the order given. Each future below sends its
+/// request on its first poll, so the requests reach the server in this order, in one batch.
+async fn in_order<'a, T>(futures: Vec<BoxFuture<'a, T>>) -> Vec<T> {
+    let mut slots: Vec<MaybeDone<BoxFuture<'a, T>>> = futures.into_iter().map(maybe_done).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for slot in slots.iter_mut() {
+            if Pin::new(slot).poll(cx).is_pending() {
+                done = false;
+            }
+        }
+        if done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    slots
+        .iter_mut()
+        .filter_map(|slot| Pin::new(slot).take_output())
+        .collect()
+}
+
+/// Prepares (or finds in the connection's cache) every statement, so that the batch that follows
+/// sends each request on its future's first poll.
+async fn prepare(
+    client: &deadpool_postgres::Client,
+    sqls: &[&'static str],
+) -> Result<Vec<Statement>, AppError> {
+    let mut prepared = Vec::with_capacity(sqls.len());
+    for sql in sqls {
+        prepared.push(client.prepare_cached(sql).await?);
+    }
+    Ok(prepared)
+}
+
+/// The executor: the store and the clock it runs commands with.
+#[derive(Clone)]
+pub(crate) struct Executor {
+    pub store: EventStore,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Executor {
+    /// Runs `command` for `caller`: claim the idempotency key, load, decide, write, commit; see the
+    /// module documentation. `render` makes the caller's answer from the outcome, once per run.
+    pub(crate) async fn execute<C: Command>(
+        &self,
+        caller: &Actor,
+        opts: &CommandOptions,
+        command: &C,
+        render: &(dyn Fn(&C::Outcome) -> StoredResponse + Sync),
+    ) -> Result<Answered<C::Outcome>, AppError> {
+        let result = self.attempts(caller, opts, command, render).await;
+        let outcome = match &result {
+            Ok(Answered::Fresh(..)) => "ok",
+            Ok(Answered::Replayed(_)) => "replayed",
+            Err(AppError::Rejected(r)) => r.code(),
+            Err(AppError::NotFound) => "not_found",
+            Err(AppError::VersionConflict { .. }) => "version_conflict",
+            Err(AppError::IdempotencyKeyReused) => "idempotency_key_reused",
+            Err(AppError::Unavailable(_)) => "unavailable",
+            Err(AppError::RmaTaken | AppError::Internal(_)) => "error",
+        };
+        metrics::counter!("commands_total", "command" => command.name(), "outcome" => outcome)
+            .increment(1);
+        result
+    }
+
+    async fn attempts<C: Command>(
+        &self,
+        caller: &Actor,
+        opts: &CommandOptions,
+        command: &C,
+        render: &(dyn Fn(&C::Outcome) -> StoredResponse + Sync),
+    ) -> Result<Answered<C::Outcome>, AppError> {
+        let cx = Cx {
+            caller: caller.clone(),
+            opts: opts.clone(),
+            now: self.clock.now(),
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.once(&cx, command, render).await {
+                Err(e) if attempt < CONFLICT_RETRIES && retryable(&e, opts) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn once<C: Command>(
+        &self,
+        cx: &Cx,
+        command: &C,
+        render: &(dyn Fn(&C::Outcome) -> StoredResponse + Sync),
+    ) -> Result<Answered<C::Outcome>, AppError> {
+        let object = self.store.pool().get().await?;
+        let conn = Conn {
+            object: Some(object),
+            in_transaction: std::cell::Cell::new(false),
+        };
+        let loads = command.load(cx);
+        let key = cx.opts.idempotency.as_ref();
+
+        // Round trip 1: BEGIN, the claim and the loads.
+        let loaded = {
+            let client = conn.client()?;
+            let mut sqls: Vec<&'static str> = Vec::with_capacity(loads.len() + 1);
+            if key.is_some() {
+                sqls.push(idempotency::CLAIM_SQL);
+            }
+            sqls.extend(loads.iter().map(|l| l.sql));
+            let prepared = prepare(client, &sqls).await?;
+            let (claim_stmt, load_stmts) = match key {
+                Some(_) => (prepared.first(), &prepared[1..]),
+                None => (None, &prepared[..]),
+            };
+            let load_params: Vec<_> = loads.iter().map(Sql::params).collect();
+            let claim_params = key.map(|k| idempotency::claim_params(&cx.caller, k));
+            let claim_params: Option<Vec<&(dyn ToSql + Sync)>> = claim_params.as_ref().map(|p| {
+                p.iter()
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                    .collect()
+            });
+            let mut futures: Vec<BoxFuture<'_, Result<Vec<Row>, AppError>>> =
+                Vec::with_capacity(loads.len() + 2);
+            futures.push(Box::pin(async move {
+                client.batch_execute("BEGIN").await?;
+                Ok(Vec::new())
+            }));
+            if let (Some(stmt), Some(params)) = (claim_stmt, &claim_params) {
+                futures.push(Box::pin(
+                    async move { Ok(client.query(stmt, params).await?) },
+                ));
+            }
+            for (stmt, params) in load_stmts.iter().zip(&load_params) {
+                futures.push(Box::pin(
+                    async move { Ok(client.query(stmt, params).await?) },
+                ));
+            }
+            conn.in_transaction.set(true);
+            let mut results = in_order(futures).await.into_iter();
+            let begun = results.next().unwrap_or(Ok(Vec::new()));
+            let claimed = if key.is_some() { results.next() } else { None };
+            let rows: Result<Vec<Vec<Row>>, AppError> = results.collect();
+            if let Err(e) = begun {
+                conn.rollback().await;
+                return Err(e);
+            }
+            if let (Some(claimed), Some(key)) = (claimed, key) {
+                let replay = claimed.and_then(|rows| idempotency::claimed(&rows, key));
+                match replay {
+                    Ok(None) => {}
+                    Ok(Some(stored)) => {
+                        conn.rollback().await;
+                        return Ok(Answered::Replayed(stored));
+                    }
+                    Err(e) => {
+                        conn.rollback().await;
+                        return Err(e);
+                    }
+                }
+            }
+            match rows.and_then(|rows| command.parse(rows, cx)) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    conn.rollback().await;
+                    return Err(e);
+                }
+            }
+        };
+
+        // Only some commands read more (one round trip more).
+        let loaded = match command
+            .enrich(conn.client()?, &self.store, loaded, cx)
+            .await
+        {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                conn.rollback().await;
+                return Err(e);
+            }
+        };
+
+        // The decision, without I/O, and the answer rendered once from it.
+        let mut writes = Writes::default();
+        let outcome = match command.decide(loaded, cx, &mut writes) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                conn.rollback().await;
+                return Err(e);
+            }
+        };
+        let response = render(&outcome);
+        if let Some(key) = key {
+            writes.push(idempotency::store_statement(&cx.caller, key, &response));
+        }
+
+        // Round trip 2: every write, then COMMIT.
+        let client = conn.client()?;
+        let sqls: Vec<&'static str> = writes.statements.iter().map(|s| s.sql).collect();
+        let prepared = match prepare(client, &sqls).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                conn.rollback().await;
+                return Err(e);
+            }
+        };
+        let params: Vec<_> = writes.statements.iter().map(Sql::params).collect();
+        let mut futures: Vec<BoxFuture<'_, Result<(), tokio_postgres::Error>>> =
+            Vec::with_capacity(prepared.len() + 1);
+        for (stmt, params) in prepared.iter().zip(&params) {
+            futures.push(Box::pin(async move {
+                client.query(stmt, params).await.map(|_| ())
+            }));
+        }
+        futures.push(Box::pin(
+            async move { client.batch_execute("COMMIT").await },
+        ));
+        let results = in_order(futures).await;
+        // The first failure tells why; the statements after it failed because the transaction was
+        // aborted, and the COMMIT after them rolled back.
+        let failed = results.into_iter().find_map(Result::err);
+        conn.in_transaction.set(false);
+        if let Some(e) = failed {
+            return Err(write_error(e));
+        }
+        if writes.appends > 0 {
+            self.store.appended().notify_waiters();
+        }
+        Ok(Answered::Fresh(outcome, response))
+    }
+}
+
+/// Whether a failed run may be run again: it lost a race on a new stream (and the caller named no
+/// version), or drew a taken RMA number.
+fn retryable(e: &AppError, opts: &CommandOptions) -> bool {
+    (matches!(e, AppError::VersionConflict { .. }) && opts.if_match.is_none())
+        || matches!(e, AppError::RmaTaken)
+}
+
+/// What a failed write means to the caller.
+fn write_error(e: tokio_postgres::Error) -> AppError {
+    if returns_event_store::is_append_conflict(&e) {
+        return AppError::VersionConflict { current: 0 };
+    }
+    let rma_taken = e
+        .as_db_error()
+        .is_some_and(|db| db.constraint() == Some("return_index_rma_key"));
+    if rma_taken {
+        return AppError::RmaTaken;
+    }
+    AppError::from(StoreError::from(e))
+}

@@ -1,0 +1,290 @@
+//! A command costs at most three round trips to PostgreSQL (docs/architecture.md, "The command
+//! executor"): counted on the wire by a proxy between the service's connection and the server.
+//!
+//! The proxy counts flights: a flight starts each time the client sends after the server has
+//! answered, which is what a round trip is. The service runs on a current-thread runtime, so the
+//! statements a command pipelines are written together and reach the proxy as one flight.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use returns_app::{
+    Answered, CommandOptions, IdempotencyKey, OpenReturnRequest, Service, StoredResponse,
+    SystemClock,
+};
+use returns_domain::order::{ItemRequest, OrderDetails};
+use returns_domain::returns::{AcceptReturn, ReturnCommand};
+use returns_domain::{Actor, ReturnCase};
+use returns_event_store::{pool, EventStore, PoolSettings};
+use returns_testkit::TestDb;
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// The most round trips a command may take in the common case.
+const MAX_ROUND_TRIPS: usize = 3;
+
+#[derive(Default)]
+struct Wire {
+    flights: AtomicUsize,
+    /// Who sent last: 0 nobody, 1 the client, 2 the server.
+    last: AtomicU8,
+}
+
+impl Wire {
+    fn take(&self) -> usize {
+        self.flights.swap(0, Ordering::SeqCst)
+    }
+}
+
+async fn pump<R, W>(mut from: R, mut to: W, wire: Arc<Wire>, client_side: bool)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if client_side {
+            if wire.last.swap(1, Ordering::SeqCst) != 1 {
+                wire.flights.fetch_add(1, Ordering::SeqCst);
+            }
+        } else {
+            wire.last.store(2, Ordering::SeqCst);
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Starts a counting proxy to the server of `url` on a thread of its own; returns its port.
+fn proxy(url: &str, wire: Arc<Wire>) -> u16 {
+    let config = tokio_postgres::Config::from_str(url).unwrap();
+    let host = config.get_hosts().first().cloned().expect("a host");
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().port()).unwrap();
+            loop {
+                let (client, _) = listener.accept().await.unwrap();
+                client.set_nodelay(true).unwrap();
+                let (cr, cw) = client.into_split();
+                match &host {
+                    tokio_postgres::config::Host::Tcp(h) => {
+                        let server = tokio::net::TcpStream::connect((h.as_str(), port))
+                            .await
+                            .unwrap();
+                        server.set_nodelay(true).unwrap();
+                        let (sr, sw) = server.into_split();
+                        tokio::spawn(pump(cr, sw, wire.clone(), true));
+                        tokio::spawn(pump(sr, cw, wire.clone(), false));
+                    }
+                    tokio_postgres::config::Host::Unix(dir) => {
+                        let path = dir.join(format!(".s.PGSQL.{port}"));
+                        let server = tokio::net::UnixStream::connect(path).await.unwrap();
+                        let (sr, sw) = server.into_split();
+                        tokio::spawn(pump(cr, sw, wire.clone(), true));
+                        tokio::spawn(pump(sr, cw, wire.clone(), false));
+                    }
+                }
+            }
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// The database of `url` reached through the proxy on `port`.
+fn through(url: &str, port: u16) -> String {
+    let config = tokio_postgres::Config::from_str(url).unwrap();
+    let user = config.get_user().unwrap_or("postgres");
+    let dbname = config.get_dbname().expect("a database name");
+    match config.get_password() {
+        Some(p) => format!(
+            "postgres://{user}:{}@127.0.0.1:{port}/{dbname}",
+            String::from_utf8_lossy(p)
+        ),
+        None => format!("postgres://{user}@127.0.0.1:{port}/{dbname}"),
+    }
+}
+
+fn no_render<T>(_: &T) -> StoredResponse {
+    StoredResponse::default()
+}
+
+fn fresh<T: std::fmt::Debug>(answer: Answered<T>) -> T {
+    match answer {
+        Answered::Fresh(v, _) => v,
+        other => panic!("expected a fresh answer, got {other:?}"),
+    }
+}
+
+fn order(id: &str) -> OrderDetails {
+    let delivered = Utc::now() - Duration::days(3);
+    serde_json::from_value(json!({
+        "order_id": id, "buyer_id": "buyer-1", "seller_id": "seller-1", "currency": "EUR",
+        "jurisdiction": "DE", "placed_at": delivered - Duration::days(2), "delivered_at": delivered,
+        "lines": [{"line_id": "l1", "sku": "S1", "title": "Lamp", "category": "home",
+                   "quantity": 3, "unit_price_minor": 2500}]
+    }))
+    .unwrap()
+}
+
+fn open_request(order_id: &str) -> OpenReturnRequest {
+    OpenReturnRequest {
+        order_id: order_id.parse().unwrap(),
+        items: vec![ItemRequest {
+            line_id: "l1".parse().unwrap(),
+            quantity: 1,
+        }],
+        reason: "defective".parse().unwrap(),
+        description: Some("It flickers.".into()),
+        resolution: "refund".parse().unwrap(),
+        evidence: Vec::new(),
+    }
+}
+
+async fn open_and_accept(service: &Service, order_id: &str, opts: &CommandOptions) -> ReturnCase {
+    let opened: ReturnCase = fresh(
+        service
+            .open_return(
+                &Actor::buyer("buyer-1"),
+                open_request(order_id),
+                opts,
+                no_render,
+            )
+            .await
+            .unwrap(),
+    );
+    fresh(
+        service
+            .act_on_return(
+                &Actor::seller("seller-1"),
+                opened.id,
+                ReturnCommand::Accept(AcceptReturn {
+                    label: None,
+                    instructions: None,
+                    returnless: false,
+                }),
+                &CommandOptions::default(),
+                no_render,
+            )
+            .await
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn open_and_accept_take_at_most_three_round_trips() {
+    let db = TestDb::new().await;
+    let direct = Service::new(db.store(), Arc::new(SystemClock));
+    let platform = Actor::platform("marketplace");
+    for id in ["o-warm", "o-1"] {
+        fresh(
+            direct
+                .register_order(&platform, order(id), &CommandOptions::default(), no_render)
+                .await
+                .unwrap(),
+        );
+    }
+
+    let wire = Arc::new(Wire::default());
+    let port = proxy(db.url(), wire.clone());
+    let settings = PoolSettings {
+        max_size: 1,
+        application_name: "returns-round-trips".into(),
+        ..PoolSettings::default()
+    };
+    let measured = Service::new(
+        EventStore::new(pool(&through(db.url(), port), &settings).unwrap()),
+        Arc::new(SystemClock),
+    );
+    // The first commands on the connection connect and prepare their statements.
+    open_and_accept(&measured, "o-warm", &CommandOptions::default()).await;
+    let keyed = |key: &str| CommandOptions {
+        idempotency: Some(IdempotencyKey {
+            key: key.into(),
+            request_hash: "h".into(),
+        }),
+        ..CommandOptions::default()
+    };
+    measured
+        .open_return(
+            &Actor::buyer("buyer-1"),
+            open_request("o-warm"),
+            &keyed("warm"),
+            no_render,
+        )
+        .await
+        .unwrap();
+
+    wire.take();
+    let opened: ReturnCase = fresh(
+        measured
+            .open_return(
+                &Actor::buyer("buyer-1"),
+                open_request("o-1"),
+                &CommandOptions::default(),
+                no_render,
+            )
+            .await
+            .unwrap(),
+    );
+    let open = wire.take();
+
+    let accepted: ReturnCase = fresh(
+        measured
+            .act_on_return(
+                &Actor::seller("seller-1"),
+                opened.id,
+                ReturnCommand::Accept(AcceptReturn {
+                    label: None,
+                    instructions: None,
+                    returnless: false,
+                }),
+                &CommandOptions::default(),
+                no_render,
+            )
+            .await
+            .unwrap(),
+    );
+    let accept = wire.take();
+    assert_eq!(accepted.status.as_str(), "authorized");
+
+    fresh(
+        measured
+            .open_return(
+                &Actor::buyer("buyer-1"),
+                open_request("o-1"),
+                &keyed("k-1"),
+                no_render,
+            )
+            .await
+            .unwrap(),
+    );
+    let open_keyed = wire.take();
+
+    eprintln!("round trips: open {open}, accept {accept}, open with Idempotency-Key {open_keyed}");
+    assert!(open >= 1 && accept >= 1, "the proxy saw the commands");
+    assert!(open <= MAX_ROUND_TRIPS, "open took {open} round trips");
+    assert!(
+        accept <= MAX_ROUND_TRIPS,
+        "accept took {accept} round trips"
+    );
+    assert!(
+        open_keyed <= MAX_ROUND_TRIPS,
+        "open with an idempotency key took {open_keyed} round trips"
+    );
+}
