@@ -21,6 +21,9 @@
 -- Prints one machine-readable line at the end:
 --   RESULT scenario=mix requests=.. errors=.. ... rps=.. p50_ms=.. p95_ms=.. p99_ms=..
 
+-- The shared helpers, from this script's own folder.
+local common = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
+
 -- Globals shared with the main Lua state through thread:set / thread:get.
 tid = 0         -- set by setup()
 errors = 0      -- answers other than 2xx, this thread
@@ -36,29 +39,12 @@ local seq = 0        -- sequences started on this thread
 local step = 1
 local order_id, return_id
 
-local function random_tag()
-  local f = io.open("/dev/urandom", "rb")
-  if f then
-    local b = f:read(4)
-    f:close()
-    if b and #b == 4 then
-      return string.format("%02x%02x%02x%02x", b:byte(1, 4))
-    end
-  end
-  math.randomseed(os.time() + tid * 7919)
-  return string.format("%08x", math.random(0, 0x7fffffff))
-end
-
-local function iso(t)
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", t)
-end
-
 -- A carrier's time: not in the future (the service allows 5 minutes of clock skew) and not
 -- before the return was opened. os.time() is the current second rounded down, which may lie
 -- before the return's created_at (sub-second); one second later is after it and well within
 -- the tolerance.
 local function carrier_time()
-  return iso(os.time() + 1)
+  return common.iso(os.time() + 1)
 end
 
 local function new_sequence()
@@ -140,40 +126,21 @@ local function step_name(s)
   return s.label and s.label() or s.name
 end
 
--- Main state: one entry per thread, read back in done().
-threads = {}
-local next_tid = 0
-
-function setup(thread)
-  next_tid = next_tid + 1
-  thread:set("tid", next_tid)
-  table.insert(threads, thread)
-end
-
-local function bearer(var)
-  local token = os.getenv(var)
-  if not token or token == "" then
-    error(var .. " is not set")
-  end
-  return "Bearer " .. token
-end
+setup = common.setup
 
 function init(args)
   local tokens = {
-    platform = bearer("BENCH_PLATFORM_TOKEN"),
-    seller = bearer("BENCH_SELLER_TOKEN"),
-    buyer = bearer("BENCH_BUYER_TOKEN"),
+    platform = common.bearer("BENCH_PLATFORM_TOKEN"),
+    seller = common.bearer("BENCH_SELLER_TOKEN"),
+    buyer = common.bearer("BENCH_BUYER_TOKEN"),
   }
   for role, value in pairs(tokens) do
     as[role] = { ["Content-Type"] = "application/json", ["Authorization"] = value }
   end
   buyer = os.getenv("BENCH_BUYER_ID") or "buyer-1"
   seller = os.getenv("BENCH_SELLER_ID") or "seller-1"
-  tag = random_tag()
-  -- Delivered three days ago: inside every return window, like a real return.
-  local now = os.time()
-  placed_at = iso(now - 6 * 86400)
-  delivered_at = iso(now - 3 * 86400)
+  tag = common.random_tag(tid)
+  placed_at, delivered_at = common.order_dates()
   new_sequence()
 end
 
@@ -216,20 +183,5 @@ function response(status, hdrs, body)
 end
 
 function done(summary, latency, requests)
-  local http_errors, completed = 0, 0
-  for _, t in ipairs(threads) do
-    http_errors = http_errors + (tonumber(t:get("errors")) or 0)
-    completed = completed + (tonumber(t:get("returns")) or 0)
-  end
-  local e = summary.errors
-  local socket_errors = e.connect + e.read + e.write + e.timeout
-  local seconds = summary.duration / 1e6
-  local function ms(p) return latency:percentile(p) / 1000 end
-  io.write(string.format(
-    "RESULT scenario=mix requests=%d errors=%d http_errors=%d socket_errors=%d "
-      .. "status_errors=%d returns=%d seconds=%.3f rps=%.1f returns_per_s=%.1f p50_ms=%.3f "
-      .. "p90_ms=%.3f p95_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
-    summary.requests, http_errors + socket_errors, http_errors, socket_errors, e.status,
-    completed, seconds, summary.requests / seconds, completed / seconds, ms(50), ms(90), ms(95),
-    ms(99), latency.max / 1000))
+  common.report("mix", "returns", summary, latency)
 end

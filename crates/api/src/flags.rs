@@ -212,9 +212,7 @@ pub(crate) async fn review_flag(
     path: web::Path<String>,
     body: crate::body::RawBody,
 ) -> Result<HttpResponse, Problem> {
-    if caller.role() != crate::auth::Role::Operator {
-        return Err(Problem::forbidden("only operators review flags"));
-    }
+    returns_app::operator_only(&caller.0, returns_app::REVIEW_FLAGS)?;
     let id = crate::extract::id_of(&path)?;
     let review: ReviewBody = crate::body::parse_json(&body.0)?;
     let verdict = Verdict::parse(&review.verdict)

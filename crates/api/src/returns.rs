@@ -457,20 +457,27 @@ async fn open_return(
 ) -> Reply {
     let request = OpenReturnRequest::from(parse_json::<OpenReturnBody>(&body.0)?);
     let opts = command_options(&req, &body.0)?;
-    let service = state.service.clone();
-    let actor = caller.0.clone();
-    let render = move |case: &returns_domain::ReturnCase| {
-        versioned(
-            StatusCode::CREATED,
-            &render::return_view(case, &actor, service.now()),
-            case.version,
-        )
-    };
+    let render = case_answer(&state, &caller, StatusCode::CREATED);
     let answer = state
         .service
         .open_return(&caller.0, request, &opts, &render)
         .await?;
     Ok(answered(answer))
+}
+
+/// The answer showing a return as `caller` sees it now, with its `ETag`.
+fn case_answer<'a>(
+    state: &'a ApiState,
+    caller: &'a Caller,
+    status: StatusCode,
+) -> impl Fn(&returns_domain::ReturnCase) -> returns_app::StoredResponse + Sync + 'a {
+    move |case| {
+        versioned(
+            status,
+            &render::return_view(case, &caller.0, state.service.now()),
+            case.version,
+        )
+    }
 }
 
 fn return_id(path: &str) -> Result<ReturnId, Problem> {
@@ -494,11 +501,7 @@ fn return_id(path: &str) -> Result<ReturnId, Problem> {
 async fn get_return(state: web::Data<ApiState>, caller: Caller, path: web::Path<String>) -> Reply {
     let id = return_id(&path)?;
     let case = state.service.get_return(&caller.0, id).await?;
-    Ok(reply(versioned(
-        StatusCode::OK,
-        &render::return_view(&case, &caller.0, state.service.now()),
-        case.version,
-    )))
+    Ok(reply(case_answer(&state, &caller, StatusCode::OK)(&case)))
 }
 
 /// The filters and paging of `GET /v1/returns`.
@@ -702,15 +705,7 @@ async fn return_action(
     let id = return_id(&id)?;
     let command = parse_action(&action, &body.0)?;
     let opts = command_options(&req, &body.0)?;
-    let service = state.service.clone();
-    let actor = caller.0.clone();
-    let render = move |case: &returns_domain::ReturnCase| {
-        versioned(
-            StatusCode::OK,
-            &render::return_view(case, &actor, service.now()),
-            case.version,
-        )
-    };
+    let render = case_answer(&state, &caller, StatusCode::OK);
     let answer = state
         .service
         .act_on_return(&caller.0, id, command, &opts, &render)

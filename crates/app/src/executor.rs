@@ -24,12 +24,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Object;
-use futures_util::future::{maybe_done, MaybeDone};
+use futures_util::future::{maybe_done, try_join_all, MaybeDone};
 use returns_domain::Actor;
 use returns_event_store::{ActorRef, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError};
 use serde::Serialize;
@@ -202,7 +203,8 @@ impl Writes {
             self.statements.push(sql);
         }
         if A::SNAPSHOT {
-            let json = serde_json::to_value(&state)?;
+            // Serialised once, straight to the text that is stored.
+            let json = serde_json::value::to_raw_value(&state)?;
             self.statements.push(Sql::new(
                 SAVE_SNAPSHOT_SQL,
                 vec![
@@ -220,6 +222,11 @@ impl Writes {
     pub(crate) fn push(&mut self, sql: Sql) {
         self.statements.push(sql);
     }
+
+    /// View writes of their own.
+    pub(crate) fn extend(&mut self, sqls: impl IntoIterator<Item = Sql>) {
+        self.statements.extend(sqls);
+    }
 }
 
 pub(crate) fn to_i64(v: u64) -> Result<i64, AppError> {
@@ -227,6 +234,9 @@ pub(crate) fn to_i64(v: u64) -> Result<i64, AppError> {
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Makes the caller's answer from a command's outcome.
+pub(crate) type Render<'a, T> = &'a (dyn Fn(&T) -> StoredResponse + Sync);
 
 /// A command as the executor runs it.
 pub(crate) trait Command: Send + Sync {
@@ -270,7 +280,7 @@ pub(crate) trait Command: Send + Sync {
 /// than returned to the pool mid-transaction; the server then rolls back.
 struct Conn {
     object: Option<Object>,
-    in_transaction: std::cell::Cell<bool>,
+    in_transaction: AtomicBool,
 }
 
 impl Conn {
@@ -283,7 +293,7 @@ impl Conn {
     async fn rollback(self) {
         if let Some(object) = &self.object {
             if object.batch_execute("ROLLBACK").await.is_ok() {
-                self.in_transaction.set(false);
+                self.in_transaction.store(false, Ordering::Relaxed);
             }
         }
     }
@@ -291,7 +301,7 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        if self.in_transaction.get() {
+        if self.in_transaction.load(Ordering::Relaxed) {
             if let Some(object) = self.object.take() {
                 drop(Object::take(object));
             }
@@ -323,17 +333,42 @@ async fn in_order<'a, T>(futures: Vec<BoxFuture<'a, T>>) -> Vec<T> {
         .collect()
 }
 
-/// Prepares (or finds in the connection's cache) every statement, so that the batch that follows
-/// sends each request on its future's first poll.
-async fn prepare(
+/// Sends `before`, every statement and `after` as one pipelined batch and answers each one's rows
+/// (none for `before` and `after`) in the order sent. The statements are prepared first (found in
+/// the connection's cache after their first use, otherwise prepared together), so that each
+/// request goes out on its future's first poll. `Err` only when preparing failed, before anything
+/// of the batch was sent.
+async fn batch(
     client: &deadpool_postgres::Client,
-    sqls: &[&'static str],
-) -> Result<Vec<Statement>, AppError> {
-    let mut prepared = Vec::with_capacity(sqls.len());
-    for sql in sqls {
-        prepared.push(client.prepare_cached(sql).await?);
+    before: Option<&'static str>,
+    statements: &[Sql],
+    after: Option<&'static str>,
+) -> Result<Vec<Result<Vec<Row>, tokio_postgres::Error>>, AppError> {
+    let prepared: Vec<Statement> =
+        try_join_all(statements.iter().map(|s| client.prepare_cached(s.sql))).await?;
+    let params: Vec<_> = statements.iter().map(Sql::params).collect();
+    let simple = |sql: &'static str| -> BoxFuture<'_, Result<Vec<Row>, tokio_postgres::Error>> {
+        Box::pin(async move { client.batch_execute(sql).await.map(|()| Vec::new()) })
+    };
+    let mut futures = Vec::with_capacity(statements.len() + 2);
+    futures.extend(before.map(simple));
+    for (stmt, params) in prepared.iter().zip(&params) {
+        futures.push(Box::pin(client.query(stmt, params)) as BoxFuture<'_, _>);
     }
-    Ok(prepared)
+    futures.extend(after.map(simple));
+    Ok(in_order(futures).await)
+}
+
+/// Where a run stands once it has decided, before it writes.
+enum Step<T> {
+    /// An earlier request with the same idempotency key answered already.
+    Replayed(StoredResponse),
+    /// Decided: what to write, the outcome and the answer rendered from it.
+    Decided {
+        outcome: T,
+        response: StoredResponse,
+        writes: Writes,
+    },
 }
 
 /// The executor: the store and the clock it runs commands with.
@@ -351,7 +386,7 @@ impl Executor {
         caller: &Actor,
         opts: &CommandOptions,
         command: &C,
-        render: &(dyn Fn(&C::Outcome) -> StoredResponse + Sync),
+        render: Render<'_, C::Outcome>,
     ) -> Result<Answered<C::Outcome>, AppError> {
         let result = self.attempts(caller, opts, command, render).await;
         let outcome = match &result {
@@ -374,7 +409,7 @@ impl Executor {
         caller: &Actor,
         opts: &CommandOptions,
         command: &C,
-        render: &(dyn Fn(&C::Outcome) -> StoredResponse + Sync),
+        render: Render<'_, C::Outcome>,
     ) -> Result<Answered<C::Outcome>, AppError> {
         let cx = Cx {
             caller: caller.clone(),
@@ -395,143 +430,96 @@ impl Executor {
         &self,
         cx: &Cx,
         command: &C,
-        render: &(dyn Fn(&C::Outcome) -> StoredResponse + Sync),
+        render: Render<'_, C::Outcome>,
     ) -> Result<Answered<C::Outcome>, AppError> {
-        let object = self.store.pool().get().await?;
         let conn = Conn {
-            object: Some(object),
-            in_transaction: std::cell::Cell::new(false),
+            object: Some(self.store.pool().get().await?),
+            in_transaction: AtomicBool::new(false),
         };
-        let loads = command.load(cx);
+        match self.decide(&conn, cx, command, render).await {
+            Err(e) => {
+                conn.rollback().await;
+                Err(e)
+            }
+            Ok(Step::Replayed(stored)) => {
+                conn.rollback().await;
+                Ok(Answered::Replayed(stored))
+            }
+            Ok(Step::Decided {
+                outcome,
+                response,
+                writes,
+            }) => {
+                self.commit(conn, writes).await?;
+                Ok(Answered::Fresh(outcome, response))
+            }
+        }
+    }
+
+    /// Round trip 1 (`BEGIN`, the idempotency claim, the loads), any further reads, then the
+    /// decision without I/O and the answer rendered once from it.
+    async fn decide<C: Command>(
+        &self,
+        conn: &Conn,
+        cx: &Cx,
+        command: &C,
+        render: Render<'_, C::Outcome>,
+    ) -> Result<Step<C::Outcome>, AppError> {
+        let client = conn.client()?;
         let key = cx.opts.idempotency.as_ref();
-
-        // Round trip 1: BEGIN, the claim and the loads.
-        let loaded = {
-            let client = conn.client()?;
-            let mut sqls: Vec<&'static str> = Vec::with_capacity(loads.len() + 1);
-            if key.is_some() {
-                sqls.push(idempotency::CLAIM_SQL);
+        let mut reads: Vec<Sql> = key
+            .map(|k| idempotency::claim_statement(&cx.caller, k))
+            .into_iter()
+            .collect();
+        reads.extend(command.load(cx));
+        conn.in_transaction.store(true, Ordering::Relaxed);
+        let mut answers = Vec::with_capacity(reads.len() + 1);
+        for answer in batch(client, Some("BEGIN"), &reads, None).await? {
+            answers.push(answer?);
+        }
+        // Past BEGIN's (empty) answer: the claim's, then the loads'.
+        let mut answers = answers.into_iter().skip(1);
+        if let Some(key) = key {
+            let claim = answers.next().unwrap_or_default();
+            if let Some(stored) = idempotency::claimed(&claim, key)? {
+                return Ok(Step::Replayed(stored));
             }
-            sqls.extend(loads.iter().map(|l| l.sql));
-            let prepared = prepare(client, &sqls).await?;
-            let (claim_stmt, load_stmts) = match key {
-                Some(_) => (prepared.first(), &prepared[1..]),
-                None => (None, &prepared[..]),
-            };
-            let load_params: Vec<_> = loads.iter().map(Sql::params).collect();
-            let claim_params = key.map(|k| idempotency::claim_params(&cx.caller, k));
-            let claim_params: Option<Vec<&(dyn ToSql + Sync)>> = claim_params.as_ref().map(|p| {
-                p.iter()
-                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                    .collect()
-            });
-            let mut futures: Vec<BoxFuture<'_, Result<Vec<Row>, AppError>>> =
-                Vec::with_capacity(loads.len() + 2);
-            futures.push(Box::pin(async move {
-                client.batch_execute("BEGIN").await?;
-                Ok(Vec::new())
-            }));
-            if let (Some(stmt), Some(params)) = (claim_stmt, &claim_params) {
-                futures.push(Box::pin(
-                    async move { Ok(client.query(stmt, params).await?) },
-                ));
-            }
-            for (stmt, params) in load_stmts.iter().zip(&load_params) {
-                futures.push(Box::pin(
-                    async move { Ok(client.query(stmt, params).await?) },
-                ));
-            }
-            conn.in_transaction.set(true);
-            let mut results = in_order(futures).await.into_iter();
-            let begun = results.next().unwrap_or(Ok(Vec::new()));
-            let claimed = if key.is_some() { results.next() } else { None };
-            let rows: Result<Vec<Vec<Row>>, AppError> = results.collect();
-            if let Err(e) = begun {
-                conn.rollback().await;
-                return Err(e);
-            }
-            if let (Some(claimed), Some(key)) = (claimed, key) {
-                let replay = claimed.and_then(|rows| idempotency::claimed(&rows, key));
-                match replay {
-                    Ok(None) => {}
-                    Ok(Some(stored)) => {
-                        conn.rollback().await;
-                        return Ok(Answered::Replayed(stored));
-                    }
-                    Err(e) => {
-                        conn.rollback().await;
-                        return Err(e);
-                    }
-                }
-            }
-            match rows.and_then(|rows| command.parse(rows, cx)) {
-                Ok(loaded) => loaded,
-                Err(e) => {
-                    conn.rollback().await;
-                    return Err(e);
-                }
-            }
-        };
-
+        }
+        let loaded = command.parse(answers.collect(), cx)?;
         // Only some commands read more (one round trip more).
-        let loaded = match command
-            .enrich(conn.client()?, &self.store, loaded, cx)
-            .await
-        {
-            Ok(loaded) => loaded,
-            Err(e) => {
-                conn.rollback().await;
-                return Err(e);
-            }
-        };
-
-        // The decision, without I/O, and the answer rendered once from it.
+        let loaded = command.enrich(client, &self.store, loaded, cx).await?;
         let mut writes = Writes::default();
-        let outcome = match command.decide(loaded, cx, &mut writes) {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                conn.rollback().await;
-                return Err(e);
-            }
-        };
+        let outcome = command.decide(loaded, cx, &mut writes)?;
         let response = render(&outcome);
         if let Some(key) = key {
             writes.push(idempotency::store_statement(&cx.caller, key, &response));
         }
+        Ok(Step::Decided {
+            outcome,
+            response,
+            writes,
+        })
+    }
 
-        // Round trip 2: every write, then COMMIT.
-        let client = conn.client()?;
-        let sqls: Vec<&'static str> = writes.statements.iter().map(|s| s.sql).collect();
-        let prepared = match prepare(client, &sqls).await {
-            Ok(prepared) => prepared,
+    /// Round trip 2: every write, then `COMMIT`.
+    async fn commit(&self, conn: Conn, writes: Writes) -> Result<(), AppError> {
+        let results = match batch(conn.client()?, None, &writes.statements, Some("COMMIT")).await {
+            Ok(results) => results,
             Err(e) => {
                 conn.rollback().await;
                 return Err(e);
             }
         };
-        let params: Vec<_> = writes.statements.iter().map(Sql::params).collect();
-        let mut futures: Vec<BoxFuture<'_, Result<(), tokio_postgres::Error>>> =
-            Vec::with_capacity(prepared.len() + 1);
-        for (stmt, params) in prepared.iter().zip(&params) {
-            futures.push(Box::pin(async move {
-                client.query(stmt, params).await.map(|_| ())
-            }));
-        }
-        futures.push(Box::pin(
-            async move { client.batch_execute("COMMIT").await },
-        ));
-        let results = in_order(futures).await;
+        conn.in_transaction.store(false, Ordering::Relaxed);
         // The first failure tells why; the statements after it failed because the transaction was
         // aborted, and the COMMIT after them rolled back.
-        let failed = results.into_iter().find_map(Result::err);
-        conn.in_transaction.set(false);
-        if let Some(e) = failed {
+        if let Some(e) = results.into_iter().find_map(Result::err) {
             return Err(write_error(e));
         }
         if writes.appends > 0 {
             self.store.appended().notify_waiters();
         }
-        Ok(Answered::Fresh(outcome, response))
+        Ok(())
     }
 }
 

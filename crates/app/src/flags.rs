@@ -70,12 +70,18 @@ pub struct RiskParty {
     pub id: String,
 }
 
-const FLAG_COLUMNS: &str = "f.id, f.party_role, f.party_id, f.kind, f.status, f.raised_at, \
-     f.metrics, f.threshold, f.evidence_return_ids, f.evidence_positions, f.version, \
-     f.reviewed_at, f.reviewed_by, pd.value";
-
-const FLAG_FROM: &str = "abuse_flags f \
-     LEFT JOIN personal_data pd ON pd.event_id = f.review_event_id AND pd.field = 'note'";
+/// Flags as operators read them, with their review note; rows for [`flag_from_row`]. A macro so
+/// that each query is one `&'static str` (the executor's statements are).
+macro_rules! flag_select {
+    () => {
+        "SELECT f.id, f.party_role, f.party_id, f.kind, f.status, f.raised_at, f.metrics, \
+                f.threshold, f.evidence_return_ids, f.evidence_positions, f.version, \
+                f.reviewed_at, f.reviewed_by, pd.value \
+         FROM abuse_flags f \
+         LEFT JOIN personal_data pd ON pd.event_id = f.review_event_id AND pd.field = 'note'"
+    };
+}
+pub(crate) use flag_select;
 
 pub(crate) fn flag_from_row(row: &tokio_postgres::Row) -> Result<Flag, AppError> {
     let role: &str = row.try_get(1)?;
@@ -121,17 +127,16 @@ async fn load_flag<C: GenericClient + Sync>(
     id: Uuid,
 ) -> Result<Option<Flag>, AppError> {
     client
-        .query_opt(
-            &format!("SELECT {FLAG_COLUMNS} FROM {FLAG_FROM} WHERE f.id = $1"),
-            &[&id],
-        )
+        .query_opt(concat!(flag_select!(), " WHERE f.id = $1"), &[&id])
         .await?
         .as_ref()
         .map(flag_from_row)
         .transpose()
 }
 
-fn operator_only(caller: &Actor, action: &'static str) -> Result<(), AppError> {
+/// Flags and risk are operators' business; anyone else is refused whatever the request says, so
+/// the API checks this before it reads a review's body.
+pub fn operator_only(caller: &Actor, action: &'static str) -> Result<(), AppError> {
     if caller.role == Role::Operator {
         Ok(())
     } else {
@@ -142,6 +147,9 @@ fn operator_only(caller: &Actor, action: &'static str) -> Result<(), AppError> {
         .into())
     }
 }
+
+/// The action name of a review in refusals.
+pub const REVIEW_FLAGS: &str = "review flags";
 
 /// The confirmed flags of a return's buyer and seller, for its recommendation.
 pub(crate) async fn standing<C: GenericClient + Sync>(
@@ -195,9 +203,9 @@ impl Service {
         let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
         let rows = client
             .query(
-                &format!(
-                    "SELECT {FLAG_COLUMNS} FROM {FLAG_FROM} \
-                     WHERE ($1::text IS NULL OR f.status = $1) \
+                concat!(
+                    flag_select!(),
+                    " WHERE ($1::text IS NULL OR f.status = $1) \
                        AND ($2::uuid IS NULL OR (f.raised_at, f.id) > ( \
                            SELECT c.raised_at, c.id FROM abuse_flags c WHERE c.id = $2)) \
                      ORDER BY f.raised_at, f.id LIMIT $3"
@@ -259,9 +267,9 @@ impl Service {
         };
         let rows = client
             .query(
-                &format!(
-                    "SELECT {FLAG_COLUMNS} FROM {FLAG_FROM} \
-                     WHERE f.party_role = $1 AND f.party_id = $2 ORDER BY f.raised_at, f.id"
+                concat!(
+                    flag_select!(),
+                    " WHERE f.party_role = $1 AND f.party_id = $2 ORDER BY f.raised_at, f.id"
                 ),
                 &[&role.as_str(), &party_id],
             )
@@ -294,7 +302,7 @@ impl Service {
     where
         R: Fn(&Flag) -> StoredResponse + Sync,
     {
-        operator_only(caller, "review flags")?;
+        operator_only(caller, REVIEW_FLAGS)?;
         let command = ReviewFlagCommand { id, verdict, note };
         self.executor()
             .execute(caller, opts, &command, &render)

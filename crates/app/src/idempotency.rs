@@ -2,7 +2,6 @@
 //! and a retry by the same caller with the same key and body gets it back without running again.
 
 use returns_domain::Actor;
-use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use crate::error::AppError;
@@ -33,8 +32,7 @@ pub struct StoredResponse {
 /// the row comes back with this request's hash and no answer yet. Otherwise the row is the earlier
 /// request's, unchanged: its hash, and its answer once it committed (a concurrent request with the
 /// same key waits on this statement until the first one commits or rolls back).
-pub(crate) const CLAIM_SQL: &str =
-    "INSERT INTO idempotency_keys (caller_role, caller_id, key, request_hash) \
+const CLAIM_SQL: &str = "INSERT INTO idempotency_keys (caller_role, caller_id, key, request_hash) \
      VALUES ($1, $2, $3, $4) \
      ON CONFLICT (caller_role, caller_id, key) DO UPDATE SET \
          request_hash = CASE WHEN idempotency_keys.created_at < now() - make_interval(hours => $5) \
@@ -49,18 +47,18 @@ pub(crate) const CLAIM_SQL: &str =
              THEN now() ELSE idempotency_keys.created_at END \
      RETURNING request_hash, status, body, etag";
 
-/// The parameters of [`CLAIM_SQL`].
-pub(crate) fn claim_params(
-    caller: &Actor,
-    key: &IdempotencyKey,
-) -> Vec<Box<dyn ToSql + Sync + Send>> {
-    vec![
-        Box::new(caller.role.as_str()),
-        Box::new(caller.id.clone()),
-        Box::new(key.key.clone()),
-        Box::new(key.request_hash.clone()),
-        Box::new(RETENTION_HOURS as i32),
-    ]
+/// The claim of `key` for `caller`, sent with the command's loads.
+pub(crate) fn claim_statement(caller: &Actor, key: &IdempotencyKey) -> Sql {
+    Sql::new(
+        CLAIM_SQL,
+        vec![
+            Box::new(caller.role.as_str()),
+            Box::new(caller.id.clone()),
+            Box::new(key.key.clone()),
+            Box::new(key.request_hash.clone()),
+            Box::new(RETENTION_HOURS as i32),
+        ],
+    )
 }
 
 /// What the claim's row means: `Ok(None)`, this request runs and its answer is stored with

@@ -24,7 +24,9 @@ pub use aggregates::returns::OpenReturnRequest;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use error::AppError;
 pub use executor::{Answered, CommandOptions};
-pub use flags::{Flag, FlagEvidenceView, FlagPage, FlagReview, Risk, RiskParty};
+pub use flags::{
+    operator_only, Flag, FlagEvidenceView, FlagPage, FlagReview, Risk, RiskParty, REVIEW_FLAGS,
+};
 pub use idempotency::{IdempotencyKey, StoredResponse};
 pub use returns_event_store::{ActorRef, RecordedEvent};
 pub use returns_projections::Summary;

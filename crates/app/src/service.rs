@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::aggregates::order::{may_see_order, RecordDeliveryCommand, RegisterOrderCommand};
 use crate::aggregates::policy::SetPolicyCommand;
 use crate::aggregates::returns::{
-    ApplyDeadlineCommand, OpenReturnCommand, OpenReturnRequest, ReturnActionCommand,
+    read_case, ApplyDeadlineCommand, OpenReturnCommand, OpenReturnRequest, ReturnActionCommand,
 };
 use crate::clock::Clock;
 use crate::error::AppError;
@@ -343,19 +343,14 @@ impl Service {
         caller: &Actor,
         id: ReturnId,
     ) -> Result<returns_arbitration::Recommendation, AppError> {
-        let case = self.get_return(caller, id).await?;
+        let client = self.store.pool().get().await?;
+        let (case, policy) = read_case(&client, caller, id).await?;
         if caller.role != Role::Operator {
             return Err(AppError::Rejected(returns_domain::Rejection::Forbidden {
                 action: "read-recommendation",
                 role: caller.role,
             }));
         }
-        let client = self.store.pool().get().await?;
-        let (order, _) =
-            views::load::<Order, _>(&client, &order_stream(case.order_id.as_str()), false)
-                .await?
-                .ok_or_else(|| AppError::Internal("the return's order is missing".into()))?;
-        let policy = policy_at(&client, &order).await?;
         recommend_now(&self.store, &client, &case, &policy, self.now()).await
     }
 
@@ -388,7 +383,8 @@ impl Service {
             &[&buyer_id.as_str()],
         )
         .await?;
-        // Each snapshot is locked before its index row is written, the order commands take.
+        // Only the snapshots are locked (commands lock a snapshot first, then write its index
+        // row), so erasure and commands never wait on each other in opposite orders.
         let rows = tx
             .query(
                 "SELECT return_id FROM return_index WHERE buyer_id = $1",
@@ -440,7 +436,7 @@ impl Service {
                     )
                     .await?
             };
-            let mut progressed = false;
+            let before = applied;
             for row in &due {
                 if applied >= max {
                     break;
@@ -462,23 +458,19 @@ impl Service {
                     })
                     .await
                 {
-                    Ok(answer) => {
-                        progressed = true;
-                        if answer.fresh() == Some(true) {
-                            applied += 1;
-                        }
-                    }
-                    Err(AppError::NotFound) => {
-                        // The return is gone from the views (a rebuild): nothing to apply.
-                        progressed = true;
-                    }
+                    Ok(answer) => applied += usize::from(answer.fresh() == Some(true)),
+                    // The return is gone from the views (a rebuild): nothing to apply.
+                    Err(AppError::NotFound) => {}
                     Err(e) => {
                         tracing::error!(return_id = %id, kind = kind.as_str(), error = %e, "deadline not applied");
                         return Err(e);
                     }
                 }
             }
-            if due.len() < BATCH as usize || !progressed {
+            // Another batch only while this one was full and applied something: rows that were
+            // stale are gone now, and rows not yet due by their return's own time wait for the
+            // next call.
+            if due.len() < BATCH as usize || applied == before {
                 break;
             }
         }
@@ -533,21 +525,4 @@ async fn history_of<C: GenericClient + Sync>(
             Ok((e.position, event))
         })
         .collect()
-}
-
-/// The seller policy a return on `order` is judged by: the version current at registration.
-async fn policy_at<C: GenericClient + Sync>(
-    client: &C,
-    order: &Order,
-) -> Result<SellerPolicy, AppError> {
-    if order.policy_version == 0 {
-        return Ok(SellerPolicy::default());
-    }
-    let (state, _) =
-        views::load::<PolicyState, _>(client, &policy_stream(order.seller_id.as_str()), false)
-            .await?
-            .ok_or_else(|| AppError::Internal("the order's policy is missing".into()))?;
-    state
-        .at_version(order.policy_version)
-        .ok_or_else(|| AppError::Internal("the order's policy version is missing".into()))
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use chrono::{DurationRound, Utc};
+use chrono::Utc;
 use returns_domain::Actor;
 pub use returns_projections::dispatch::{AllowList, TargetError};
 use returns_projections::webhooks as outbox;
@@ -18,6 +18,7 @@ pub use returns_projections::webhooks::{
 use uuid::Uuid;
 
 use crate::aggregates::webhook::{sees, DeleteWebhookCommand, RegisterWebhookCommand};
+use crate::clock::{Clock, SystemClock};
 use crate::error::AppError;
 use crate::executor::{Answered, CommandOptions};
 use crate::idempotency::StoredResponse;
@@ -57,14 +58,12 @@ impl Service {
     where
         R: Fn(&Subscription) -> StoredResponse + Sync,
     {
-        let now = Utc::now();
         let command = RegisterWebhookCommand {
             url: webhook.url,
             secret: webhook.secret,
             events: webhook.events,
-            created_at: now
-                .duration_trunc(chrono::Duration::microseconds(1))
-                .unwrap_or(now),
+            // Deliveries are queued and sent in real time, whatever the service clock says.
+            created_at: SystemClock.now(),
         };
         self.executor()
             .execute(caller, opts, &command, &render)

@@ -156,6 +156,14 @@ fn open_request(order_id: &str) -> OpenReturnRequest {
     }
 }
 
+fn accept() -> ReturnCommand {
+    ReturnCommand::Accept(AcceptReturn {
+        label: None,
+        instructions: None,
+        returnless: false,
+    })
+}
+
 async fn open_and_accept(service: &Service, order_id: &str, opts: &CommandOptions) -> ReturnCase {
     let opened: ReturnCase = fresh(
         service
@@ -173,11 +181,7 @@ async fn open_and_accept(service: &Service, order_id: &str, opts: &CommandOption
             .act_on_return(
                 &Actor::seller("seller-1"),
                 opened.id,
-                ReturnCommand::Accept(AcceptReturn {
-                    label: None,
-                    instructions: None,
-                    returnless: false,
-                }),
+                accept(),
                 &CommandOptions::default(),
                 no_render,
             )
@@ -249,11 +253,7 @@ async fn open_and_accept_take_at_most_three_round_trips() {
             .act_on_return(
                 &Actor::seller("seller-1"),
                 opened.id,
-                ReturnCommand::Accept(AcceptReturn {
-                    label: None,
-                    instructions: None,
-                    returnless: false,
-                }),
+                accept(),
                 &CommandOptions::default(),
                 no_render,
             )

@@ -406,13 +406,7 @@ pub fn append_statement(
     })?)?;
     let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
     let types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
-    let schema_versions = events
-        .iter()
-        .map(|e| {
-            i32::try_from(e.schema_version)
-                .map_err(|_| StoreError::Invalid("schema version out of range".into()))
-        })
-        .collect::<Result<Vec<i32>>>()?;
+    let schema_versions = schema_versions(&events)?;
     let data: Vec<Json<Value>> = events.into_iter().map(|e| Json(e.data)).collect();
     let actor = &metadata.actor;
     Ok((
@@ -441,6 +435,17 @@ pub fn is_append_conflict(e: &tokio_postgres::Error) -> bool {
     };
     db.code().code() == NOT_AT_EXPECTED_VERSION
         || (db.code() == &SqlState::UNIQUE_VIOLATION && db.table() == Some("events"))
+}
+
+/// The events' schema versions as the `int4[]` of an append.
+fn schema_versions(events: &[NewEvent]) -> Result<Vec<i32>> {
+    events
+        .iter()
+        .map(|e| {
+            i32::try_from(e.schema_version)
+                .map_err(|_| StoreError::Invalid("schema version out of range".into()))
+        })
+        .collect()
 }
 
 /// What an append's `RETURNING position, tx_id, version` rows say.
@@ -477,13 +482,7 @@ async fn try_append<C: GenericClient + Sync>(
     let started = std::time::Instant::now();
     let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-    let schema_versions = events
-        .iter()
-        .map(|e| {
-            i32::try_from(e.schema_version)
-                .map_err(|_| StoreError::Invalid("schema version out of range".into()))
-        })
-        .collect::<Result<Vec<i32>>>()?;
+    let schema_versions = schema_versions(events)?;
     let data: Vec<&Value> = events.iter().map(|e| &e.data).collect();
     let actor = &metadata.actor;
 

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use returns_event_store::{GenericClient, RecordedEvent, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -269,7 +269,10 @@ pub struct NewSubscription<'a> {
     pub events: &'a [String],
 }
 
-fn subscription(row: &tokio_postgres::Row) -> Result<Subscription, tokio_postgres::Error> {
+/// A subscription from a row with the columns of [`LOCK_LIVE_SUBSCRIPTION_SQL`].
+pub fn subscription_from_row(
+    row: &tokio_postgres::Row,
+) -> Result<Subscription, tokio_postgres::Error> {
     Ok(Subscription {
         id: row.try_get("id")?,
         owner_role: row.try_get("owner_role")?,
@@ -282,28 +285,52 @@ fn subscription(row: &tokio_postgres::Row) -> Result<Subscription, tokio_postgre
 
 const SUBSCRIPTION_COLUMNS: &str = "id, owner_role, owner_id, url, events, created_at";
 
+/// A live subscription (`$1`: its id), locked until the transaction ends.
+pub const LOCK_LIVE_SUBSCRIPTION_SQL: &str =
+    "SELECT id, owner_role, owner_id, url, events, created_at FROM webhook_subscriptions \
+     WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
+
+/// Registers a subscription: `$1` id, `$2` owner role, `$3` owner id, `$4` url, `$5` secret,
+/// `$6` event patterns, `$7` created at.
+pub const INSERT_SUBSCRIPTION_SQL: &str =
+    "INSERT INTO webhook_subscriptions (id, owner_role, owner_id, url, secret, events, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// Deletes the live subscription `$1`: nothing more is queued or sent for it.
+pub const DELETE_SUBSCRIPTION_SQL: &str = "UPDATE webhook_subscriptions SET deleted_at = now() \
+     WHERE id = $1 AND deleted_at IS NULL";
+
 /// Registers a webhook; it receives the events recorded from now on.
 pub async fn create_subscription<C: GenericClient + Sync>(
     client: &C,
     new: &NewSubscription<'_>,
 ) -> Result<Subscription, tokio_postgres::Error> {
-    let row = client
-        .query_one(
-            &format!(
-                "INSERT INTO webhook_subscriptions (id, owner_role, owner_id, url, secret, events) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING {SUBSCRIPTION_COLUMNS}"
-            ),
+    let now = Utc::now();
+    let subscription = Subscription {
+        id: Uuid::now_v7(),
+        owner_role: new.owner_role.to_owned(),
+        owner_id: new.owner_id.to_owned(),
+        url: new.url.to_owned(),
+        events: new.events.to_vec(),
+        created_at: now
+            .duration_trunc(chrono::Duration::microseconds(1))
+            .unwrap_or(now),
+    };
+    client
+        .execute(
+            INSERT_SUBSCRIPTION_SQL,
             &[
-                &Uuid::now_v7(),
-                &new.owner_role,
-                &new.owner_id,
-                &new.url,
+                &subscription.id,
+                &subscription.owner_role,
+                &subscription.owner_id,
+                &subscription.url,
                 &new.secret,
-                &new.events,
+                &subscription.events,
+                &subscription.created_at,
             ],
         )
         .await?;
-    subscription(&row)
+    Ok(subscription)
 }
 
 /// A live subscription by id.
@@ -320,7 +347,7 @@ pub async fn get_subscription<C: GenericClient + Sync>(
             &[&id],
         )
         .await?;
-    row.as_ref().map(subscription).transpose()
+    row.as_ref().map(subscription_from_row).transpose()
 }
 
 /// Live subscriptions in registration order, after `after`, of one owner (role, id) or of
@@ -347,7 +374,7 @@ pub async fn list_subscriptions<C: GenericClient + Sync>(
         .await?;
     let mut items = rows
         .iter()
-        .map(subscription)
+        .map(subscription_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     let more = items.len() > limit;
     items.truncate(limit);
@@ -360,13 +387,7 @@ pub async fn delete_subscription<C: GenericClient + Sync>(
     client: &C,
     id: Uuid,
 ) -> Result<bool, tokio_postgres::Error> {
-    let n = client
-        .execute(
-            "UPDATE webhook_subscriptions SET deleted_at = now() \
-             WHERE id = $1 AND deleted_at IS NULL",
-            &[&id],
-        )
-        .await?;
+    let n = client.execute(DELETE_SUBSCRIPTION_SQL, &[&id]).await?;
     Ok(n > 0)
 }
 

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::first;
 use crate::error::AppError;
 use crate::executor::{Aggregate, Command, Cx, Sql, Writes};
-use crate::flags::{flag_from_row, Flag, FlagReview};
+use crate::flags::{flag_from_row, flag_select, Flag, FlagReview};
 use crate::personal::PersonalValue;
 
 pub(crate) struct FlagAggregate;
@@ -97,12 +97,7 @@ impl Aggregate for FlagAggregate {
 }
 
 /// A flag as operators read it, locked for its review.
-const FLAG_LOAD_SQL: &str = "SELECT f.id, f.party_role, f.party_id, f.kind, f.status, \
-     f.raised_at, f.metrics, f.threshold, f.evidence_return_ids, f.evidence_positions, f.version, \
-     f.reviewed_at, f.reviewed_by, pd.value \
-     FROM abuse_flags f \
-     LEFT JOIN personal_data pd ON pd.event_id = f.review_event_id AND pd.field = 'note' \
-     WHERE f.id = $1 FOR UPDATE OF f";
+const FLAG_LOAD_SQL: &str = concat!(flag_select!(), " WHERE f.id = $1 FOR UPDATE OF f");
 
 /// `POST /v1/flags/{id}/review` (operators): confirm or dismiss an open flag, or dismiss (lift) a
 /// confirmed one.

@@ -9,10 +9,10 @@ use returns_domain::returns::{
     RecommendationShown, ReturnCommand,
 };
 use returns_domain::{
-    Evidence, Order, OrderId, Reason, Resolution, ReturnCase, ReturnEvent, ReturnId, Rma,
+    Actor, Evidence, Order, OrderId, Reason, Resolution, ReturnCase, ReturnEvent, ReturnId, Rma,
     SellerPolicy,
 };
-use returns_event_store::{EventStore, NewEvent};
+use returns_event_store::{EventStore, GenericClient, NewEvent};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -47,9 +47,7 @@ impl Aggregate for ReturnAggregate {
     }
 
     fn views(state: &ReturnCase, writes: &mut Writes) {
-        for sql in views::index_return(state) {
-            writes.push(sql);
-        }
+        writes.extend(views::index_return(state));
     }
 }
 
@@ -90,13 +88,24 @@ const OPEN_LOAD_SQL: &str = concat!(
      FROM snapshots o WHERE o.stream_id = $1 FOR UPDATE OF o"
 );
 
-/// A return, its order and the policy it is judged by, the return and the order locked.
-const CASE_LOAD_SQL: &str = concat!(
-    "SELECT r.state, r.version, o.state, o.version, ",
-    policy_of_order!(),
-    " FROM snapshots r JOIN snapshots o ON o.stream_id = 'order-' || (r.state ->> 'order_id') \
-     WHERE r.stream_id = $1 FOR UPDATE OF r, o"
-);
+/// A return, its order and the policy it is judged by.
+macro_rules! case_select {
+    () => {
+        concat!(
+            "SELECT r.state, r.version, o.state, o.version, ",
+            policy_of_order!(),
+            " FROM snapshots r \
+              JOIN snapshots o ON o.stream_id = 'order-' || (r.state ->> 'order_id') \
+              WHERE r.stream_id = $1"
+        )
+    };
+}
+
+/// [`case_select`] for a command: the return and the order locked.
+const CASE_LOAD_SQL: &str = concat!(case_select!(), " FOR UPDATE OF r, o");
+
+/// [`case_select`] for a query.
+const CASE_READ_SQL: &str = case_select!();
 
 /// The body of `POST /v1/returns`, parsed.
 #[derive(Debug, Clone)]
@@ -115,6 +124,19 @@ pub(crate) struct CaseFacts {
     order: (Order, u64),
     policy: SellerPolicy,
     buyer_flagged: bool,
+}
+
+impl CaseFacts {
+    /// What the domain decides with.
+    fn context<'a>(&'a self, cx: &'a Cx) -> Context<'a> {
+        Context {
+            now: cx.now,
+            actor: &cx.caller,
+            order: &self.order.0,
+            policy: &self.policy,
+            buyer_flagged: self.buyer_flagged,
+        }
+    }
 }
 
 /// Records a return decision: the return's events and the order's, each on its stream.
@@ -184,23 +206,16 @@ impl Command for OpenReturnCommand {
             resolution: request.resolution,
             evidence: request.evidence,
         });
-        let ctx = Context {
-            now: cx.now,
-            actor: &cx.caller,
-            order: &facts.order.0,
-            policy: &facts.policy,
-            buyer_flagged: facts.buyer_flagged,
-        };
-        let decision = decide(None, &command, &ctx)?;
+        let decision = decide(None, &command, &facts.context(cx))?;
         record(facts, decision, cx, writes)?.ok_or(AppError::NotFound)
     }
 }
 
-/// The facts of an existing case, loaded by [`CASE_LOAD_SQL`].
-fn case_facts(rows: &[Vec<Row>], cx: &Cx) -> Result<CaseFacts, AppError> {
-    let row = first(rows, 0).ok_or(AppError::NotFound)?;
+/// The facts of an existing case as `caller` may see it, from a row of [`case_select`].
+fn case_facts(row: Option<&Row>, caller: &Actor) -> Result<CaseFacts, AppError> {
+    let row = row.ok_or(AppError::NotFound)?;
     let (case, version): (ReturnCase, u64) = snapshot_at(row, 0)?;
-    if !can_see(&case, &cx.caller) {
+    if !can_see(&case, caller) {
         return Err(AppError::NotFound);
     }
     let (order, order_version): (Order, u64) = snapshot_at(row, 2)?;
@@ -211,6 +226,21 @@ fn case_facts(rows: &[Vec<Row>], cx: &Cx) -> Result<CaseFacts, AppError> {
         policy,
         buyer_flagged: false,
     })
+}
+
+/// A case and the policy it is judged by, for a query by `caller` (someone else's case: not found).
+pub(crate) async fn read_case<C: GenericClient + Sync>(
+    client: &C,
+    caller: &Actor,
+    return_id: ReturnId,
+) -> Result<(ReturnCase, SellerPolicy), AppError> {
+    let stmt = client.prepare_cached(CASE_READ_SQL).await?;
+    let row = client
+        .query_opt(&stmt, &[&return_stream(*return_id.as_uuid())])
+        .await?;
+    let facts = case_facts(row.as_ref(), caller)?;
+    let (case, _) = facts.case.ok_or(AppError::NotFound)?;
+    Ok((case, facts.policy))
 }
 
 fn case_load(return_id: ReturnId) -> Vec<Sql> {
@@ -239,7 +269,7 @@ impl Command for ReturnActionCommand {
     }
 
     fn parse(&self, rows: Vec<Vec<Row>>, cx: &Cx) -> Result<Self::Loaded, AppError> {
-        Ok((case_facts(&rows, cx)?, None))
+        Ok((case_facts(first(&rows, 0), &cx.caller)?, None))
     }
 
     /// A dispute decision records the recommendation the operator was shown, recomputed from the
@@ -306,15 +336,8 @@ impl Command for ReturnActionCommand {
             }
             (command, _) => command,
         };
-        let ctx = Context {
-            now: cx.now,
-            actor: &cx.caller,
-            order: &facts.order.0,
-            policy: &facts.policy,
-            buyer_flagged: facts.buyer_flagged,
-        };
         let case = facts.case.as_ref().map(|(c, _)| c);
-        let decision = decide(case, command, &ctx)?;
+        let decision = decide(case, command, &facts.context(cx))?;
         if decision.is_empty() {
             return facts.case.map(|(c, _)| c).ok_or(AppError::NotFound);
         }
@@ -344,37 +367,27 @@ impl Command for ApplyDeadlineCommand {
     }
 
     fn parse(&self, rows: Vec<Vec<Row>>, cx: &Cx) -> Result<CaseFacts, AppError> {
-        case_facts(&rows, cx)
+        case_facts(first(&rows, 0), &cx.caller)
     }
 
     fn decide(&self, facts: CaseFacts, cx: &Cx, writes: &mut Writes) -> Result<bool, AppError> {
         let Some((case, _)) = &facts.case else {
             return Err(AppError::NotFound);
         };
-        let Some(due_at) = case.deadlines.get(self.kind) else {
-            // Not running: the row is stale.
-            for sql in views::index_return(case) {
-                writes.push(sql);
+        let decision = match case.deadlines.get(self.kind) {
+            Some(due_at) => {
+                let command = ReturnCommand::ApplyDeadline(ApplyDeadline {
+                    kind: self.kind,
+                    due_at,
+                });
+                decide(Some(case), &command, &facts.context(cx))?
             }
-            return Ok(false);
+            None => Decision::default(),
         };
-        let command = ReturnCommand::ApplyDeadline(ApplyDeadline {
-            kind: self.kind,
-            due_at,
-        });
-        let ctx = Context {
-            now: cx.now,
-            actor: &cx.caller,
-            order: &facts.order.0,
-            policy: &facts.policy,
-            buyer_flagged: facts.buyer_flagged,
-        };
-        let decision = decide(Some(case), &command, &ctx)?;
         if decision.is_empty() {
-            // Not yet due by the state's own time, or no longer running.
-            for sql in views::index_return(case) {
-                writes.push(sql);
-            }
+            // No longer running, or not yet due by the state's own time: the return's rows in
+            // `deadlines` are brought in step with its state.
+            ReturnAggregate::views(case, writes);
             return Ok(false);
         }
         record(facts, decision, cx, writes)?;

@@ -8,7 +8,10 @@
 
 use chrono::{DateTime, Utc};
 use returns_domain::{Actor, Role};
-use returns_projections::webhooks::Subscription;
+use returns_projections::webhooks::{
+    subscription_from_row, Subscription, DELETE_SUBSCRIPTION_SQL, INSERT_SUBSCRIPTION_SQL,
+    LOCK_LIVE_SUBSCRIPTION_SQL,
+};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -57,9 +60,7 @@ impl Command for RegisterWebhookCommand {
             created_at: self.created_at,
         };
         writes.push(Sql::new(
-            "INSERT INTO webhook_subscriptions \
-                 (id, owner_role, owner_id, url, secret, events, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            INSERT_SUBSCRIPTION_SQL,
             vec![
                 Box::new(subscription.id),
                 Box::new(subscription.owner_role.clone()),
@@ -89,22 +90,14 @@ impl Command for DeleteWebhookCommand {
 
     fn load(&self, _cx: &Cx) -> Vec<Sql> {
         vec![Sql::new(
-            "SELECT id, owner_role, owner_id, url, events, created_at FROM webhook_subscriptions \
-             WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+            LOCK_LIVE_SUBSCRIPTION_SQL,
             vec![Box::new(self.id)],
         )]
     }
 
     fn parse(&self, rows: Vec<Vec<Row>>, cx: &Cx) -> Result<Subscription, AppError> {
         let row = first(&rows, 0).ok_or(AppError::NotFound)?;
-        let subscription = Subscription {
-            id: row.try_get(0)?,
-            owner_role: row.try_get(1)?,
-            owner_id: row.try_get(2)?,
-            url: row.try_get(3)?,
-            events: row.try_get(4)?,
-            created_at: row.try_get(5)?,
-        };
+        let subscription = subscription_from_row(row)?;
         if !sees(&cx.caller, &subscription) {
             return Err(AppError::NotFound);
         }
@@ -118,7 +111,7 @@ impl Command for DeleteWebhookCommand {
         writes: &mut Writes,
     ) -> Result<Subscription, AppError> {
         writes.push(Sql::new(
-            "UPDATE webhook_subscriptions SET deleted_at = now() WHERE id = $1",
+            DELETE_SUBSCRIPTION_SQL,
             vec![Box::new(subscription.id)],
         ));
         Ok(subscription)
