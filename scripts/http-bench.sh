@@ -5,7 +5,8 @@
 #   scripts/http-bench.sh --binary target/release/returns \
 #     --admin-url postgres://postgres@127.0.0.1:5432/postgres --seconds 30 --out FILE.md
 #
-# Optional: --connections "16 64" (the concurrencies), --scenarios "register mix".
+# Optional: --connections "16 64" (the concurrencies), --scenarios "register mix", --projections 0
+# (the service runs no projections, webhooks or abuse detection beside the load; 1 by default).
 #
 # For each concurrency C and scenario S: pgbench (one-row INSERT, C clients, same duration) on the
 # scratch database, then `wrk -t C -c C -d <seconds>s --latency -s scripts/bench/S.lua` against
@@ -26,9 +27,10 @@ seconds=30
 out=target/http-bench.md
 connections="16 64"
 scenarios="register mix"
+projections=1
 
 usage() {
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit "${1:-2}"
 }
 
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
     --out) out=${2:?--out needs a file}; shift 2 ;;
     --connections) connections=${2:?--connections needs a list}; shift 2 ;;
     --scenarios) scenarios=${2:?--scenarios needs a list}; shift 2 ;;
+    --projections) projections=${2:?--projections needs 0 or 1}; shift 2 ;;
     -h|--help) usage 0 ;;
     *) say "unknown argument: $1"; usage ;;
   esac
@@ -164,7 +167,7 @@ base_url="http://127.0.0.1:$port"
 service_log="$work/service.log"
 
 DATABASE_URL="$db_url" RETURNS_JWT_SECRET="$secret" RETURNS_LISTEN="127.0.0.1:$port" \
-  RETURNS_PROJECTIONS=1 RETURNS_SCHEDULER_INTERVAL_MS=1000 RUST_LOG=warn \
+  RETURNS_PROJECTIONS="$projections" RETURNS_SCHEDULER_INTERVAL_MS=1000 RUST_LOG=warn \
   "$binary" serve >"$service_log" 2>&1 &
 service_pid=$!
 
@@ -247,6 +250,20 @@ settle() {
   say "warning: the scratch database did not go quiet within 60 s"
 }
 
+# CPU time (clock ticks, user + system) of the service, and of every PostgreSQL process on this
+# machine (the server's backends, the WAL writer and checkpointer included).
+cpu_ticks() { # pid -> ticks
+  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+pg_ticks() {
+  local p total=0
+  for p in $(pgrep -x postgres || true); do
+    total=$((total + $(cpu_ticks "$p")))
+  done
+  echo "$total"
+}
+ticks_per_s=$(getconf CLK_TCK)
+
 field() { # line key -> value of key=value
   sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<"$1"
 }
@@ -266,11 +283,15 @@ for c in $connections; do
     say "$wrk_cmd"
     wrk_out="$work/wrk-$s-$c.out"
     wrk_err="$work/wrk-$s-$c.err"
+    svc0=$(cpu_ticks "$service_pid")
+    pg0=$(pg_ticks)
     if ! run wrk -t "$c" -c "$c" -d "${seconds}s" --latency -s "scripts/bench/$s.lua" "$base_url" \
       >"$wrk_out" 2>"$wrk_err"; then
       cat "$wrk_out" "$wrk_err" >&2
       die "wrk failed ($s, $c connections)"
     fi
+    svc1=$(cpu_ticks "$service_pid")
+    pg1=$(pg_ticks)
     cat "$wrk_out" >&2
     if [ -s "$wrk_err" ]; then
       say "first error lines of wrk ($s, $c connections):"
@@ -286,9 +307,13 @@ for c in $connections; do
     ratio=$(awk -v a="$rps" -v b="$tps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
     errors=$(field "$result" errors)
     requests=$(field "$result" requests)
-    rows_md+=$(printf '| %s | %s | %.0f | %.2f | %.2f | %.2f | %s of %s | %.0f | %s |' \
+    svc_us=$(awk -v t=$((svc1 - svc0)) -v hz="$ticks_per_s" -v n="$requests" \
+      'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "-" }')
+    pg_us=$(awk -v t=$((pg1 - pg0)) -v hz="$ticks_per_s" -v n="$requests" \
+      'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "-" }')
+    rows_md+=$(printf '| %s | %s | %.0f | %.2f | %.2f | %.2f | %s of %s | %.0f | %s | %s | %s |' \
       "$s" "$c" "$rps" "$(field "$result" p50_ms)" "$(field "$result" p95_ms)" \
-      "$(field "$result" p99_ms)" "$errors" "$requests" "$tps" "$ratio")$'\n'
+      "$(field "$result" p99_ms)" "$errors" "$requests" "$tps" "$ratio" "$svc_us" "$pg_us")$'\n'
   done
 done
 
@@ -304,18 +329,18 @@ if [ -n "$(git -C "$here" status --porcelain --untracked-files=no 2>/dev/null)" 
 fi
 
 {
-  echo "| scenario | connections | requests/s | p50 ms | p95 ms | p99 ms | errors | pgbench INSERT tps | ratio |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| scenario | connections | requests/s | p50 ms | p95 ms | p99 ms | errors | pgbench INSERT tps | ratio | service CPU µs/request | PostgreSQL CPU µs/request |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s' "$rows_md"
   echo
-  echo "Service peak RSS (VmHWM over the whole run): ${peak_rss} MB."
+  echo "Service peak RSS (VmHWM over the whole run): ${peak_rss} MB. Projections, webhooks and abuse detection running beside the load: $([ "$projections" = 0 ] && echo no || echo yes)."
   echo
   echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit; machine: $(nproc) cores${cpu:+ ($cpu)}, PostgreSQL $pg_version."
   echo "Each row: ${seconds} s of \`pgbench -n -M prepared -c C -j 2 -T ${seconds} -f insert.sql <scratch db>\` (one-row INSERT of a ~400-byte jsonb into a bigserial table in the service's database, C = the row's connections), then ${seconds} s of wrk with the scenario's script (tokens in BENCH_*_TOKEN, buyer-1 and seller-1). The wrk commands, in order:"
   echo
   for cmd in "${wrk_cmds[@]}"; do echo "    $cmd"; done
   echo
-  echo "Errors: answers other than 201 (register) or 2xx (mix), plus socket errors (connect, read, write, timeout), of all requests. wrk gives latency percentiles from its done() callback. Ratio: requests/s ÷ INSERT tps."
+  echo "Errors: answers other than 201 (register) or 2xx (mix), plus socket errors (connect, read, write, timeout), of all requests. wrk gives latency percentiles from its done() callback. Ratio: requests/s ÷ INSERT tps. CPU per request: user + system time of the service process, and of every \`postgres\` process on the machine (projections, webhooks and the scheduler run in the service and count there), during the wrk run, divided by its requests."
 } >"$out"
 
 cat "$out"
