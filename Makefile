@@ -57,7 +57,7 @@ run: $(SECRET_FILE)
 	@cargo build --release -p returns-server --bin returns
 	@$(service_env) && \
 	  echo "mint tokens with: make token ROLE=buyer SUB=buyer-1 (roles: buyer, seller, operator, platform)" && \
-	  DATABASE_URL="$$url" RETURNS_JWT_SECRET="$$secret" ./target/release/returns serve
+	  DATABASE_URL="$$url" RETURNS_JWT_SECRET="$$secret" "$${CARGO_TARGET_DIR:-target}/release/returns" serve
 
 migrate:
 	@$(service_env) && DATABASE_URL="$$url" cargo run -q -p returns-server --bin returns -- migrate
@@ -73,7 +73,7 @@ bench:
 	@admin="$$(scripts/ensure-db.sh)" && \
 	  DATABASE_URL="$$admin" cargo run --release -p returns-bench -- $(BENCH_ARGS) && \
 	  cargo build --release -p returns-server --bin returns && \
-	  scripts/http-bench.sh --binary target/release/returns --admin-url "$$admin" \
+	  scripts/http-bench.sh --binary "$${CARGO_TARGET_DIR:-target}/release/returns" --admin-url "$$admin" \
 	    --seconds $(HTTP_BENCH_SECONDS) --out docs/benchmarks-http-latest.md
 
 # A marketplace with planted abusers, played through the command layer in a scratch database on the
