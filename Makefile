@@ -67,14 +67,17 @@ token: $(SECRET_FILE)
 	  RETURNS_JWT_SECRET="$$secret" cargo run -q -p returns-server --bin returns -- token --role $(ROLE) --sub $(SUB)
 
 # The store beside pgbench (crates/bench), then the whole HTTP service under wrk beside pgbench's
-# one-row INSERT (scripts/http-bench.sh installs wrk when missing); figures in docs/benchmarks.md.
+# one-row INSERT (scripts/http-bench.sh installs wrk when missing), then the SQL of one command run by
+# pgbench alone (scripts/sql-shapes.sh); figures in docs/benchmarks.md.
 HTTP_BENCH_SECONDS ?= 30
 bench:
 	@admin="$$(scripts/ensure-db.sh)" && \
 	  DATABASE_URL="$$admin" cargo run --release -p returns-bench -- $(BENCH_ARGS) && \
 	  cargo build --release -p returns-server --bin returns && \
 	  scripts/http-bench.sh --binary "$${CARGO_TARGET_DIR:-target}/release/returns" --admin-url "$$admin" \
-	    --seconds $(HTTP_BENCH_SECONDS) --out docs/benchmarks-http-latest.md
+	    --seconds $(HTTP_BENCH_SECONDS) --out docs/benchmarks-http-latest.md && \
+	  scripts/sql-shapes.sh --binary "$${CARGO_TARGET_DIR:-target}/release/returns" --admin-url "$$admin" \
+	    --out docs/benchmarks-sql-shapes-latest.md
 
 # A marketplace with planted abusers, played through the command layer in a scratch database on the
 # server ensure-db found; prints how well abuse detection did (see `returns simulate --help`).
