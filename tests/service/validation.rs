@@ -274,3 +274,68 @@ async fn action_bodies_are_validated_too() {
     assert_names_field(&problem, "status");
     assert_eq!(app.return_view(&id).await["status"], "authorized");
 }
+
+/// Times outside the years 1970–9999 are refused with the field named, wherever they come in
+/// (docs/api.md, "Conventions"), and change nothing; the far past once made the summary panic.
+#[tokio::test]
+async fn times_outside_the_supported_years_are_refused_and_name_the_field() {
+    let app = TestApp::spawn().await;
+    for (field, value) in [
+        ("placed_at", "1960-01-01T00:00:00Z"),
+        ("delivered_at", "-262143-01-01T00:00:00Z"),
+        ("placed_at", "+262142-12-31T23:59:59Z"),
+    ] {
+        let mut order = eu_order("o-far");
+        order[field] = json!(value);
+        let res = app.register_order(&app.platform(), &order).await;
+        let problem = expect_problem(res, 422, "validation_failed").await;
+        assert_names_field(&problem, field);
+    }
+    let res = app.get_order(&app.platform(), "o-far").await;
+    expect_problem(res, 404, "not_found").await;
+
+    for (field, value) in [
+        ("to", "-262143-01-01T00:00:00Z"),
+        ("from", "+262142-01-01T00:00:00Z"),
+        ("to", "1969-12-31T23:59:59Z"),
+    ] {
+        let res = app
+            .request(Method::GET, "/v1/analytics/summary", Some(&app.operator()))
+            .query(&[(field, value)])
+            .send()
+            .await
+            .unwrap();
+        let problem = expect_problem(res, 422, "validation_failed").await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains(field),
+            "{problem}"
+        );
+    }
+    // An early `to` still gets its default 30-day range, even when that reaches back before 1970.
+    let res = app
+        .request(Method::GET, "/v1/analytics/summary", Some(&app.operator()))
+        .query(&[("to", "1970-01-10T00:00:00Z")])
+        .send()
+        .await
+        .unwrap();
+    expect_json(res, 200).await;
+}
+
+/// One advance moves the test clock at most ten years, and all advances together at most a
+/// hundred (docs/api.md, "Test clock"); a refused advance leaves the clock where it was.
+#[tokio::test]
+async fn the_test_clock_runs_at_most_a_hundred_years_ahead() {
+    let app = TestApp::spawn().await;
+    let res = app.advance_clock(87_601).await;
+    let problem = expect_problem(res, 422, "validation_failed").await;
+    assert_names_field(&problem, "hours");
+    for _ in 0..10 {
+        let view = expect_json(app.advance_clock(87_600).await, 200).await;
+        assert!(view["offset_hours"].as_i64().unwrap() <= 876_000, "{view}");
+    }
+    let res = app.advance_clock(1).await;
+    let problem = expect_problem(res, 422, "validation_failed").await;
+    assert_names_field(&problem, "hours");
+    let view = expect_json(app.advance_clock(0).await, 200).await;
+    assert_eq!(view["offset_hours"], 876_000);
+}

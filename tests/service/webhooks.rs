@@ -504,6 +504,15 @@ async fn targets_must_be_public_http_urls_unless_allowed() {
         "http://[::1]:9000/hook",
         "http://[fe80::1]/hook",
         "http://0.0.0.0/hook",
+        // Not global unicast: NAT64 and 6to4 carry private IPv4 addresses; benchmarking, IETF
+        // protocol assignments and reserved ranges reach no public host.
+        "http://[64:ff9b::a00:1]/hook",
+        "http://[2002:a00:1::]/hook",
+        "http://[::ffff:10.0.0.1]/hook",
+        "http://198.18.0.1/hook",
+        "http://192.0.0.1/hook",
+        "http://240.0.0.1/hook",
+        "http://224.0.0.1/hook",
         "ftp://hooks.example.com/returns",
         "not a url",
     ] {
@@ -529,14 +538,20 @@ async fn targets_must_be_public_http_urls_unless_allowed() {
     )
     .await;
     assert_names_field(&problem, "events");
-    let no_secret = json!({ "url": receiver.url, "secret": "", "events": ["return.*"] });
-    let problem = expect_problem(
-        register(&app, &platform, &no_secret).await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert_names_field(&problem, "secret");
+    // Secrets of fewer than 16 bytes could be guessed.
+    for secret in ["", "x", "fifteen-bytes!!"] {
+        let short = json!({ "url": receiver.url, "secret": secret, "events": ["return.*"] });
+        let problem = expect_problem(
+            register(&app, &platform, &short).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_names_field(&problem, "secret");
+    }
+    let sixteen =
+        json!({ "url": receiver.url, "secret": "sixteen-bytes!!!", "events": ["return.*"] });
+    expect_json(register(&app, &platform, &sixteen).await, 201).await;
 
     // Buyers and sellers may never register webhooks.
     let body = json!({ "url": receiver.url, "secret": SECRET, "events": ["return.*"] });

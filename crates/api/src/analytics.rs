@@ -24,8 +24,10 @@ pub(crate) struct SummaryQuery {
     /// One seller (a seller's own id is implied for seller tokens).
     seller_id: Option<String>,
     /// Start of the range (inclusive), RFC 3339.
+    #[serde(default, deserialize_with = "crate::time::bounded_opt")]
     from: Option<DateTime<Utc>>,
     /// End of the range (exclusive), RFC 3339.
+    #[serde(default, deserialize_with = "crate::time::bounded_opt")]
     to: Option<DateTime<Utc>>,
 }
 
@@ -137,7 +139,12 @@ pub(crate) async fn analytics_summary(
         }
     };
     let to = query.to.unwrap_or_else(|| state.service.now());
-    let from = query.from.unwrap_or(to - Duration::days(30));
+    let from = match query.from {
+        Some(from) => from,
+        None => to
+            .checked_sub_signed(Duration::days(30))
+            .ok_or_else(|| Problem::invalid("to", "is too early for a 30-day range"))?,
+    };
     if from >= to {
         return Err(Problem::invalid("from", "must be before `to`"));
     }

@@ -20,6 +20,7 @@ mod render;
 mod returns;
 mod routes;
 mod test_clock;
+mod time;
 mod webhooks;
 
 use std::sync::Arc;

@@ -275,11 +275,15 @@ fn problem_description(status: u16) -> &'static str {
         404 => "`not_found`: no such resource, or not one the caller may see",
         409 => {
             "`invalid_transition` (not allowed in the current state; `detail` says why) or \
-                `version_conflict` (`If-Match` is stale, or another body for an existing id)"
+                `version_conflict` (`If-Match` is stale, or another body for an existing id) or \
+                `contended` (concurrent commands kept colliding; nothing was written, retry)"
         }
         413 => "`payload_too_large`: the body is over the limit (1 MiB by default)",
         422 => "`validation_failed` (with `errors`) or `idempotency_key_reused`",
-        503 => "`unavailable`: the database cannot be reached; retry later",
+        503 => {
+            "`unavailable`: the database cannot be reached, is restarting or timed out; \
+                retry after `Retry-After` seconds"
+        }
         _ => "a problem",
     }
 }

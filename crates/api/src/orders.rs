@@ -53,9 +53,10 @@ pub(crate) struct RegisterOrderBody {
     /// ISO 3166 alpha-2 code: whose consumer law applies.
     #[schema(value_type = String, example = "DE")]
     jurisdiction: Jurisdiction,
+    #[serde(deserialize_with = "crate::time::bounded")]
     placed_at: DateTime<Utc>,
     /// When the order reached the buyer, if it has; return windows count from it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::bounded_opt")]
     delivered_at: Option<DateTime<Utc>>,
     lines: Vec<OrderLineBody>,
 }
@@ -128,6 +129,7 @@ impl From<OrderLineBody> for OrderLine {
 /// The body of `POST /v1/orders/{order_id}/delivery`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct DeliveryBody {
+    #[serde(deserialize_with = "crate::time::bounded")]
     delivered_at: DateTime<Utc>,
 }
 

@@ -23,19 +23,25 @@ pub struct Problem {
     #[schema(example = "https://returns.example/problems/not-found")]
     pub kind: String,
     #[schema(example = "Not Found")]
-    pub title: String,
+    pub title: &'static str,
     #[schema(example = 404)]
     pub status: u16,
     pub detail: String,
     /// A stable snake_case code: `unauthorized`, `forbidden`, `not_found`, `validation_failed`,
-    /// `invalid_transition`, `version_conflict`, `idempotency_key_reused`, `payload_too_large`,
-    /// `unavailable`.
+    /// `invalid_transition`, `version_conflict`, `contended`, `idempotency_key_reused`,
+    /// `payload_too_large`, `rate_limited`, `unavailable`.
     #[schema(example = "not_found")]
     pub code: &'static str,
     /// With `validation_failed`: each field that failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds to wait before retrying, sent as the `Retry-After` header (503, 429).
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
+
+/// The `Retry-After` of a 503: long enough for a restart of the database or a failover.
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u32 = 5;
 
 impl Problem {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
@@ -44,11 +50,12 @@ impl Problem {
                 "https://returns.example/problems/{}",
                 code.replace('_', "-")
             ),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: detail.into(),
             code,
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -101,12 +108,15 @@ impl Problem {
         )
     }
 
+    /// 503 with `Retry-After`: the database cannot be reached, is restarting, or timed out.
     pub fn unavailable() -> Self {
-        Problem::new(
+        let mut problem = Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "the service cannot reach its database; retry later",
-        )
+        );
+        problem.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECONDS);
+        problem
     }
 }
 
@@ -122,9 +132,12 @@ impl ResponseError for Problem {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .content_type("application/problem+json")
-            .json(self)
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(self)
     }
 }
 
@@ -164,6 +177,11 @@ impl From<returns_app::AppError> for Problem {
                 "idempotency_key_reused",
                 "this Idempotency-Key was used with a different request",
             ),
+            AppError::Contended => Problem::new(
+                StatusCode::CONFLICT,
+                "contended",
+                "concurrent commands on the same resources kept colliding; nothing was written, retry",
+            ),
             AppError::Unavailable(reason) => {
                 tracing::warn!(%reason, "database unavailable");
                 Problem::unavailable()
@@ -177,5 +195,26 @@ impl From<returns_app::AppError> for Problem {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_answers_say_when_to_retry_and_others_do_not() {
+        let answer =
+            Problem::from(returns_app::AppError::Unavailable("down".into())).error_response();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let retry = answer.headers().get(actix_web::http::header::RETRY_AFTER);
+        assert_eq!(retry.and_then(|v| v.to_str().ok()), Some("5"));
+
+        let answer = Problem::from(returns_app::AppError::Contended).error_response();
+        assert_eq!(answer.status(), StatusCode::CONFLICT);
+        assert!(answer
+            .headers()
+            .get(actix_web::http::header::RETRY_AFTER)
+            .is_none());
     }
 }

@@ -264,6 +264,7 @@ impl From<ShipBody> for ShipReturn {
 pub(crate) struct CarrierUpdateBody {
     #[schema(value_type = crate::openapi::CarrierStatus)]
     status: CarrierStatus,
+    #[serde(deserialize_with = "crate::time::bounded")]
     at: DateTime<Utc>,
 }
 
@@ -278,7 +279,7 @@ impl From<CarrierUpdateBody> for CarrierUpdate {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename = "ReceiveReturn")]
 pub(crate) struct ReceiveBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::bounded_opt")]
     received_at: Option<DateTime<Utc>>,
 }
 

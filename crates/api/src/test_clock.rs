@@ -17,6 +17,11 @@ pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
     scope.route("/test-clock/advance", web::post().to(advance_clock))
 }
 
+/// The most one advance may move the clock: ten years.
+const MAX_ADVANCE_HOURS: i64 = 24 * 3650;
+/// The most the clock may run ahead of real time in all: a hundred years.
+const MAX_OFFSET_HOURS: i64 = 24 * 36500;
+
 /// The body of `POST /v1/test-clock/advance`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct AdvanceBody {
@@ -50,8 +55,14 @@ async fn advance_clock(state: web::Data<ApiState>, caller: Caller, body: RawBody
         ));
     }
     let advance: AdvanceBody = parse_json(&body.0)?;
-    if !(0..=24 * 3650).contains(&advance.hours) {
+    if !(0..=MAX_ADVANCE_HOURS).contains(&advance.hours) {
         return Err(Problem::invalid("hours", "must be from 0 to 87600"));
+    }
+    if clock.offset().num_hours() + advance.hours > MAX_OFFSET_HOURS {
+        return Err(Problem::invalid(
+            "hours",
+            "the test clock may run at most 100 years ahead in all",
+        ));
     }
     clock.advance(chrono::Duration::hours(advance.hours));
     // Every deadline that fell due is applied before answering.

@@ -43,6 +43,10 @@ pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
 /// How long registration waits for the target's host name to resolve.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The shortest secret accepted: 16 bytes (128 bits), so that signatures cannot be forged by
+/// guessing the secret.
+const MIN_SECRET_LEN: usize = 16;
+
 /// The longest secret accepted (HMAC takes any length; this only bounds what is stored).
 const MAX_SECRET_LEN: usize = 1024;
 
@@ -299,10 +303,10 @@ pub(crate) async fn create_webhook(
     let parsed = parse_json::<WebhookBody>(&body.0)?;
     let opts = command_options(&req, &body.0)?;
     let mut errors = Vec::new();
-    if parsed.secret.is_empty() || parsed.secret.len() > MAX_SECRET_LEN {
+    if !(MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&parsed.secret.len()) {
         errors.push(FieldError {
             field: "secret".into(),
-            message: format!("must be 1 to {MAX_SECRET_LEN} characters"),
+            message: format!("must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN} bytes"),
         });
     }
     check_patterns(&parsed.events, &mut errors);

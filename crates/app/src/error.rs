@@ -22,6 +22,10 @@ pub enum AppError {
     /// only if several draws in a row collide).
     #[error("could not draw an unused RMA number")]
     RmaTaken,
+    /// Concurrent commands kept aborting each other (deadlock or serialization failure) after the
+    /// executor ran the command again: nothing was written; retry.
+    #[error("concurrent commands on the same resources kept colliding")]
+    Contended,
     /// The database cannot be reached: retry later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -34,6 +38,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict { actual, .. } => AppError::VersionConflict { current: actual },
+            e if e.is_contention() => AppError::Contended,
             e if e.is_transient() => AppError::Unavailable(e.to_string()),
             e => AppError::Internal(e.to_string()),
         }

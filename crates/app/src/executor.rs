@@ -396,6 +396,7 @@ impl Executor {
             Err(AppError::NotFound) => "not_found",
             Err(AppError::VersionConflict { .. }) => "version_conflict",
             Err(AppError::IdempotencyKeyReused) => "idempotency_key_reused",
+            Err(AppError::Contended) => "contended",
             Err(AppError::Unavailable(_)) => "unavailable",
             Err(AppError::RmaTaken | AppError::Internal(_)) => "error",
         };
@@ -524,10 +525,11 @@ impl Executor {
 }
 
 /// Whether a failed run may be run again: it lost a race on a new stream (and the caller named no
-/// version), or drew a taken RMA number.
+/// version), drew a taken RMA number, or was aborted by the database to break a deadlock or a
+/// serialization conflict (nothing was written; `If-Match` is checked again on the next run).
 fn retryable(e: &AppError, opts: &CommandOptions) -> bool {
     (matches!(e, AppError::VersionConflict { .. }) && opts.if_match.is_none())
-        || matches!(e, AppError::RmaTaken)
+        || matches!(e, AppError::RmaTaken | AppError::Contended)
 }
 
 /// What a failed write means to the caller.

@@ -39,6 +39,11 @@ pub struct PoolSettings {
     pub wait_timeout: Duration,
     pub connect_timeout: Duration,
     pub application_name: String,
+    /// The longest a statement may run before the server cancels it (`None`: no limit). A
+    /// cancelled statement is a transient failure (503 to callers).
+    pub statement_timeout: Option<Duration>,
+    /// The longest a statement waits for a lock (`None`: no limit).
+    pub lock_timeout: Option<Duration>,
 }
 
 impl Default for PoolSettings {
@@ -48,6 +53,8 @@ impl Default for PoolSettings {
             wait_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             application_name: "returns".into(),
+            statement_timeout: Some(Duration::from_secs(10)),
+            lock_timeout: Some(Duration::from_secs(3)),
         }
     }
 }
@@ -59,6 +66,21 @@ pub fn pool(database_url: &str, settings: &PoolSettings) -> Result<Pool> {
     config.connect_timeout(settings.connect_timeout);
     if config.get_application_name().is_none() {
         config.application_name(&settings.application_name);
+    }
+    // Sent when each connection starts, beside any `options` the URL gives; a limit the URL sets
+    // itself is left as it is.
+    let mut options = config.get_options().unwrap_or_default().to_owned();
+    for (name, limit) in [
+        ("statement_timeout", settings.statement_timeout),
+        ("lock_timeout", settings.lock_timeout),
+    ] {
+        if let Some(limit) = limit.filter(|_| !options.contains(name)) {
+            options.push_str(&format!(" -c {name}={}", limit.as_millis().max(1)));
+        }
+    }
+    let options = options.trim();
+    if !options.is_empty() {
+        config.options(options);
     }
     let manager = Manager::from_config(
         config,

@@ -1,6 +1,7 @@
 //! Failures of the store, kept apart by kind so that callers can answer each correctly.
 
 use thiserror::Error;
+use tokio_postgres::error::SqlState;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -35,11 +36,34 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// True for failures where retrying the same operation later may succeed.
+    /// True for failures where retrying the same operation later may succeed: the database could
+    /// not be reached or went away, is shutting down or starting, has no connection slot left, is
+    /// read-only (a standby), or gave up on a statement or a lock after its timeout.
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Unavailable(_) => true,
-            StoreError::Database(e) => e.is_closed() || e.code().is_none(),
+            StoreError::Database(e) => {
+                e.is_closed()
+                    || e.code().is_none_or(|code| {
+                        let code = code.code();
+                        code.starts_with("08")
+                            || matches!(
+                                code,
+                                "57P01" | "57P02" | "57P03" | "53300" | "57014" | "55P03" | "25006"
+                            )
+                    })
+            }
+            _ => false,
+        }
+    }
+
+    /// True when the database broke a deadlock or a serialization conflict by aborting this
+    /// transaction: nothing was kept, and running it again may succeed at once.
+    pub fn is_contention(&self) -> bool {
+        match self {
+            StoreError::Database(e) => e.code().is_some_and(|c| {
+                c == &SqlState::T_R_DEADLOCK_DETECTED || c == &SqlState::T_R_SERIALIZATION_FAILURE
+            }),
             _ => false,
         }
     }

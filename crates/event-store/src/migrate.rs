@@ -16,6 +16,11 @@ const MIGRATION_LOCK_KEY: i64 = 0x7265_7475_726e_7301; // "returns\x01"
 /// together migrate one after the other. Returns the version the schema is at afterwards.
 pub async fn migrate(pool: &Pool) -> Result<i64> {
     let mut client = pool.get().await?;
+    // A migration may take long on a large database: no statement or lock timeout while it runs
+    // (restored below, before the connection returns to the pool).
+    client
+        .batch_execute("SET statement_timeout = 0; SET lock_timeout = 0")
+        .await?;
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await?;
@@ -27,8 +32,12 @@ pub async fn migrate(pool: &Pool) -> Result<i64> {
     let unlock = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
         .await;
+    let reset = client
+        .batch_execute("RESET statement_timeout; RESET lock_timeout")
+        .await;
     let report = outcome.map_err(|e| StoreError::Migration(e.to_string()))?;
     unlock?;
+    reset?;
     for m in report.applied_migrations() {
         tracing::info!(version = m.version(), name = m.name(), "migration applied");
     }

@@ -16,7 +16,7 @@
 //! at-least-once and receivers drop duplicates by the payload's `id`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,6 +65,22 @@ pub struct DispatchSettings {
     pub batch: usize,
     /// Requests in flight at once within a round.
     pub concurrency: usize,
+}
+
+impl DispatchSettings {
+    /// How long a round holds the deliveries it claimed: longer than its worst case, in which
+    /// every request of each wave (`concurrency` at a time) spends the whole timeout resolving the
+    /// host and the whole timeout again sending, plus a margin for recording the outcomes. Another
+    /// instance takes a claimed delivery only after that, so no delivery is sent by two rounds at
+    /// once.
+    pub fn claim_lease(&self) -> Duration {
+        let concurrency = self.concurrency.max(1);
+        let waves = self.batch.max(1).div_ceil(concurrency);
+        let per_wave = self.timeout.saturating_mul(2);
+        per_wave
+            .saturating_mul(u32::try_from(waves).unwrap_or(u32::MAX))
+            .saturating_add(CLAIM_MARGIN)
+    }
 }
 
 impl Default for DispatchSettings {
@@ -196,29 +212,58 @@ fn in_prefix(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
     }
 }
 
-/// Whether a webhook may not go to `ip` unless the allow-list says so: loopback, private,
-/// shared (carrier-grade NAT), link-local, unspecified, "this network", broadcast and multicast
-/// addresses, and their IPv6 counterparts (unique local `fc00::/7`, link-local `fe80::/10`).
+/// IPv4 ranges that are not global unicast (RFC 6890 and its updates): "this network",
+/// private, shared (carrier-grade NAT), loopback, link-local, IETF protocol assignments, the
+/// documentation and benchmarking ranges, the old 6to4 relay anycast, multicast and reserved
+/// (with broadcast).
+const NOT_GLOBAL_V4: &[(Ipv4Addr, u8)] = &[
+    (Ipv4Addr::new(0, 0, 0, 0), 8),
+    (Ipv4Addr::new(10, 0, 0, 0), 8),
+    (Ipv4Addr::new(100, 64, 0, 0), 10),
+    (Ipv4Addr::new(127, 0, 0, 0), 8),
+    (Ipv4Addr::new(169, 254, 0, 0), 16),
+    (Ipv4Addr::new(172, 16, 0, 0), 12),
+    (Ipv4Addr::new(192, 0, 0, 0), 24),
+    (Ipv4Addr::new(192, 0, 2, 0), 24),
+    (Ipv4Addr::new(192, 88, 99, 0), 24),
+    (Ipv4Addr::new(192, 168, 0, 0), 16),
+    (Ipv4Addr::new(198, 18, 0, 0), 15),
+    (Ipv4Addr::new(198, 51, 100, 0), 24),
+    (Ipv4Addr::new(203, 0, 113, 0), 24),
+    (Ipv4Addr::new(224, 0, 0, 0), 4),
+    (Ipv4Addr::new(240, 0, 0, 0), 4),
+];
+
+/// IPv6 ranges inside global unicast `2000::/3` that still reach other networks or none: IETF
+/// protocol assignments (Teredo, benchmarking, ORCHID), documentation, and 6to4 (which carries an
+/// IPv4 address, possibly a private one). Everything outside `2000::/3` is refused too: loopback,
+/// unspecified, IPv4-compatible, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, discard, unique local,
+/// link-local, site-local and multicast.
+const NOT_GLOBAL_V6: &[(Ipv6Addr, u8)] = &[
+    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 23),
+    (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32),
+    (Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0), 16),
+    (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20),
+];
+
+/// Whether a webhook may not go to `ip` unless the allow-list says so: every address that is not
+/// global unicast (see [`NOT_GLOBAL_V4`] and [`NOT_GLOBAL_V6`]). An IPv4-mapped IPv6 address is
+/// judged as the IPv4 address it carries.
 pub fn is_restricted(ip: IpAddr) -> bool {
     match canonical(ip) {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-        }
+        IpAddr::V4(v4) => NOT_GLOBAL_V4
+            .iter()
+            .any(|&(net, prefix)| in_prefix(IpAddr::V4(v4), IpAddr::V4(net), prefix)),
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
+            let global_unicast = in_prefix(
+                IpAddr::V6(v6),
+                IpAddr::V6(Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0)),
+                3,
+            );
+            !global_unicast
+                || NOT_GLOBAL_V6
+                    .iter()
+                    .any(|&(net, prefix)| in_prefix(IpAddr::V6(v6), IpAddr::V6(net), prefix))
         }
     }
 }
@@ -235,7 +280,8 @@ pub enum TargetError {
     #[error("the host cannot be resolved")]
     Unresolvable,
     #[error(
-        "the host is a loopback, private or link-local address; only hosts named in \
+        "the host is not a global unicast address (loopback, private, link-local, shared, \
+         reserved, documentation, benchmarking, multicast, NAT64 or 6to4); only hosts named in \
          RETURNS_WEBHOOK_ALLOW_HOSTS may be"
     )]
     Restricted,
@@ -587,9 +633,8 @@ impl Dispatcher {
         now: DateTime<Utc>,
         claim: Uuid,
     ) -> Result<Vec<Claimed>, ProjectionError> {
-        let lease =
-            chrono::Duration::from_std(self.settings.timeout.saturating_mul(2) + CLAIM_MARGIN)
-                .unwrap_or(chrono::Duration::MAX);
+        let lease = chrono::Duration::from_std(self.settings.claim_lease())
+            .unwrap_or(chrono::Duration::MAX);
         let until = now + lease;
         let batch = i64::try_from(self.settings.batch.max(1)).unwrap_or(i64::MAX);
         let client = self.pool.get().await?;
@@ -913,6 +958,23 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_outlasts_the_worst_round() {
+        let defaults = DispatchSettings::default();
+        // 100 deliveries, 16 at a time: 7 waves of at most 10 s resolving and 10 s sending.
+        assert_eq!(defaults.claim_lease(), Duration::from_secs(7 * 20 + 30));
+        let one_at_a_time = DispatchSettings {
+            concurrency: 1,
+            batch: 3,
+            timeout: Duration::from_secs(5),
+            ..DispatchSettings::default()
+        };
+        assert_eq!(
+            one_at_a_time.claim_lease(),
+            Duration::from_secs(3 * 10 + 30)
+        );
+    }
+
+    #[test]
     fn restricted_addresses_are_recognised() {
         for text in [
             "127.0.0.1",
@@ -933,6 +995,28 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            // Not global unicast, though outside the private ranges.
+            "192.0.0.8",
+            "192.0.2.1",
+            "192.88.99.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "240.0.0.1",
+            "239.255.255.250",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "2002:a00:1::",
+            "2001::1",
+            "2001:2::1",
+            "2001:db8::1",
+            "3fff::1",
+            "::a00:1",
+            "::127.0.0.1",
+            "100::1",
+            "fec0::1",
+            "ff02::1",
         ] {
             assert!(is_restricted(ip(text)), "{text} should be restricted");
         }
@@ -942,7 +1026,11 @@ mod tests {
             "172.15.255.255",
             "192.169.0.1",
             "100.128.0.1",
+            "198.20.0.1",
+            "192.0.1.1",
             "2606:4700::1111",
+            "2a00:1450:4001::1",
+            "2001:200::1",
             "::ffff:93.184.216.34",
         ] {
             assert!(!is_restricted(ip(text)), "{text} should be public");

@@ -21,6 +21,10 @@ pub struct Settings {
     pub jwt_secret: Vec<u8>,
     /// Connections in the pool (`RETURNS_DB_POOL_SIZE`, default 16).
     pub db_pool_size: usize,
+    /// Server-side limits of every connection: `RETURNS_DB_STATEMENT_TIMEOUT_MS` (default 10000)
+    /// and `RETURNS_DB_LOCK_TIMEOUT_MS` (default 3000); 0 means none.
+    pub db_statement_timeout: Option<Duration>,
+    pub db_lock_timeout: Option<Duration>,
     /// HTTP worker threads (`RETURNS_WORKERS`, default: one per core).
     pub workers: Option<usize>,
     /// Create the database named in `database_url` when it does not exist yet.
@@ -96,6 +100,16 @@ impl Settings {
                 .context("RETURNS_SCHEDULER_INTERVAL_MS must be a number")?,
             None => 1000,
         };
+        let pool_defaults = returns_event_store::PoolSettings::default();
+        let limit = |name: &str, default: Option<Duration>| -> anyhow::Result<Option<Duration>> {
+            let limit = millis(name, default.unwrap_or_default())?;
+            Ok((!limit.is_zero()).then_some(limit))
+        };
+        let db_statement_timeout = limit(
+            "RETURNS_DB_STATEMENT_TIMEOUT_MS",
+            pool_defaults.statement_timeout,
+        )?;
+        let db_lock_timeout = limit("RETURNS_DB_LOCK_TIMEOUT_MS", pool_defaults.lock_timeout)?;
         let webhooks = webhook_settings_from_env()?;
         let abuse_thresholds = match var("RETURNS_ABUSE_THRESHOLDS") {
             Some(v) => serde_json::from_str(&v)
@@ -113,6 +127,8 @@ impl Settings {
             listen,
             jwt_secret: secret.into_bytes(),
             db_pool_size,
+            db_statement_timeout,
+            db_lock_timeout,
             workers,
             create_database: true,
             test_clock: var("RETURNS_TEST_CLOCK").as_deref() == Some("1"),

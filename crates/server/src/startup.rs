@@ -108,6 +108,8 @@ impl Application {
             &settings.database_url,
             &PoolSettings {
                 max_size: settings.db_pool_size,
+                statement_timeout: settings.db_statement_timeout,
+                lock_timeout: settings.db_lock_timeout,
                 ..PoolSettings::default()
             },
         )

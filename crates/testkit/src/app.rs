@@ -26,6 +26,8 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().expect("address"),
             jwt_secret: TEST_JWT_SECRET.as_bytes().to_vec(),
             db_pool_size: 8,
+            db_statement_timeout: Some(std::time::Duration::from_secs(30)),
+            db_lock_timeout: Some(std::time::Duration::from_secs(10)),
             workers: Some(2),
             create_database: false,
             test_clock: true,

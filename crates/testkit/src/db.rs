@@ -63,6 +63,9 @@ impl TestDb {
         let settings = PoolSettings {
             max_size: 32,
             application_name: "returns-test".into(),
+            // Looser than the service's defaults: tests run in parallel on a debug build.
+            statement_timeout: Some(std::time::Duration::from_secs(30)),
+            lock_timeout: Some(std::time::Duration::from_secs(10)),
             ..PoolSettings::default()
         };
         let pool = pool(&url, &settings).expect("pool");
