@@ -229,3 +229,56 @@ async fn an_unanswered_offer_expires_and_the_request_stands_again() {
         .await;
     expect_problem(res, 409, "invalid_transition").await;
 }
+
+/// A deadline whose command fails is set aside with a back-off and recorded; the others still
+/// fire (before, a failing row was taken first again on every round and blocked the rest).
+#[tokio::test]
+async fn a_failing_deadline_is_set_aside_and_the_others_still_fire() {
+    let app = TestApp::spawn().await;
+    let healthy = requested_return(&app).await;
+    app.given_order(&eu_order("o-2")).await;
+    let broken = id_of(
+        &app.given_return(&app.buyer(), &headphones_return("o-2"))
+            .await,
+    );
+    // The broken return's state no longer decodes: its deadline's command fails.
+    let client = app.db.pool().get().await.unwrap();
+    client
+        .execute(
+            "UPDATE snapshots SET state = json_build_object('order_id', state ->> 'order_id') \
+             WHERE stream_id = $1",
+            &[&format!("return-{broken}")],
+        )
+        .await
+        .unwrap();
+
+    app.given_time_passes(WEEK).await;
+
+    assert_eq!(app.return_view(&healthy).await["status"], "escalated");
+    let row = client
+        .query_one(
+            "SELECT attempts, retry_at IS NOT NULL, last_error FROM deadlines \
+             WHERE return_id = $1::text::uuid AND kind = 'seller_response_due'",
+            &[&broken],
+        )
+        .await
+        .unwrap();
+    let (attempts, retry_set, error): (i32, bool, String) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!((attempts, retry_set, error.as_str()), (1, true, "error"));
+
+    // Within its back-off it is left alone; after it, it is tried again (and fails again).
+    app.given_time_passes(0).await;
+    let attempts_of = || async {
+        let row = client
+            .query_one(
+                "SELECT attempts FROM deadlines WHERE return_id = $1::text::uuid",
+                &[&broken],
+            )
+            .await
+            .unwrap();
+        row.get::<_, i32>(0)
+    };
+    assert_eq!(attempts_of().await, 1);
+    app.given_time_passes(1).await;
+    assert_eq!(attempts_of().await, 2);
+}

@@ -15,6 +15,7 @@ mod lifecycle;
 mod metrics;
 mod openapi;
 mod orders;
+mod outage;
 mod policy;
 mod support;
 mod validation;

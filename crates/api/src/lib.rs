@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-pub use health::Readiness;
+pub use health::{Readiness, WorkerHealth};
 
 /// What the routes need, built once at start-up and shared by every worker.
 #[derive(Clone)]

@@ -34,6 +34,21 @@ pub enum AppError {
     Internal(String),
 }
 
+impl AppError {
+    /// A short, stable name of the failure, for metrics and records (never personal data).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Rejected(r) => r.code(),
+            AppError::NotFound => "not_found",
+            AppError::VersionConflict { .. } => "version_conflict",
+            AppError::IdempotencyKeyReused => "idempotency_key_reused",
+            AppError::Contended => "contended",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::RmaTaken | AppError::Internal(_) => "error",
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {

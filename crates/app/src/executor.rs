@@ -359,6 +359,13 @@ async fn batch(
     Ok(in_order(futures).await)
 }
 
+/// How far a failed run got: whether its writes had been sent (and so may have committed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Nothing,
+    Writes,
+}
+
 /// Where a run stands once it has decided, before it writes.
 enum Step<T> {
     /// An earlier request with the same idempotency key answered already.
@@ -392,13 +399,7 @@ impl Executor {
         let outcome = match &result {
             Ok(Answered::Fresh(..)) => "ok",
             Ok(Answered::Replayed(_)) => "replayed",
-            Err(AppError::Rejected(r)) => r.code(),
-            Err(AppError::NotFound) => "not_found",
-            Err(AppError::VersionConflict { .. }) => "version_conflict",
-            Err(AppError::IdempotencyKeyReused) => "idempotency_key_reused",
-            Err(AppError::Contended) => "contended",
-            Err(AppError::Unavailable(_)) => "unavailable",
-            Err(AppError::RmaTaken | AppError::Internal(_)) => "error",
+            Err(e) => e.code(),
         };
         metrics::counter!("commands_total", "command" => command.name(), "outcome" => outcome)
             .increment(1);
@@ -421,8 +422,16 @@ impl Executor {
         loop {
             attempt += 1;
             match self.once(&cx, command, render).await {
-                Err(e) if attempt < CONFLICT_RETRIES && retryable(&e, opts) => continue,
-                other => return other,
+                Ok(answered) => return Ok(answered),
+                // A connection found broken before the writes went out (the database restarted,
+                // or cut it): nothing was written, so the command runs again on another.
+                Err((e @ AppError::Unavailable(_), Sent::Nothing))
+                    if attempt < CONFLICT_RETRIES =>
+                {
+                    tracing::debug!(error = %e, "connection lost before writing; running again");
+                }
+                Err((e, _)) if attempt < CONFLICT_RETRIES && retryable(&e, opts) => {}
+                Err((e, _)) => return Err(e),
             }
         }
     }
@@ -432,15 +441,21 @@ impl Executor {
         cx: &Cx,
         command: &C,
         render: Render<'_, C::Outcome>,
-    ) -> Result<Answered<C::Outcome>, AppError> {
+    ) -> Result<Answered<C::Outcome>, (AppError, Sent)> {
+        let object = self
+            .store
+            .pool()
+            .get()
+            .await
+            .map_err(|e| (AppError::from(e), Sent::Nothing))?;
         let conn = Conn {
-            object: Some(self.store.pool().get().await?),
+            object: Some(object),
             in_transaction: AtomicBool::new(false),
         };
         match self.decide(&conn, cx, command, render).await {
             Err(e) => {
                 conn.rollback().await;
-                Err(e)
+                Err((e, Sent::Nothing))
             }
             Ok(Step::Replayed(stored)) => {
                 conn.rollback().await;
@@ -451,7 +466,9 @@ impl Executor {
                 response,
                 writes,
             }) => {
-                self.commit(conn, writes).await?;
+                self.commit(conn, writes)
+                    .await
+                    .map_err(|e| (e, Sent::Writes))?;
                 Ok(Answered::Fresh(outcome, response))
             }
         }

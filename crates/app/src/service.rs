@@ -425,18 +425,21 @@ impl Service {
         let opts = CommandOptions::default();
         let executor = self.executor();
         let mut applied = 0;
+        let mut set_aside = 0;
         while applied < max {
+            let now = self.now();
             let due = {
                 let client = self.store.pool().get().await?;
                 client
                     .query(
                         "SELECT return_id, kind FROM deadlines WHERE due_at <= $1 \
+                           AND (retry_at IS NULL OR retry_at <= $1) \
                          ORDER BY due_at, return_id, kind LIMIT $2",
-                        &[&self.now(), &BATCH],
+                        &[&now, &BATCH],
                     )
                     .await?
             };
-            let before = applied;
+            let progress = applied + set_aside;
             for row in &due {
                 if applied >= max {
                     break;
@@ -459,22 +462,49 @@ impl Service {
                     .await
                 {
                     Ok(answer) => applied += usize::from(answer.fresh() == Some(true)),
-                    // The return is gone from the views (a rebuild): nothing to apply.
-                    Err(AppError::NotFound) => {}
+                    // The database is away: the whole round stops and the scheduler backs off.
+                    Err(e @ AppError::Unavailable(_)) => return Err(e),
+                    // Anything else is this deadline's own failure: it is set aside with a
+                    // back-off, and the others go on.
                     Err(e) => {
-                        tracing::error!(return_id = %id, kind = kind.as_str(), error = %e, "deadline not applied");
-                        return Err(e);
+                        tracing::error!(return_id = %id, kind = kind.as_str(), error = %e, "deadline not applied; set aside");
+                        metrics::counter!("deadline_failures_total", "kind" => kind.as_str())
+                            .increment(1);
+                        self.set_deadline_aside(id, kind, now, e.code()).await?;
+                        set_aside += 1;
                     }
                 }
             }
-            // Another batch only while this one was full and applied something: rows that were
+            // Another batch only while this one was full and something happened: rows that were
             // stale are gone now, and rows not yet due by their return's own time wait for the
             // next call.
-            if due.len() < BATCH as usize || applied == before {
+            if due.len() < BATCH as usize || applied + set_aside == progress {
                 break;
             }
         }
         Ok(applied)
+    }
+
+    /// Records that a deadline's command failed: it is tried again after one minute, doubling
+    /// with each failure up to six hours (service time).
+    async fn set_deadline_aside(
+        &self,
+        return_id: Uuid,
+        kind: DeadlineKind,
+        now: DateTime<Utc>,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let client = self.store.pool().get().await?;
+        client
+            .execute(
+                "UPDATE deadlines SET attempts = attempts + 1, last_error = $4, \
+                     retry_at = $3::timestamptz + least(interval '1 minute' * power(2, least(attempts, 20)), \
+                                          interval '6 hours') \
+                 WHERE return_id = $1 AND kind = $2",
+                &[&return_id, &kind.as_str(), &now, &code],
+            )
+            .await?;
+        Ok(())
     }
 }
 

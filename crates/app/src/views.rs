@@ -74,7 +74,11 @@ pub(crate) fn index_return(case: &ReturnCase) -> Vec<Sql> {
             "WITH gone AS (DELETE FROM deadlines WHERE return_id = $1 AND kind <> ALL($2::text[])) \
              INSERT INTO deadlines (return_id, kind, due_at) \
              SELECT $1, k, d FROM unnest($2::text[], $3::timestamptz[]) AS t(k, d) \
-             ON CONFLICT (return_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at",
+             ON CONFLICT (return_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at, \
+                 attempts = CASE WHEN deadlines.due_at = EXCLUDED.due_at \
+                                 THEN deadlines.attempts ELSE 0 END, \
+                 retry_at = CASE WHEN deadlines.due_at = EXCLUDED.due_at \
+                                 THEN deadlines.retry_at END",
             vec![Box::new(id), Box::new(kinds), Box::new(due)],
         ),
     ]

@@ -29,10 +29,19 @@ pub enum StoreError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// Any other database failure.
-    #[error("database error: {0}")]
+    #[error("database error: {}", describe(.0))]
     Database(#[from] tokio_postgres::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+}
+
+/// A database error as logs show it: the SQLSTATE and the server's message (not its `detail`,
+/// which may quote the values of a row), or the client's own description.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
 }
 
 impl StoreError {

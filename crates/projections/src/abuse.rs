@@ -34,7 +34,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::runner::Projection;
+use crate::runner::{ApplyError, Projection};
 
 /// The projection's name (its checkpoint key).
 pub const NAME: &str = "abuse";
@@ -72,7 +72,7 @@ impl Projection for Abuse {
         &'a self,
         tx: &'a Transaction<'a>,
         events: &'a [RecordedEvent],
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<(), ApplyError>> + Send + 'a>> {
         Box::pin(async move { self.fold(tx, events).await })
     }
 }
@@ -101,16 +101,16 @@ enum Item {
     },
 }
 
-fn db(e: tokio_postgres::Error) -> String {
-    e.to_string()
+fn db(e: tokio_postgres::Error) -> ApplyError {
+    e.into()
 }
 
-fn json_error(e: serde_json::Error) -> String {
-    e.to_string()
+fn json_error(e: serde_json::Error) -> ApplyError {
+    e.into()
 }
 
 impl Abuse {
-    async fn fold(&self, tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), String> {
+    async fn fold(&self, tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), ApplyError> {
         let Some(last_position) = events.last().map(|e| e.position) else {
             return Ok(());
         };
@@ -196,7 +196,7 @@ impl Abuse {
 }
 
 /// The events of the batch that abuse detection reads, and the returns whose memos it needs.
-fn decode(events: &[RecordedEvent]) -> Result<(Vec<Item>, Vec<Uuid>), String> {
+fn decode(events: &[RecordedEvent]) -> Result<(Vec<Item>, Vec<Uuid>), ApplyError> {
     let mut items = Vec::new();
     let mut wanted = Vec::new();
     for e in events {
@@ -232,7 +232,7 @@ fn decode(events: &[RecordedEvent]) -> Result<(Vec<Item>, Vec<Uuid>), String> {
 async fn load_memos(
     tx: &Transaction<'_>,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, Option<ReturnMemo>>, String> {
+) -> Result<HashMap<Uuid, Option<ReturnMemo>>, ApplyError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -256,7 +256,7 @@ async fn save_memos(
     tx: &Transaction<'_>,
     memos: &HashMap<Uuid, Option<ReturnMemo>>,
     changed: &BTreeSet<Uuid>,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     let mut kept_ids = Vec::new();
     let mut kept = Vec::new();
     let mut gone = Vec::new();
@@ -295,7 +295,7 @@ async fn load_parties(
     tx: &Transaction<'_>,
     facts: &[Fact],
     window_days: u32,
-) -> Result<HashMap<Party, PartyMetrics>, String> {
+) -> Result<HashMap<Party, PartyMetrics>, ApplyError> {
     let mut parties: HashMap<Party, PartyMetrics> = HashMap::new();
     for fact in facts {
         parties
@@ -324,7 +324,7 @@ async fn save_parties(
     tx: &Transaction<'_>,
     parties: &HashMap<Party, PartyMetrics>,
     latest: &HashMap<Party, DateTime<Utc>>,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     let mut roles = Vec::with_capacity(parties.len());
     let mut ids = Vec::with_capacity(parties.len());
     let mut rows = Vec::with_capacity(parties.len());
@@ -352,7 +352,7 @@ async fn save_parties(
     Ok(())
 }
 
-async fn load_baseline(tx: &Transaction<'_>, window_days: u32) -> Result<Baseline, String> {
+async fn load_baseline(tx: &Transaction<'_>, window_days: u32) -> Result<Baseline, ApplyError> {
     let row = tx
         .query_opt(
             "SELECT baseline::text FROM abuse_baseline WHERE id = 1",
@@ -369,7 +369,7 @@ async fn load_baseline(tx: &Transaction<'_>, window_days: u32) -> Result<Baselin
     }
 }
 
-async fn save_baseline(tx: &Transaction<'_>, baseline: &Baseline) -> Result<(), String> {
+async fn save_baseline(tx: &Transaction<'_>, baseline: &Baseline) -> Result<(), ApplyError> {
     let text = serde_json::to_string(baseline).map_err(json_error)?;
     tx.execute(
         "INSERT INTO abuse_baseline (id, baseline) VALUES (1, $1::text::json) \
@@ -385,7 +385,7 @@ async fn save_baseline(tx: &Transaction<'_>, baseline: &Baseline) -> Result<(), 
 async fn load_existing_flags(
     tx: &Transaction<'_>,
     candidates: &[(FlagCandidate, DateTime<Utc>)],
-) -> Result<HashMap<Party, Vec<ExistingFlag>>, String> {
+) -> Result<HashMap<Party, Vec<ExistingFlag>>, ApplyError> {
     let roles: Vec<&str> = candidates
         .iter()
         .map(|(c, _)| c.party.role.as_str())
@@ -417,7 +417,8 @@ async fn load_existing_flags(
         ) else {
             return Err(format!(
                 "abuse_flags holds an unknown role {role}, kind {kind} or status {status}"
-            ));
+            )
+            .into());
         };
         existing
             .entry(Party { role, id })
@@ -455,7 +456,7 @@ async fn raise(
     candidate: &FlagCandidate,
     at: DateTime<Utc>,
     last_position: i64,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     let id = flag_id(&candidate.party, candidate.kind, last_position);
     let raised = FlagRaised::from_candidate(id, candidate, at);
     let data = serde_json::to_value(&raised).map_err(json_error)?;

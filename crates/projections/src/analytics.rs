@@ -14,7 +14,7 @@ use returns_event_store::{RecordedEvent, Transaction};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::runner::Projection;
+use crate::runner::{ApplyError, Projection};
 
 /// The projection's name (its checkpoint key).
 pub const NAME: &str = "analytics";
@@ -326,10 +326,10 @@ impl Projection for Analytics {
         &'a self,
         tx: &'a Transaction<'a>,
         events: &'a [RecordedEvent],
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<(), ApplyError>> + Send + 'a>> {
         Box::pin(async move {
             let changes = gather(events)?;
-            write(tx, self, changes).await.map_err(|e| e.to_string())
+            Ok(write(tx, self, changes).await?)
         })
     }
 }

@@ -32,6 +32,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::runner::ProjectionError;
+use crate::workers::{Backoff, WorkerBoard, WorkerState};
 
 /// The header that carries the signature of a delivery.
 pub const SIGNATURE_HEADER: &str = "Returns-Signature";
@@ -576,11 +577,19 @@ impl Dispatcher {
     }
 
     /// Runs rounds until `stop` turns true: at once again after a round that sent something
-    /// (the next delivery of a return may have become due), else after `poll`.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// (the next delivery of a return may have become due), else after `poll`. A database failure
+    /// is waited out with a capped back-off; the dispatcher goes on by itself. Its state is on
+    /// `board` as `webhook-dispatch`.
+    pub async fn run(self, mut stop: watch::Receiver<bool>, board: WorkerBoard) {
+        const WORKER: &str = "webhook-dispatch";
         let mut depth_measured: Option<std::time::Instant> = None;
+        let mut backoff = Backoff::new(
+            self.settings.poll.max(Duration::from_millis(100)),
+            Duration::from_secs(30),
+        );
         loop {
             if *stop.borrow() {
+                board.set(WORKER, WorkerState::Stopped);
                 return;
             }
             // The queue depth, for /metrics, at most every few seconds.
@@ -592,20 +601,21 @@ impl Dispatcher {
                 }
             }
             let pause = match self.run_once(Utc::now()).await {
-                Ok(round) if round.attempts() > 0 => {
-                    tracing::debug!(
-                        delivered = round.delivered,
-                        retried = round.retried,
-                        parked = round.parked,
-                        "webhook round"
-                    );
-                    continue;
+                Ok(round) => {
+                    backoff.reset();
+                    board.set(WORKER, WorkerState::Running);
+                    if round.attempts() > 0 {
+                        tracing::debug!(
+                            delivered = round.delivered,
+                            retried = round.retried,
+                            parked = round.parked,
+                            "webhook round"
+                        );
+                        continue;
+                    }
+                    self.settings.poll
                 }
-                Ok(_) => self.settings.poll,
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhook dispatch failed; retrying");
-                    self.settings.poll.max(Duration::from_secs(1))
-                }
+                Err(e) => board.retrying(WORKER, &mut backoff, &e),
             };
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}

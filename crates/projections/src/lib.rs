@@ -19,10 +19,12 @@ pub mod rebuild;
 pub mod runner;
 pub mod summary;
 pub mod webhooks;
+pub mod workers;
 
 pub use returns_event_store::{FeedPosition, RecordedEvent};
-pub use runner::{Projection, ProjectionError, Runner, RunnerSettings, Status};
+pub use runner::{ApplyError, Projection, ProjectionError, Runner, RunnerSettings, Status};
 pub use summary::{summary, ConfirmedSellerFlag, Summary};
+pub use workers::{Backoff, WorkerBoard, WorkerReport, WorkerState};
 
 /// The return a `return-<uuid>` stream belongs to.
 pub(crate) fn return_id_of(stream_id: &str) -> Option<uuid::Uuid> {

@@ -11,6 +11,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::workers::{Backoff, WorkerBoard, WorkerState};
+
 /// A read model fed from the log.
 pub trait Projection: Send + Sync + 'static {
     /// Stable name: the key of its checkpoint.
@@ -23,7 +25,43 @@ pub trait Projection: Send + Sync + 'static {
         &'a self,
         tx: &'a Transaction<'a>,
         events: &'a [RecordedEvent],
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+    ) -> Pin<Box<dyn Future<Output = Result<(), ApplyError>> + Send + 'a>>;
+}
+
+/// Why a batch could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The database failed under the batch (connection lost, shut down, timed out): nothing is
+    /// wrong with the events, and the runner applies them again once the database is back.
+    #[error("database unavailable: {0}")]
+    Unavailable(StoreError),
+    /// An event cannot be applied (it does not decode, or breaks a rule of the read model): the
+    /// projection is parked on it until fixed.
+    #[error("{0}")]
+    Event(String),
+}
+
+impl From<tokio_postgres::Error> for ApplyError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let e = StoreError::from(e);
+        if e.is_transient() {
+            ApplyError::Unavailable(e)
+        } else {
+            ApplyError::Event(e.to_string())
+        }
+    }
+}
+
+impl From<String> for ApplyError {
+    fn from(reason: String) -> Self {
+        ApplyError::Event(reason)
+    }
+}
+
+impl From<serde_json::Error> for ApplyError {
+    fn from(e: serde_json::Error) -> Self {
+        ApplyError::Event(e.to_string())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -295,7 +333,11 @@ impl<P: Projection> Runner<P> {
             tx.rollback().await?;
             return Err(ProjectionError::LeaseLost(name.to_owned()));
         }
-        if let Err(reason) = self.projection.apply(&tx, events).await {
+        if let Err(e) = self.projection.apply(&tx, events).await {
+            let reason = match e {
+                ApplyError::Unavailable(e) => return Err(ProjectionError::Store(e)),
+                ApplyError::Event(reason) => reason,
+            };
             tx.rollback().await?;
             let event_id = events.first().map_or(Uuid::nil(), |e| e.event_id);
             if events.len() == 1 {
@@ -335,43 +377,97 @@ impl<P: Projection> Runner<P> {
     }
 
     /// Runs until `stop` turns true: takes the lease when it can, applies batches, waits for new
-    /// events (woken by appends in this process, else polling with back-off). Returns the error
-    /// that stopped the projection, if any.
-    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), ProjectionError> {
+    /// events (woken by appends in this process, else polling with back-off). A database failure
+    /// (the connection lost, the server restarting, a timeout) is waited out with a capped
+    /// back-off and the runner goes on by itself from its last committed checkpoint; only an event
+    /// the projection cannot apply stops it (parked), and that error is returned. Its state is on
+    /// `board` under the projection's name.
+    pub async fn run(
+        mut self,
+        mut stop: watch::Receiver<bool>,
+        board: WorkerBoard,
+    ) -> Result<(), ProjectionError> {
+        let name = self.projection.name().to_owned();
         let mut idle = Duration::from_millis(10);
+        let mut backoff = Backoff::default();
         loop {
             if *stop.borrow() {
+                board.set(&name, WorkerState::Stopped);
                 return Ok(());
             }
-            if self.generation.is_none() && !self.acquire().await? {
-                // Someone else owns it: try again after a lease period.
-                tokio::select! {
-                    _ = tokio::time::sleep(self.settings.lease) => {}
-                    _ = stop.changed() => {}
+            match self.turn(&mut idle, &mut stop).await {
+                Ok(true) => {
+                    backoff.reset();
+                    board.set(&name, WorkerState::Running);
                 }
-                continue;
-            }
-            match self.step().await {
-                Ok(Status::Applied(_)) => idle = Duration::from_millis(10),
-                Ok(Status::CaughtUp) => {
-                    let appended = self.store.appended().notified();
+                Ok(false) => {
+                    backoff.reset();
+                    board.set(&name, WorkerState::Standby);
+                    // Someone else owns it: try again after a lease period.
                     tokio::select! {
-                        _ = appended => {}
-                        _ = tokio::time::sleep(idle) => {}
+                        _ = tokio::time::sleep(self.settings.lease) => {}
                         _ = stop.changed() => {}
                     }
-                    idle = (idle * 2).min(self.settings.max_idle_poll);
-                    // Renew the lease while idle.
-                    if !self.acquire().await? {
-                        tracing::warn!(projection = self.projection.name(), "lease lost");
-                    }
                 }
-                Err(ProjectionError::LeaseLost(name)) => {
+                Err(ProjectionError::LeaseLost(_)) => {
                     tracing::warn!(projection = %name, "lease lost; standing by");
                     self.generation = None;
+                    board.set(&name, WorkerState::Standby);
                 }
-                Err(e) => return Err(e),
+                Err(e @ ProjectionError::Failed { .. }) => {
+                    if let ProjectionError::Failed { event_id, .. } = &e {
+                        board.set(
+                            &name,
+                            WorkerState::Parked {
+                                event_id: *event_id,
+                            },
+                        );
+                    }
+                    return Err(e);
+                }
+                Err(ProjectionError::Store(e)) => {
+                    metrics::counter!("projection_retries_total", "projection" => name.clone())
+                        .increment(1);
+                    let wait = board.retrying(&name, &mut backoff, &e);
+                    if let Some((_, read)) = self.ahead.take() {
+                        read.abort();
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
             }
         }
+    }
+
+    /// One turn of [`run`](Self::run): takes the lease if it has none (`Ok(false)`: someone else
+    /// holds it), then applies a batch, or waits a while for new events when caught up.
+    async fn turn(
+        &mut self,
+        idle: &mut Duration,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<bool, ProjectionError> {
+        if self.generation.is_none() && !self.acquire().await? {
+            return Ok(false);
+        }
+        match self.step().await? {
+            Status::Applied(_) => *idle = Duration::from_millis(10),
+            Status::CaughtUp => {
+                let appended = self.store.appended().notified();
+                tokio::select! {
+                    _ = appended => {}
+                    _ = tokio::time::sleep(*idle) => {}
+                    _ = stop.changed() => {}
+                }
+                *idle = (*idle * 2).min(self.settings.max_idle_poll);
+                // Renew the lease while idle.
+                if !self.acquire().await? {
+                    tracing::warn!(projection = self.projection.name(), "lease lost");
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
     }
 }

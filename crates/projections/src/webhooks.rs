@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::runner::Projection;
+use crate::runner::{ApplyError, Projection};
 
 /// The projection's name (its checkpoint key).
 pub const NAME: &str = "webhooks";
@@ -93,7 +93,7 @@ impl Projection for Webhooks {
         &'a self,
         tx: &'a Transaction<'a>,
         events: &'a [RecordedEvent],
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<(), ApplyError>> + Send + 'a>> {
         Box::pin(async move { enqueue(tx, events).await })
     }
 }
@@ -109,7 +109,7 @@ struct Requested {
     rma: String,
 }
 
-async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), String> {
+async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), ApplyError> {
     let of_returns: Vec<(&RecordedEvent, Uuid)> = events
         .iter()
         .filter_map(|e| crate::return_id_of(&e.stream_id).map(|id| (e, id)))
@@ -117,7 +117,7 @@ async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), S
     if of_returns.is_empty() {
         return Ok(());
     }
-    let db = |e: tokio_postgres::Error| e.to_string();
+    let db = ApplyError::from;
     let subscriptions: Vec<LiveSubscription> = tx
         .query(
             "SELECT id, events, created_at FROM webhook_subscriptions WHERE deleted_at IS NULL",
@@ -165,7 +165,7 @@ async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), S
     let mut rma_of = Vec::new();
     for (event, return_id, to) in &wanted {
         let Some(rma) = rmas.get(return_id) else {
-            return Err(format!("no RMA found for return {return_id}"));
+            return Err(format!("no RMA found for return {return_id}").into());
         };
         let seq = i64::try_from(event.version).map_err(|e| e.to_string())?;
         for subscription in to {
@@ -205,7 +205,7 @@ async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), S
 async fn rmas(
     tx: &Transaction<'_>,
     wanted: &[(&RecordedEvent, Uuid, Vec<Uuid>)],
-) -> Result<HashMap<Uuid, String>, String> {
+) -> Result<HashMap<Uuid, String>, ApplyError> {
     let mut found = HashMap::new();
     for (event, return_id, _) in wanted {
         if event.event_type == "return.requested" {

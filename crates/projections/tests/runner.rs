@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use returns_event_store::{
     ActorRef, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, Transaction,
 };
-use returns_projections::{Projection, ProjectionError, Runner, RunnerSettings, Status};
+use returns_projections::{
+    ApplyError, Projection, ProjectionError, Runner, RunnerSettings, Status,
+};
 use returns_testkit::TestDb;
 use serde_json::json;
 use uuid::Uuid;
@@ -30,10 +32,10 @@ impl Projection for Seen {
         &'a self,
         tx: &'a Transaction<'a>,
         events: &'a [RecordedEvent],
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<(), ApplyError>> + Send + 'a>> {
         Box::pin(async move {
             if let Some(bad) = events.iter().find(|e| e.data.get().contains("poison")) {
-                return Err(format!("cannot handle {}", bad.event_id));
+                return Err(format!("cannot handle {}", bad.event_id).into());
             }
             let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
             tx.execute(
@@ -42,7 +44,7 @@ impl Projection for Seen {
             )
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(ApplyError::from)
         })
     }
 }
@@ -290,7 +292,7 @@ async fn the_run_loop_follows_new_appends_and_stops_when_told() {
         Arc::new(Seen { writer: "loop" }),
         settings("loop"),
     );
-    let running = tokio::spawn(runner.run(stopped));
+    let running = tokio::spawn(runner.run(stopped, returns_projections::WorkerBoard::default()));
     append(&store, 7, json!({"n": 1})).await;
 
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -1,6 +1,7 @@
 //! Start-up as a value: [`Application::build`] binds the port, connects and migrates the database,
 //! and returns a service ready to run; tests build the same value on port 0.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::TcpListener;
 use std::pin::Pin;
@@ -13,14 +14,14 @@ use actix_web::{App, HttpServer};
 use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use returns_api::auth::JwtKeys;
-use returns_api::{ApiState, Readiness};
+use returns_api::{ApiState, Readiness, WorkerHealth};
 use returns_app::{Clock, Service, SystemClock, TestClock};
 use returns_event_store::{EventStore, Pool, PoolSettings};
 use returns_projections::abuse::Abuse;
 use returns_projections::analytics::Analytics;
 use returns_projections::dispatch::Dispatcher;
 use returns_projections::webhooks::Webhooks;
-use returns_projections::{Projection, Runner, RunnerSettings};
+use returns_projections::{Backoff, Projection, Runner, RunnerSettings, WorkerBoard, WorkerState};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
@@ -60,17 +61,17 @@ impl Background {
 /// with several instances each projection is fed by exactly one of them at a time. The webhook
 /// dispatcher runs beside them; it needs no lease (deliveries are claimed one by one), so every
 /// instance that runs projections sends webhooks.
-fn start_projections(store: &EventStore, settings: &Settings) -> Background {
+fn start_projections(store: &EventStore, settings: &Settings, board: &WorkerBoard) -> Background {
     let (stop_projections, stop) = tokio::sync::watch::channel(false);
     let mut projections = Vec::new();
     if settings.run_projections {
-        projections.push(spawn_runner(store, Analytics::default(), &stop));
-        projections.push(spawn_runner(store, Webhooks, &stop));
+        projections.push(spawn_runner(store, Analytics::default(), &stop, board));
+        projections.push(spawn_runner(store, Webhooks, &stop, board));
         let abuse = Abuse::new(settings.abuse_thresholds.clone())
             .with_window_days(settings.abuse_window_days);
-        projections.push(spawn_runner(store, abuse, &stop));
+        projections.push(spawn_runner(store, abuse, &stop, board));
         let dispatcher = Dispatcher::new(store.pool().clone(), settings.webhooks.clone());
-        projections.push(tokio::spawn(dispatcher.run(stop)));
+        projections.push(tokio::spawn(dispatcher.run(stop, board.clone())));
     }
     Background {
         scheduler: None,
@@ -79,11 +80,13 @@ fn start_projections(store: &EventStore, settings: &Settings) -> Background {
     }
 }
 
-/// Runs `projection`'s runner until `stop`; a runner that stops on its own logs why.
+/// Runs `projection`'s runner until `stop`. It waits out database failures by itself; one that is
+/// parked on an event it cannot apply logs why (and shows as parked on `board`).
 fn spawn_runner<P: Projection>(
     store: &EventStore,
     projection: P,
     stop: &tokio::sync::watch::Receiver<bool>,
+    board: &WorkerBoard,
 ) -> tokio::task::JoinHandle<()> {
     let name = projection.name().to_owned();
     let runner = Runner::new(
@@ -92,9 +95,10 @@ fn spawn_runner<P: Projection>(
         RunnerSettings::default(),
     );
     let stop = stop.clone();
+    let board = board.clone();
     tokio::spawn(async move {
-        if let Err(e) = runner.run(stop).await {
-            tracing::error!(projection = %name, error = %e, "projection stopped");
+        if let Err(e) = runner.run(stop, board).await {
+            tracing::error!(projection = %name, error = %e, "projection parked");
         }
     })
 }
@@ -130,16 +134,21 @@ impl Application {
             tracing::warn!("RETURNS_TEST_CLOCK=1: the service clock can be advanced over HTTP");
         }
         let service = Service::new(store.clone(), clock);
+        let board = WorkerBoard::default();
         let scheduler = (settings.scheduler_interval_ms > 0).then(|| {
             tokio::spawn(run_scheduler(
                 service.clone(),
                 Duration::from_millis(settings.scheduler_interval_ms),
+                board.clone(),
             ))
         });
 
         let jwt = JwtKeys::hs256(&settings.jwt_secret).context("RETURNS_JWT_SECRET")?;
         let state = ApiState {
-            readiness: Arc::new(DatabaseReadiness { pool }),
+            readiness: Arc::new(DatabaseReadiness {
+                pool,
+                board: board.clone(),
+            }),
             jwt: Arc::new(jwt),
             service,
             test_clock,
@@ -176,7 +185,7 @@ impl Application {
             server = server.workers(workers.max(1));
         }
         let server = server.listen(listener)?.run();
-        let mut background = start_projections(&store, &settings);
+        let mut background = start_projections(&store, &settings, &board);
         background.scheduler = scheduler;
         Ok(Application {
             port,
@@ -221,19 +230,26 @@ impl Application {
     }
 }
 
-/// Applies due deadlines every `interval`. Several instances may run it: each due deadline is
-/// taken by one of them (SKIP LOCKED) and applied once.
-async fn run_scheduler(service: Service, interval: Duration) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Applies due deadlines every `interval`. Several instances may run it: a deadline's command
+/// locks its return, and the domain ignores a deadline that is no longer running, so each is
+/// applied once. While the database is away it waits with a capped back-off instead of the
+/// interval; a deadline whose own command fails is set aside by `run_due_deadlines`.
+async fn run_scheduler(service: Service, interval: Duration, board: WorkerBoard) {
+    const WORKER: &str = "scheduler";
     let mut last_purge = Instant::now();
+    let mut backoff = Backoff::new(interval, Duration::from_secs(30));
     loop {
-        tick.tick().await;
-        match service.run_due_deadlines(1000).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(applied = n, "deadlines applied"),
-            Err(e) => tracing::warn!(error = %e, "deadline scheduler failed; retrying"),
-        }
+        let wait = match service.run_due_deadlines(1000).await {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(applied = n, "deadlines applied");
+                }
+                backoff.reset();
+                board.set(WORKER, WorkerState::Running);
+                interval
+            }
+            Err(e) => board.retrying(WORKER, &mut backoff, &e),
+        };
         // Expired idempotency answers are swept once a minute.
         if last_purge.elapsed() >= Duration::from_secs(60) {
             last_purge = Instant::now();
@@ -241,6 +257,7 @@ async fn run_scheduler(service: Service, interval: Duration) {
                 tracing::warn!(error = %e, "idempotency sweep failed; retrying later");
             }
         }
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -336,6 +353,7 @@ async fn wait_for_stop_signal() {
 /// Ready when the database answers and its schema is at the version this binary expects.
 struct DatabaseReadiness {
     pool: Pool,
+    board: WorkerBoard,
 }
 
 impl Readiness for DatabaseReadiness {
@@ -352,6 +370,27 @@ impl Readiness for DatabaseReadiness {
             }
             Ok(())
         })
+    }
+
+    fn workers(&self) -> BTreeMap<String, WorkerHealth> {
+        self.board
+            .snapshot()
+            .into_iter()
+            .map(|(name, report)| {
+                let (attempts, event_id) = match report.state {
+                    WorkerState::Retrying { attempts } => (Some(attempts), None),
+                    WorkerState::Parked { event_id } => (None, Some(event_id)),
+                    _ => (None, None),
+                };
+                let health = WorkerHealth {
+                    state: report.state.as_str(),
+                    since: report.since,
+                    attempts,
+                    event_id,
+                };
+                (name, health)
+            })
+            .collect()
     }
 }
 
