@@ -12,6 +12,7 @@ mod eu_rules;
 mod health;
 mod idempotency;
 mod lifecycle;
+mod limits;
 mod metrics;
 mod openapi;
 mod orders;

@@ -130,11 +130,32 @@ impl Caller {
     }
 }
 
+/// The caller of `req`, counted against its rate limit (docs/api.md, "Rate limits"); a request
+/// that fails authentication counts against its client address instead.
 fn authenticate(req: &HttpRequest) -> Result<Caller, crate::problem::Problem> {
     use crate::problem::Problem;
     let state = req
         .app_data::<web::Data<crate::ApiState>>()
         .ok_or_else(|| Problem::unauthorized("authentication is not configured"))?;
+    match verified_caller(req, state) {
+        Ok(caller) => {
+            state.limits.check_caller(caller.role(), &caller.0.id)?;
+            Ok(caller)
+        }
+        Err(problem) => {
+            state
+                .limits
+                .check_unauthenticated(req.peer_addr().map(|a| a.ip()))?;
+            Err(problem)
+        }
+    }
+}
+
+fn verified_caller(
+    req: &HttpRequest,
+    state: &crate::ApiState,
+) -> Result<Caller, crate::problem::Problem> {
+    use crate::problem::Problem;
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)

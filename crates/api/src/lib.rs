@@ -12,6 +12,7 @@ mod disputes;
 mod extract;
 mod flags;
 mod health;
+pub mod limits;
 pub mod openapi;
 mod orders;
 mod policies;
@@ -41,6 +42,8 @@ pub struct ApiState {
     /// Hosts and ranges webhook targets may use although they are loopback or private
     /// (`RETURNS_WEBHOOK_ALLOW_HOSTS`); checked when a webhook is registered.
     pub webhook_allow_hosts: returns_app::AllowList,
+    /// Requests per caller (docs/api.md, "Rate limits").
+    pub limits: Arc<limits::RateLimits>,
 }
 
 /// Registers every route of the API on an actix-web app.

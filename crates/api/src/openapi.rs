@@ -279,6 +279,9 @@ fn problem_description(status: u16) -> &'static str {
                 `contended` (concurrent commands kept colliding; nothing was written, retry)"
         }
         413 => "`payload_too_large`: the body is over the limit (1 MiB by default)",
+        429 => {
+            "`rate_limited`: the caller sent too many requests; retry after `Retry-After` seconds"
+        }
         422 => "`validation_failed` (with `errors`) or `idempotency_key_reused`",
         503 => {
             "`unavailable`: the database cannot be reached, is restarting or timed out; \
@@ -321,17 +324,17 @@ macro_rules! problem_set {
 
 problem_set! {
     /// Reading one resource by id.
-    ReadProblems: [401, 404, 503];
+    ReadProblems: [401, 404, 429, 503];
     /// Reading with query or path values that are checked.
-    QueryProblems: [401, 422, 503];
+    QueryProblems: [401, 422, 429, 503];
     /// A command that creates or replaces a resource named in its body or path.
-    CreateProblems: [401, 403, 409, 413, 422, 503];
+    CreateProblems: [401, 403, 409, 413, 422, 429, 503];
     /// A command on an existing resource.
-    CommandProblems: [401, 403, 404, 409, 413, 422, 503];
+    CommandProblems: [401, 403, 404, 409, 413, 422, 429, 503];
     /// Moving the test clock (404 when the test clock is off).
-    ClockProblems: [401, 403, 404, 413, 422, 503];
+    ClockProblems: [401, 403, 404, 413, 422, 429, 503];
     /// Operator reports: checked query values, and roles that may never read them.
-    ReportProblems: [401, 403, 422, 503];
+    ReportProblems: [401, 403, 422, 429, 503];
 }
 
 // ----- modifiers -----

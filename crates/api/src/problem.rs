@@ -35,7 +35,7 @@ pub struct Problem {
     /// With `validation_failed`: each field that failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    /// Seconds to wait before retrying, sent as the `Retry-After` header (503, 429).
+    /// Seconds to wait before retrying, sent as the `Retry-After` header (429, 503).
     #[serde(skip)]
     pub retry_after: Option<u32>,
 }
@@ -134,6 +134,13 @@ impl ResponseError for Problem {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
+        if self.status == 401 {
+            // RFC 6750: the scheme the caller must authenticate with.
+            response.insert_header((
+                actix_web::http::header::WWW_AUTHENTICATE,
+                "Bearer realm=\"returns\"",
+            ));
+        }
         if let Some(seconds) = self.retry_after {
             response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
         }

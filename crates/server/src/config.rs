@@ -49,6 +49,35 @@ pub struct Settings {
     /// thresholds (docs/abuse.md), and `RETURNS_ABUSE_WINDOW_DAYS` (default 180).
     pub abuse_thresholds: returns_arbitration::abuse::Thresholds,
     pub abuse_window_days: u32,
+    /// Requests per minute per caller (docs/api.md, "Rate limits"):
+    /// `RETURNS_RATE_LIMIT_PARTY_PER_MINUTE` (each buyer and seller, default 120),
+    /// `RETURNS_RATE_LIMIT_OPERATOR_PER_MINUTE` (600), `RETURNS_RATE_LIMIT_PLATFORM_PER_MINUTE`
+    /// (0: none) and `RETURNS_RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE` (per client address, 60).
+    pub rate_limits: returns_api::limits::RateLimitSettings,
+    /// HTTP: `RETURNS_HTTP_MAX_CONNECTIONS` (per worker thread, default 25000),
+    /// `RETURNS_HTTP_KEEP_ALIVE_SECONDS` (75), `RETURNS_HTTP_REQUEST_TIMEOUT_MS` (time to receive
+    /// a request's head, 5000) and `RETURNS_HTTP_DISCONNECT_TIMEOUT_MS` (1000).
+    pub http: HttpSettings,
+}
+
+/// Limits of the HTTP server.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpSettings {
+    pub max_connections: usize,
+    pub keep_alive: Duration,
+    pub request_timeout: Duration,
+    pub disconnect_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            max_connections: 25_000,
+            keep_alive: Duration::from_secs(75),
+            request_timeout: Duration::from_secs(5),
+            disconnect_timeout: Duration::from_secs(1),
+        }
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -122,6 +151,59 @@ impl Settings {
                 .context("RETURNS_ABUSE_WINDOW_DAYS must be a number of days")?,
             None => DEFAULT_ABUSE_WINDOW_DAYS,
         };
+        let per_minute = |name: &str, default: u32| -> anyhow::Result<u32> {
+            match var(name) {
+                Some(v) => v
+                    .parse()
+                    .with_context(|| format!("{name} must be a number of requests per minute")),
+                None => Ok(default),
+            }
+        };
+        let limits = returns_api::limits::RateLimitSettings::default();
+        let rate_limits = returns_api::limits::RateLimitSettings {
+            party_per_minute: per_minute(
+                "RETURNS_RATE_LIMIT_PARTY_PER_MINUTE",
+                limits.party_per_minute,
+            )?,
+            operator_per_minute: per_minute(
+                "RETURNS_RATE_LIMIT_OPERATOR_PER_MINUTE",
+                limits.operator_per_minute,
+            )?,
+            platform_per_minute: per_minute(
+                "RETURNS_RATE_LIMIT_PLATFORM_PER_MINUTE",
+                limits.platform_per_minute,
+            )?,
+            unauthenticated_per_minute: per_minute(
+                "RETURNS_RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE",
+                limits.unauthenticated_per_minute,
+            )?,
+        };
+        let http_defaults = HttpSettings::default();
+        let max_connections = match var("RETURNS_HTTP_MAX_CONNECTIONS") {
+            Some(v) => v
+                .parse()
+                .context("RETURNS_HTTP_MAX_CONNECTIONS must be a number")?,
+            None => http_defaults.max_connections,
+        };
+        let keep_alive = match var("RETURNS_HTTP_KEEP_ALIVE_SECONDS") {
+            Some(v) => Duration::from_secs(
+                v.parse()
+                    .context("RETURNS_HTTP_KEEP_ALIVE_SECONDS must be a number of seconds")?,
+            ),
+            None => http_defaults.keep_alive,
+        };
+        let http = HttpSettings {
+            max_connections,
+            keep_alive,
+            request_timeout: millis(
+                "RETURNS_HTTP_REQUEST_TIMEOUT_MS",
+                http_defaults.request_timeout,
+            )?,
+            disconnect_timeout: millis(
+                "RETURNS_HTTP_DISCONNECT_TIMEOUT_MS",
+                http_defaults.disconnect_timeout,
+            )?,
+        };
         Ok(Settings {
             database_url: database_url_from_env(),
             listen,
@@ -138,6 +220,8 @@ impl Settings {
             webhooks,
             abuse_thresholds,
             abuse_window_days,
+            rate_limits,
+            http,
         })
     }
 }

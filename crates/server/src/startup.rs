@@ -154,6 +154,7 @@ impl Application {
             test_clock,
             body_limit: settings.body_limit,
             webhook_allow_hosts: settings.webhooks.allow.clone(),
+            limits: Arc::new(returns_api::limits::RateLimits::new(settings.rate_limits)),
         };
 
         let listener = TcpListener::bind(settings.listen)
@@ -180,7 +181,11 @@ impl Application {
         // Signals are handled by `run_until_stopped`, so that several services can live in one
         // process (tests) and the binary decides how to stop.
         .disable_signals()
-        .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .max_connections(settings.http.max_connections.max(1))
+        .keep_alive(settings.http.keep_alive)
+        .client_request_timeout(settings.http.request_timeout)
+        .client_disconnect_timeout(settings.http.disconnect_timeout);
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
         }

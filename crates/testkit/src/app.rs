@@ -18,10 +18,16 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Starts the service as production does (`Application::build`), on port 0.
+    /// Starts the service as production does (`Application::build`), on port 0, without rate
+    /// limits (tests that are about them use [`TestApp::spawn_with`]).
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// [`TestApp::spawn`] with some settings changed by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let db = TestDb::empty().await;
-        let settings = Settings {
+        let mut settings = Settings {
             database_url: db.url().to_owned(),
             listen: "127.0.0.1:0".parse().expect("address"),
             jwt_secret: TEST_JWT_SECRET.as_bytes().to_vec(),
@@ -47,7 +53,10 @@ impl TestApp {
             },
             abuse_thresholds: Default::default(),
             abuse_window_days: returns_server::config::DEFAULT_ABUSE_WINDOW_DAYS,
+            rate_limits: returns_api::limits::RateLimitSettings::unlimited(),
+            http: returns_server::config::HttpSettings::default(),
         };
+        adjust(&mut settings);
         let app = Application::build(settings).await.expect("service builds");
         let port = app.port();
         let handle = app.handle();
