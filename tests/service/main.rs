@@ -17,6 +17,7 @@ mod metrics;
 mod openapi;
 mod orders;
 mod outage;
+mod paging;
 mod policy;
 mod support;
 mod validation;

@@ -197,7 +197,7 @@ impl Api for TestApp {
     }
 
     async fn return_events(&self, token: &str, return_id: &str) -> Response {
-        let path = format!("/v1/returns/{return_id}/events");
+        let path = format!("/v1/returns/{return_id}/events?limit=200");
         send(self.request(Method::GET, &path, Some(token))).await
     }
 

@@ -26,6 +26,8 @@ pub(crate) struct DisputeQuery {
     assignee: Option<String>,
     /// At most this many (1 to 200, default 50).
     limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
 }
 
 /// Open disputes (escalated returns), the earliest `decision_due` first (operators).
@@ -54,15 +56,22 @@ pub(crate) async fn list_disputes(
         Some(_) => return Err(Problem::invalid("assignee", "one of me, none, any")),
     };
     let limit = crate::extract::page_limit(query.limit.as_deref())?;
-    let cases = state.service.disputes(&caller.0, assignee, limit).await?;
+    let after = crate::extract::time_cursor(query.cursor.as_deref())?;
+    let page = state
+        .service
+        .disputes(&caller.0, assignee, after, limit)
+        .await?;
     let now = state.service.now();
-    let items = cases
+    let items = page
+        .items
         .iter()
         .map(|case| render::return_view(case, &caller.0, now))
         .collect();
     Ok(HttpResponse::Ok().json(ReturnPage {
         items,
-        next_cursor: None,
+        next_cursor: page
+            .next
+            .map(|(due, id)| crate::extract::encode_time_cursor(due, id)),
     }))
 }
 

@@ -5,6 +5,7 @@
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
 use returns_app::{Answered, CommandOptions, IdempotencyKey, StoredResponse};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -137,11 +138,45 @@ pub(crate) fn parse_path<T>(
 /// `?cursor=` of the lists keyed by id.
 pub(crate) fn cursor_of(cursor: Option<&str>) -> Result<Option<Uuid>, Problem> {
     cursor
-        .map(|c| {
-            Uuid::parse_str(c)
-                .map_err(|_| Problem::invalid("cursor", "not a cursor this service returned"))
-        })
+        .map(|c| Uuid::parse_str(c).map_err(|_| foreign_cursor()))
         .transpose()
+}
+
+fn foreign_cursor() -> Problem {
+    Problem::invalid("cursor", "not a cursor this service returned")
+}
+
+/// The cursor of lists ordered by a time and an id (returns, disputes).
+pub(crate) fn encode_time_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}.{}", at.timestamp_micros(), id.simple())
+}
+
+/// `?cursor=` of lists ordered by a time and an id.
+pub(crate) fn time_cursor(cursor: Option<&str>) -> Result<Option<(DateTime<Utc>, Uuid)>, Problem> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let decoded = cursor.split_once('.').and_then(|(micros, id)| {
+        let at = DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?;
+        Some((at, Uuid::parse_str(id).ok()?))
+    });
+    decoded.map(Some).ok_or_else(foreign_cursor)
+}
+
+/// The cursor of a return's history pages: the version of the page's last event.
+pub(crate) fn encode_version_cursor(version: u64) -> String {
+    format!("v{version}")
+}
+
+/// `?cursor=` of a return's history pages (0: from the start).
+pub(crate) fn version_cursor(cursor: Option<&str>) -> Result<u64, Problem> {
+    match cursor {
+        None => Ok(0),
+        Some(c) => c
+            .strip_prefix('v')
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(foreign_cursor),
+    }
 }
 
 /// A path id that names a resource by UUID; anything else names none (404).

@@ -476,7 +476,7 @@ pub struct ReturnPage<'a> {
     pub next_cursor: Option<String>,
 }
 
-/// The whole case history of a return (one page: `next_cursor` is always null).
+/// A page of a return's case history.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventPage<'a> {
     pub items: Vec<EventView<'a>>,
@@ -484,7 +484,7 @@ pub struct EventPage<'a> {
     pub next_cursor: Option<String>,
 }
 
-/// Every message of a return (one page: `next_cursor` is always null).
+/// A page of a return's messages.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessagePage<'a> {
     pub items: Vec<MessageView<'a>>,

@@ -7,11 +7,13 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::body::{parse_json, RawBody};
-use crate::extract::{answered, command_options, page_limit, reply, versioned, Reply};
+use crate::extract::{
+    answered, command_options, encode_time_cursor, encode_version_cursor, page_limit, reply,
+    time_cursor, version_cursor, versioned, Reply,
+};
 use crate::openapi::{CommandHeaders, CommandProblems, QueryProblems, ReadProblems};
 use crate::problem::Problem;
 use crate::render;
@@ -521,14 +523,15 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
-    format!("{}.{}", at.timestamp_micros(), id.simple())
-}
-
-fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let (micros, id) = cursor.split_once('.')?;
-    let at = DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?;
-    Some((at, Uuid::parse_str(id).ok()?))
+/// `?limit=&cursor=` of a return's history and messages.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct HistoryQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
 }
 
 /// The returns the caller may see, newest first, filtered.
@@ -550,13 +553,7 @@ async fn list_returns(
 ) -> Reply {
     let query = query.into_inner();
     let limit = page_limit(query.limit.as_deref())?;
-    let after = match &query.cursor {
-        None => None,
-        Some(c) => Some(
-            decode_cursor(c)
-                .ok_or_else(|| Problem::invalid("cursor", "not a cursor this service returned"))?,
-        ),
-    };
+    let after = time_cursor(query.cursor.as_deref())?;
     let filter = returns_app::ReturnFilter {
         status: query.status,
         order_id: query.order_id,
@@ -573,19 +570,38 @@ async fn list_returns(
             .iter()
             .map(|case| render::return_view(case, &caller.0, now))
             .collect(),
-        next_cursor: page.next.map(|(at, id)| encode_cursor(at, id)),
+        next_cursor: page.next.map(|(at, id)| encode_time_cursor(at, id)),
     }))
 }
 
-/// The case history of a return: every event, oldest first.
+/// A page of a return's events of `kinds`, as the query asks.
+async fn history_page(
+    state: &ApiState,
+    caller: &Caller,
+    path: &str,
+    query: &HistoryQuery,
+    kinds: returns_app::EventKinds,
+) -> Result<returns_app::EventPage, Problem> {
+    let id = return_id(path)?;
+    let limit = page_limit(query.limit.as_deref())?;
+    let after = version_cursor(query.cursor.as_deref())?;
+    Ok(state
+        .service
+        .return_events(&caller.0, id, kinds, after, limit)
+        .await?)
+}
+
+/// The case history of a return, oldest first, a page at a time.
 #[utoipa::path(
     get,
     path = "/v1/returns/{id}/events",
     tag = "returns",
-    params(("id" = Uuid, Path, description = "The return id")),
+    params(("id" = Uuid, Path, description = "The return id"), HistoryQuery),
     responses(
-        (status = 200, description = "Every event of the return", body = render::EventPage),
+        (status = 200, description = "A page of the return's events", body = render::EventPage),
         ReadProblems,
+        (status = 422, description = "`validation_failed`: a bad `limit` or `cursor`",
+         body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -593,24 +609,26 @@ async fn return_events(
     state: web::Data<ApiState>,
     caller: Caller,
     path: web::Path<String>,
+    query: web::Query<HistoryQuery>,
 ) -> Reply {
-    let id = return_id(&path)?;
-    let page = state.service.return_events(&caller.0, id).await?;
+    let page = history_page(&state, &caller, &path, &query, returns_app::EventKinds::All).await?;
     Ok(HttpResponse::Ok().json(render::EventPage {
         items: page.events.iter().map(render::event_view).collect(),
-        next_cursor: None,
+        next_cursor: page.next.map(encode_version_cursor),
     }))
 }
 
-/// The messages of a return, oldest first.
+/// The messages of a return, oldest first, a page at a time.
 #[utoipa::path(
     get,
     path = "/v1/returns/{id}/messages",
     tag = "returns",
-    params(("id" = Uuid, Path, description = "The return id")),
+    params(("id" = Uuid, Path, description = "The return id"), HistoryQuery),
     responses(
-        (status = 200, description = "Every message of the return", body = render::MessagePage),
+        (status = 200, description = "A page of the return's messages", body = render::MessagePage),
         ReadProblems,
+        (status = 422, description = "`validation_failed`: a bad `limit` or `cursor`",
+         body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -618,17 +636,13 @@ async fn return_messages(
     state: web::Data<ApiState>,
     caller: Caller,
     path: web::Path<String>,
+    query: web::Query<HistoryQuery>,
 ) -> Reply {
-    let id = return_id(&path)?;
-    let page = state.service.return_events(&caller.0, id).await?;
+    let kinds = returns_app::EventKinds::Messages;
+    let page = history_page(&state, &caller, &path, &query, kinds).await?;
     Ok(HttpResponse::Ok().json(render::MessagePage {
-        items: page
-            .events
-            .iter()
-            .filter(|e| e.event_type == "return.message_posted")
-            .map(render::message_view)
-            .collect(),
-        next_cursor: None,
+        items: page.events.iter().map(render::message_view).collect(),
+        next_cursor: page.next.map(encode_version_cursor),
     }))
 }
 

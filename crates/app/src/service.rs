@@ -46,10 +46,23 @@ pub struct ReturnPage {
     pub next: Option<(DateTime<Utc>, Uuid)>,
 }
 
+/// A page of a return's events, oldest first.
 #[derive(Debug)]
 pub struct EventPage {
     pub events: Vec<RecordedEvent>,
+    /// The version of the last event of this page, when more may follow.
+    pub next: Option<u64>,
 }
+
+/// Which of a return's events a page holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKinds {
+    All,
+    Messages,
+}
+
+/// Events of a return read per query when looking for its messages.
+const HISTORY_CHUNK: usize = 500;
 
 /// The command and query services of the returns service. Cheap to clone.
 #[derive(Clone)]
@@ -283,15 +296,53 @@ impl Service {
     }
 
     /// `GET /v1/returns/{id}/events`: the case history, oldest first.
-    pub async fn return_events(&self, caller: &Actor, id: ReturnId) -> Result<EventPage, AppError> {
+    /// `GET /v1/returns/{id}/events` and `/messages`: the return's events of `kinds` after version
+    /// `after` (0: from the start), at most `limit` of them (1 to 200).
+    pub async fn return_events(
+        &self,
+        caller: &Actor,
+        id: ReturnId,
+        kinds: EventKinds,
+        after: u64,
+        limit: usize,
+    ) -> Result<EventPage, AppError> {
         self.get_return(caller, id).await?;
+        let limit = limit.clamp(1, 200);
+        let stream = return_stream(*id.as_uuid());
         let client = self.store.pool().get().await?;
-        let mut events = self
-            .store
-            .read_stream_in(&client, &return_stream(*id.as_uuid()), 1, 10_000)
-            .await?;
+        let mut events = Vec::with_capacity(limit + 1);
+        let mut from = after.saturating_add(1);
+        // One more than the page, to know whether another follows.
+        while events.len() <= limit {
+            let chunk = match kinds {
+                EventKinds::All => limit + 1 - events.len(),
+                EventKinds::Messages => HISTORY_CHUNK,
+            };
+            let read = self
+                .store
+                .read_stream_in(&client, &stream, from, chunk)
+                .await?;
+            let Some(last) = read.last() else {
+                break;
+            };
+            from = last.version.saturating_add(1);
+            let full = read.len() >= chunk;
+            events.extend(read.into_iter().filter(|e| match kinds {
+                EventKinds::All => true,
+                EventKinds::Messages => e.event_type == "return.message_posted",
+            }));
+            if !full {
+                break;
+            }
+        }
+        let next = if events.len() > limit {
+            events.truncate(limit);
+            events.last().map(|e| e.version)
+        } else {
+            None
+        };
         personal::rehydrate(&client, &mut events).await?;
-        Ok(EventPage { events })
+        Ok(EventPage { events, next })
     }
 
     /// `GET /v1/disputes`: open disputes (escalated returns), the most urgent decision first.
@@ -299,8 +350,9 @@ impl Service {
         &self,
         caller: &Actor,
         assignee: Assignee,
+        after: Option<(DateTime<Utc>, Uuid)>,
         limit: usize,
-    ) -> Result<Vec<ReturnCase>, AppError> {
+    ) -> Result<ReturnPage, AppError> {
         if caller.role != Role::Operator {
             return Err(AppError::Rejected(returns_domain::Rejection::Forbidden {
                 action: "list-disputes",
@@ -315,25 +367,49 @@ impl Service {
         let client = self.store.pool().get().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT s.state FROM return_index r \
+                "SELECT s.state, (s.state -> 'dispute' ->> 'decision_due')::timestamptz, \
+                        r.return_id \
+                 FROM return_index r \
                  JOIN snapshots s ON s.stream_id = 'return-' || r.return_id::text \
                  WHERE r.status = 'escalated' \
                    AND ($1 = 'any' \
                         OR ($1 = 'none' AND s.state -> 'dispute' ->> 'assignee' IS NULL) \
                         OR ($1 = 'me' AND s.state -> 'dispute' ->> 'assignee' = $2)) \
+                   AND ($4::timestamptz IS NULL \
+                        OR ((s.state -> 'dispute' ->> 'decision_due')::timestamptz, r.return_id) \
+                           > ($4::timestamptz, $5::uuid)) \
                  ORDER BY (s.state -> 'dispute' ->> 'decision_due')::timestamptz, r.return_id \
                  LIMIT $3",
             )
             .await?;
+        let limit = limit.clamp(1, 200);
+        let (after_due, after_id) = after.unzip();
         let rows = client
-            .query(&stmt, &[&filter, &caller.id, &(limit.clamp(1, 200) as i64)])
+            .query(
+                &stmt,
+                &[
+                    &filter,
+                    &caller.id,
+                    &(limit as i64 + 1),
+                    &after_due,
+                    &after_id,
+                ],
+            )
             .await?;
-        rows.iter()
+        // The cursor is the order key as the database compares it (its own precision).
+        let next = match rows.get(limit.saturating_sub(1)) {
+            Some(last) if rows.len() > limit => Some((last.try_get(1)?, last.try_get(2)?)),
+            _ => None,
+        };
+        let items = rows
+            .iter()
+            .take(limit)
             .map(|row| {
                 let Json(case): Json<ReturnCase> = row.try_get(0)?;
                 Ok(case)
             })
-            .collect()
+            .collect::<Result<Vec<ReturnCase>, AppError>>()?;
+        Ok(ReturnPage { items, next })
     }
 
     /// `GET /v1/returns/{id}/recommendation` (operators): what arbitration recommends for the case

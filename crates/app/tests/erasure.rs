@@ -121,7 +121,11 @@ async fn free_text_never_enters_the_log_and_erasure_keeps_the_history() {
     assert!(count(&db, "SELECT count(*) FROM events").await >= 4);
     let case = service.get_return(&buyer, id).await.unwrap();
     assert!(case.description.as_deref().unwrap().contains(SECRET_TEXT));
-    let history = service.return_events(&buyer, id).await.unwrap().events;
+    let history = service
+        .return_events(&buyer, id, returns_app::EventKinds::All, 0, 200)
+        .await
+        .unwrap()
+        .events;
     let text: String = history.iter().map(|e| e.data.get().to_owned()).collect();
     assert!(text.contains(SECRET_TEXT), "{text}");
     assert!(text.contains("Signs of misuse"));
@@ -140,7 +144,11 @@ async fn free_text_never_enters_the_log_and_erasure_keeps_the_history() {
     let case = service.get_return(&buyer, id).await.unwrap();
     assert_eq!(case.description.as_deref(), Some("[erased]"));
     assert_eq!(case.status.as_str(), "declined");
-    let after = service.return_events(&buyer, id).await.unwrap().events;
+    let after = service
+        .return_events(&buyer, id, returns_app::EventKinds::All, 0, 200)
+        .await
+        .unwrap()
+        .events;
     assert_eq!(after.len(), history.len());
     assert!(after
         .iter()

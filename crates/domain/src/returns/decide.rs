@@ -45,6 +45,7 @@ pub const DECISION_BUSINESS_DAYS: u32 = 2;
 pub const REFUND_PROCESSING_DAYS: u32 = 3;
 /// Caps that keep one stream a sensible size.
 pub const MAX_EVIDENCE_PER_RETURN: usize = 100;
+pub const MAX_MESSAGES_PER_RETURN: u32 = 500;
 
 pub const MAX_DESCRIPTION_LEN: usize = 5000;
 pub const MAX_MESSAGE_LEN: usize = 5000;
@@ -813,6 +814,11 @@ impl<'a> Builder<'a> {
     fn post_message(&mut self, cmd: &PostMessage) -> Result<(), Rejection> {
         let mut checks = Checks::new();
         checks.text("body", &cmd.body, MAX_MESSAGE_LEN);
+        checks.check(
+            self.case.message_count < MAX_MESSAGES_PER_RETURN,
+            "body",
+            format!("a return holds at most {MAX_MESSAGES_PER_RETURN} messages"),
+        );
         checks.finish()?;
         self.emit(ReturnEvent::MessagePosted(MessagePosted {
             author: self.actor.clone(),

@@ -41,7 +41,7 @@ mod vocab;
 pub use commands::*;
 pub use decide::{
     decide, Context, Decision, DECISION_BUSINESS_DAYS, ESCALATION_WINDOW_DAYS,
-    MAX_EVIDENCE_PER_RETURN, OFFER_VALID_DAYS, REFUND_PROCESSING_DAYS,
+    MAX_EVIDENCE_PER_RETURN, MAX_MESSAGES_PER_RETURN, OFFER_VALID_DAYS, REFUND_PROCESSING_DAYS,
 };
 pub use events::*;
 pub use rules::{allowed_actions, can_see, not_now, role_may, roles_for};

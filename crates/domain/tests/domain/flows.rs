@@ -503,6 +503,24 @@ fn messages_and_evidence_are_counted_and_kept() {
 }
 
 #[test]
+fn a_return_holds_at_most_five_hundred_messages() {
+    let mut story = Story::us().opened();
+    for i in 0..MAX_MESSAGES_PER_RETURN {
+        let author = if i % 2 == 0 { buyer() } else { seller() };
+        story = story.step(author, message());
+    }
+    assert_eq!(story.case().message_count, 500);
+    let rejection = story
+        .given()
+        .when(seller(), message())
+        .then_field_error("body");
+    assert!(
+        rejection.detail().contains("at most 500 messages"),
+        "{rejection:?}"
+    );
+}
+
+#[test]
 fn a_goodwill_exception_makes_a_late_return_eligible() {
     let story = Story::new(order_in("US", Some(31))).opened();
     assert!(!story.case().policy.eligible);
