@@ -170,3 +170,88 @@ async fn a_decision_records_the_recommendation_shown_and_whether_it_was_followed
         .unwrap();
     assert_eq!(decided["data"]["recommendation"]["followed"], false);
 }
+
+/// What only the platform's side may see (docs/api.md, "Visibility"): a buyer or seller never
+/// sees which operator handles or decided a case, nor the recommendation recorded with the
+/// decision, in the view, the history or the messages; operators and the platform see all.
+#[tokio::test]
+async fn parties_never_see_operator_identities_or_the_recorded_recommendation() {
+    let app = TestApp::spawn().await;
+    let id = disputed(&app).await;
+    let op = app.operator();
+    app.act(&op, &id, "assign", &json!({})).await;
+    app.act(&op, &id, "messages", &json!({"body": "Looking into it"}))
+        .await;
+    app.act(
+        &op,
+        &id,
+        "decide",
+        &json!({"outcome": "refund_buyer", "refund_amount_minor": 4999,
+                "return_required": false, "funded_by": "seller",
+                "rationale": "The defect is plausible"}),
+    )
+    .await;
+
+    for party in [app.buyer(), app.seller()] {
+        let view = expect_json(get(&app, &party, &format!("/v1/returns/{id}")).await, 200).await;
+        let dispute = &view["dispute"];
+        assert_eq!(dispute["assignee"], "operator", "{dispute}");
+        assert_eq!(dispute["decision"]["decided_by"], "operator", "{dispute}");
+        assert!(
+            dispute["decision"].get("recommendation").is_none(),
+            "{dispute}"
+        );
+        assert_eq!(dispute["decision"]["outcome"], "refund_buyer");
+
+        let events = expect_json(
+            get(&app, &party, &format!("/v1/returns/{id}/events?limit=200")).await,
+            200,
+        )
+        .await;
+        let messages = expect_json(
+            get(&app, &party, &format!("/v1/returns/{id}/messages")).await,
+            200,
+        )
+        .await;
+        for (what, body) in [
+            ("view", &view),
+            ("events", &events),
+            ("messages", &messages),
+        ] {
+            let text = body.to_string();
+            assert!(
+                !text.contains(crate::support::OPERATOR),
+                "{what} names the operator: {text}"
+            );
+            assert!(
+                !text.contains("recommendation"),
+                "{what} shows the recommendation: {text}"
+            );
+        }
+        let decided = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == "return.dispute_decided")
+            .unwrap();
+        assert_eq!(
+            decided["actor"],
+            json!({"role": "operator", "id": "operator"})
+        );
+        assert_eq!(decided["data"]["outcome"], "refund_buyer");
+        assert_eq!(messages["items"][0]["author"]["id"], "operator");
+    }
+
+    // The platform's side sees everything.
+    for viewer in [op.clone(), app.platform()] {
+        let view = expect_json(get(&app, &viewer, &format!("/v1/returns/{id}")).await, 200).await;
+        assert_eq!(
+            view["dispute"]["decision"]["decided_by"],
+            crate::support::OPERATOR
+        );
+        assert!(
+            view["dispute"]["decision"]["recommendation"].is_object(),
+            "{view}"
+        );
+    }
+}

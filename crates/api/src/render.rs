@@ -9,6 +9,7 @@
 //! [`crate::openapi`] for closed sets of strings, `Object` for nested records the contract does not
 //! pin down field by field.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -16,9 +17,10 @@ use returns_app::{ActorRef, RecordedEvent};
 use returns_domain::order::{OrderLine, ReturnAllocation};
 use returns_domain::policy::{OnSellerTimeout, RefundMethod};
 use returns_domain::returns::{
-    allowed_actions, Authorization, Deadlines, Decline, Dispute, EvidenceRecord, GrantedException,
-    Inspection, IssuedRefund, MissedDeadline, Offer, Outcome, PolicyView as ReturnPolicy,
-    ReturnItem, Shipment, Status,
+    allowed_actions, dispute_for_parties, evidence_for_parties, exceptions_for_parties,
+    sees_operator_data, Authorization, Deadlines, Decline, Dispute, EvidenceRecord,
+    GrantedException, Inspection, IssuedRefund, MissedDeadline, Offer, Outcome,
+    PolicyView as ReturnPolicy, ReturnItem, Shipment, Status, OPERATOR_SHOWN_TO_PARTIES,
 };
 use returns_domain::{
     Actor, BuyerId, Category, Currency, Jurisdiction, LineId, MinorUnits, Order, OrderId, Reason,
@@ -110,14 +112,16 @@ pub struct ReturnView<'a> {
     pub decline: &'a Option<Decline>,
     /// The arbitration case: `escalated_by`, `reason_text`?, `escalated_at`, `decision_due`,
     /// `overdue`, `assignee`?, `decision`?, `escalations`.
+    /// Buyers and sellers see `"operator"` for the assignee and the decider, and no
+    /// `recommendation`.
     #[schema(value_type = Option<Object>, required = true)]
-    pub dispute: &'a Option<Dispute>,
+    pub dispute: Cow<'a, Option<Dispute>>,
     /// Policy rules waived as goodwill: `rule`, `note`, `granted_by`, `granted_at`.
     #[schema(value_type = Vec<Object>)]
-    pub exceptions: &'a [GrantedException],
+    pub exceptions: Cow<'a, [GrantedException]>,
     /// Every piece of evidence: `added_by`, `evidence`, `added_at`.
     #[schema(value_type = Vec<Object>)]
-    pub evidence: &'a [EvidenceRecord],
+    pub evidence: Cow<'a, [EvidenceRecord]>,
     pub message_count: u32,
     /// The actions this caller may take now.
     #[schema(value_type = Vec<crate::openapi::ReturnAction>)]
@@ -235,6 +239,7 @@ pub fn return_view<'a>(case: &'a ReturnCase, caller: &Actor, now: DateTime<Utc>)
         // The full evaluation stays internal: the view names the rules that applied.
         evaluation: _,
     } = &case.policy;
+    let operator_data = sees_operator_data(caller);
     ReturnView {
         id: case.id,
         rma: &case.rma,
@@ -267,9 +272,21 @@ pub fn return_view<'a>(case: &'a ReturnCase, caller: &Actor, now: DateTime<Utc>)
         shipment: &case.shipment,
         inspection: &case.inspection,
         decline: &case.decline,
-        dispute: &case.dispute,
-        exceptions: &case.exceptions,
-        evidence: &case.evidence,
+        dispute: if operator_data {
+            Cow::Borrowed(&case.dispute)
+        } else {
+            Cow::Owned(case.dispute.as_ref().map(dispute_for_parties))
+        },
+        exceptions: if operator_data {
+            Cow::Borrowed(&case.exceptions)
+        } else {
+            Cow::Owned(exceptions_for_parties(&case.exceptions))
+        },
+        evidence: if operator_data {
+            Cow::Borrowed(&case.evidence)
+        } else {
+            Cow::Owned(evidence_for_parties(&case.evidence))
+        },
         message_count: case.message_count,
         allowed_actions: allowed_actions(case, caller, now),
         version: case.version,
@@ -396,10 +413,16 @@ pub struct ActorView<'a> {
 }
 
 impl<'a> ActorView<'a> {
-    fn of(actor: &'a ActorRef) -> Self {
+    /// `actor` as `viewer` may see it: parties see an operator without its id.
+    fn of(actor: &'a ActorRef, viewer: &Actor) -> Self {
+        let id = if actor.role == "operator" && !sees_operator_data(viewer) {
+            OPERATOR_SHOWN_TO_PARTIES
+        } else {
+            &actor.id
+        };
         ActorView {
             role: &actor.role,
-            id: &actor.id,
+            id,
         }
     }
 }
@@ -425,13 +448,58 @@ pub struct EventView<'a> {
     pub recorded_at: String,
     pub actor: ActorView<'a>,
     pub correlation_id: Uuid,
-    /// The event's payload; its shape depends on `type`.
+    /// The event's payload; its shape depends on `type`. Buyers and sellers see `"operator"`
+    /// for an operator's id and no `recommendation`.
     #[schema(value_type = Object)]
-    pub data: &'a RawValue,
+    pub data: Cow<'a, RawValue>,
 }
 
-/// One entry of `GET /v1/returns/{id}/events`.
-pub fn event_view(event: &RecordedEvent) -> EventView<'_> {
+/// An event's data as `viewer` may see it: for parties, operators' ids are replaced and the
+/// recommendation recorded with a decision is left out, wherever they are in the payload.
+fn data_for<'a>(event: &'a RecordedEvent, viewer: &Actor) -> Cow<'a, RawValue> {
+    let raw = event.data.as_ref();
+    let text = raw.get();
+    if sees_operator_data(viewer)
+        || !(text.contains("operator")
+            || text.contains("recommendation")
+            || text.contains("assignee")
+            || text.contains("decided_by"))
+    {
+        return Cow::Borrowed(raw);
+    }
+    let Ok(mut data) = serde_json::from_str::<Value>(text) else {
+        return Cow::Borrowed(raw);
+    };
+    hide_operator_data(&mut data);
+    match serde_json::value::to_raw_value(&data) {
+        Ok(redacted) => Cow::Owned(redacted),
+        Err(_) => Cow::Borrowed(raw),
+    }
+}
+
+fn hide_operator_data(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.remove("recommendation");
+            for key in ["decided_by", "assignee"] {
+                if let Some(Value::String(id)) = map.get_mut(key) {
+                    *id = OPERATOR_SHOWN_TO_PARTIES.to_owned();
+                }
+            }
+            if map.get("role").and_then(Value::as_str) == Some("operator") {
+                if let Some(Value::String(id)) = map.get_mut("id") {
+                    *id = OPERATOR_SHOWN_TO_PARTIES.to_owned();
+                }
+            }
+            map.values_mut().for_each(hide_operator_data);
+        }
+        Value::Array(items) => items.iter_mut().for_each(hide_operator_data),
+        _ => {}
+    }
+}
+
+/// One entry of `GET /v1/returns/{id}/events`, as `viewer` may see it.
+pub fn event_view<'a>(event: &'a RecordedEvent, viewer: &Actor) -> EventView<'a> {
     EventView {
         id: event.event_id,
         position: event.position,
@@ -440,9 +508,9 @@ pub fn event_view(event: &RecordedEvent) -> EventView<'_> {
         schema_version: event.schema_version,
         occurred_at: time(event.metadata.occurred_at),
         recorded_at: time(event.recorded_at),
-        actor: ActorView::of(&event.metadata.actor),
+        actor: ActorView::of(&event.metadata.actor, viewer),
         correlation_id: event.metadata.correlation_id,
-        data: &event.data,
+        data: data_for(event, viewer),
     }
 }
 
@@ -457,12 +525,13 @@ pub struct MessageView<'a> {
     pub version: u64,
 }
 
-/// One entry of `GET /v1/returns/{id}/messages`, from a `return.message_posted` event.
-pub fn message_view(event: &RecordedEvent) -> MessageView<'_> {
+/// One entry of `GET /v1/returns/{id}/messages`, from a `return.message_posted` event, as
+/// `viewer` may see it.
+pub fn message_view<'a>(event: &'a RecordedEvent, viewer: &Actor) -> MessageView<'a> {
     let data = event.json().unwrap_or(Value::Null);
     MessageView {
         body: data.get("body").cloned().unwrap_or(Value::Null),
-        author: ActorView::of(&event.metadata.actor),
+        author: ActorView::of(&event.metadata.actor, viewer),
         posted_at: event.metadata.occurred_at,
         version: event.version,
     }

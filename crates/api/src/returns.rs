@@ -613,7 +613,11 @@ async fn return_events(
 ) -> Reply {
     let page = history_page(&state, &caller, &path, &query, returns_app::EventKinds::All).await?;
     Ok(HttpResponse::Ok().json(render::EventPage {
-        items: page.events.iter().map(render::event_view).collect(),
+        items: page
+            .events
+            .iter()
+            .map(|e| render::event_view(e, &caller.0))
+            .collect(),
         next_cursor: page.next.map(encode_version_cursor),
     }))
 }
@@ -641,7 +645,11 @@ async fn return_messages(
     let kinds = returns_app::EventKinds::Messages;
     let page = history_page(&state, &caller, &path, &query, kinds).await?;
     Ok(HttpResponse::Ok().json(render::MessagePage {
-        items: page.events.iter().map(render::message_view).collect(),
+        items: page
+            .events
+            .iter()
+            .map(|e| render::message_view(e, &caller.0))
+            .collect(),
         next_cursor: page.next.map(encode_version_cursor),
     }))
 }

@@ -44,6 +44,10 @@ pub use decide::{
     MAX_EVIDENCE_PER_RETURN, MAX_MESSAGES_PER_RETURN, OFFER_VALID_DAYS, REFUND_PROCESSING_DAYS,
 };
 pub use events::*;
-pub use rules::{allowed_actions, can_see, not_now, role_may, roles_for};
+pub use rules::{
+    actor_for_parties, allowed_actions, can_see, dispute_for_parties, evidence_for_parties,
+    exceptions_for_parties, not_now, role_may, roles_for, sees_operator_data,
+    OPERATOR_SHOWN_TO_PARTIES,
+};
 pub use state::*;
 pub use vocab::*;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::actor::{Actor, Role};
 
-use super::state::ReturnCase;
+use super::state::{Dispute, EvidenceRecord, GrantedException, ReturnCase};
 use super::vocab::{Action, Status};
 
 /// The roles that may ever take `action`.
@@ -44,6 +44,60 @@ pub fn can_see(case: &ReturnCase, actor: &Actor) -> bool {
         Role::Seller => actor.id == case.seller_id.as_str(),
         Role::Operator | Role::Platform | Role::System => true,
     }
+}
+
+/// What stands in for an operator's id where a party looks (docs/api.md, "Visibility").
+pub const OPERATOR_SHOWN_TO_PARTIES: &str = "operator";
+
+/// Whether `viewer` sees what only the platform's side may see of a case: which operator acts on
+/// it and what arbitration recommended (whose rules may name the other party's abuse flags).
+/// Buyers and sellers do not.
+pub fn sees_operator_data(viewer: &Actor) -> bool {
+    !matches!(viewer.role, Role::Buyer | Role::Seller)
+}
+
+/// `actor` as a party sees it: an operator without its id.
+pub fn actor_for_parties(actor: &Actor) -> Actor {
+    match actor.role {
+        Role::Operator => Actor::new(Role::Operator, OPERATOR_SHOWN_TO_PARTIES),
+        _ => actor.clone(),
+    }
+}
+
+/// The dispute as a party sees it: no assignee, no recommendation, and the decision by "an
+/// operator".
+pub fn dispute_for_parties(dispute: &Dispute) -> Dispute {
+    let mut dispute = dispute.clone();
+    if dispute.assignee.is_some() {
+        dispute.assignee = Some(OPERATOR_SHOWN_TO_PARTIES.to_owned());
+    }
+    if let Some(decision) = &mut dispute.decision {
+        decision.decided_by = OPERATOR_SHOWN_TO_PARTIES.to_owned();
+        decision.recommendation = None;
+    }
+    dispute
+}
+
+/// Goodwill exceptions as a party sees them.
+pub fn exceptions_for_parties(exceptions: &[GrantedException]) -> Vec<GrantedException> {
+    exceptions
+        .iter()
+        .map(|e| GrantedException {
+            granted_by: actor_for_parties(&e.granted_by),
+            ..e.clone()
+        })
+        .collect()
+}
+
+/// Evidence as a party sees it.
+pub fn evidence_for_parties(evidence: &[EvidenceRecord]) -> Vec<EvidenceRecord> {
+    evidence
+        .iter()
+        .map(|e| EvidenceRecord {
+            added_by: actor_for_parties(&e.added_by),
+            ..e.clone()
+        })
+        .collect()
 }
 
 /// Why `action` is not possible in the current state, or `None` if it is.
