@@ -8,6 +8,7 @@ mod arbitration;
 mod authz;
 mod concurrency;
 mod deadlines;
+mod erasure;
 mod eu_rules;
 mod health;
 mod idempotency;

@@ -9,6 +9,7 @@ mod analytics;
 pub mod auth;
 pub mod body;
 mod disputes;
+mod erasure;
 mod extract;
 mod flags;
 mod health;

@@ -15,5 +15,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let scope = crate::test_clock::configure(scope);
     let scope = crate::analytics::configure(scope);
     let scope = crate::webhooks::configure(scope);
+    let scope = crate::erasure::configure(scope);
     cfg.service(scope);
 }

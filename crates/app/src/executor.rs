@@ -150,8 +150,9 @@ pub(crate) trait Aggregate {
     /// The events as stored, with the free text that is personal data taken out of them.
     fn encode(events: &[Self::Event]) -> (Vec<NewEvent>, Vec<PersonalValue>);
 
-    /// Whose personal data the free text of this aggregate's events is.
-    fn data_subject(state: &Self::State) -> &str;
+    /// Whose personal data the free text of this aggregate's events is: a party's role
+    /// (`buyer` or `seller`) and id.
+    fn data_subject(state: &Self::State) -> (&'static str, &str);
 
     /// Whether the state is kept in `snapshots` (a flag keeps its state in its own row).
     const SNAPSHOT: bool = true;
@@ -199,7 +200,8 @@ impl Writes {
         )?;
         self.statements.push(Sql::new(sql, params));
         self.appends += 1;
-        if let Some(sql) = personal::store_statement(A::data_subject(&state), &personal) {
+        let (subject_role, subject_id) = A::data_subject(&state);
+        if let Some(sql) = personal::store_statement(subject_role, subject_id, &personal) {
             self.statements.push(sql);
         }
         if A::SNAPSHOT {

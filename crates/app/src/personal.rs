@@ -3,8 +3,9 @@
 //! Before a return's events are appended, the fields the domain names as free text
 //! (`ReturnEvent::free_text_fields`) are moved out of the event data into `personal_data`, keyed
 //! by event id and field; the event keeps `null`. Every reader of events puts the values back
-//! ([`rehydrate`]). Erasure ([`erase_buyer`]) turns a buyer's values into tombstones of the same
-//! JSON type, so histories still replay and views are rebuilt without the text.
+//! ([`rehydrate`]). Erasure ([`tombstone`], `Service::erase_buyer`) turns a party's values into
+//! tombstones of the same JSON type, so histories still replay and views are rebuilt without the
+//! text. Values are keyed by their data subject: a party's role and id.
 
 use std::collections::HashMap;
 
@@ -52,8 +53,13 @@ pub(crate) fn split(events: &[ReturnEvent]) -> (Vec<NewEvent>, Vec<PersonalValue
     (new, personal)
 }
 
-/// Stores the values taken out of the events of `subject`'s case, in the appending batch.
-pub(crate) fn store_statement(subject: &str, values: &[PersonalValue]) -> Option<Sql> {
+/// Stores the values taken out of the events, as the personal data of the party (`role`, `id`),
+/// in the appending batch.
+pub(crate) fn store_statement(
+    role: &'static str,
+    id: &str,
+    values: &[PersonalValue],
+) -> Option<Sql> {
     if values.is_empty() {
         return None;
     }
@@ -61,13 +67,14 @@ pub(crate) fn store_statement(subject: &str, values: &[PersonalValue]) -> Option
     let fields: Vec<String> = values.iter().map(|v| v.field.to_owned()).collect();
     let json: Vec<Json<Value>> = values.iter().map(|v| Json(v.value.clone())).collect();
     Some(Sql::new(
-        "INSERT INTO personal_data (event_id, field, buyer_id, value) \
-         SELECT e, f, $4, v FROM unnest($1::uuid[], $2::text[], $3::json[]) AS t(e, f, v)",
+        "INSERT INTO personal_data (event_id, field, subject_role, subject_id, value) \
+         SELECT e, f, $4, $5, v FROM unnest($1::uuid[], $2::text[], $3::json[]) AS t(e, f, v)",
         vec![
             Box::new(ids),
             Box::new(fields),
             Box::new(json),
-            Box::new(subject.to_owned()),
+            Box::new(role),
+            Box::new(id.to_owned()),
         ],
     ))
 }
@@ -109,11 +116,12 @@ pub(crate) async fn rehydrate<C: GenericClient + Sync>(
     Ok(())
 }
 
-/// Replaces every personal value of `buyer`'s returns with a tombstone of the same JSON type
-/// (`"[erased]"`, `[]`, `{}` or `null`). Returns how many values were erased.
+/// Replaces every personal value of the party (`role`, `id`) with a tombstone of the same JSON
+/// type (`"[erased]"`, `[]`, `{}` or `null`). Returns how many values were erased.
 pub(crate) async fn tombstone<C: GenericClient + Sync>(
     client: &C,
-    buyer: &str,
+    role: &str,
+    id: &str,
 ) -> Result<u64, AppError> {
     let n = client
         .execute(
@@ -122,8 +130,8 @@ pub(crate) async fn tombstone<C: GenericClient + Sync>(
                  WHEN 'array' THEN '[]'::json \
                  WHEN 'object' THEN '{}'::json \
                  ELSE 'null'::json END \
-             WHERE buyer_id = $1 AND erased_at IS NULL",
-            &[&buyer],
+             WHERE subject_role = $1 AND subject_id = $2 AND erased_at IS NULL",
+            &[&role, &id],
         )
         .await?;
     Ok(n)

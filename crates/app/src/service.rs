@@ -10,7 +10,7 @@ use returns_domain::returns::{can_see, DeadlineKind, ReturnCommand};
 use returns_domain::{
     Actor, BuyerId, Order, OrderId, ReturnCase, ReturnEvent, ReturnId, Role, SellerId, SellerPolicy,
 };
-use returns_event_store::{EventStore, GenericClient, RecordedEvent};
+use returns_event_store::{EventStore, ExpectedVersion, GenericClient, NewEvent, RecordedEvent};
 use tokio_postgres::types::Json;
 use tracing::instrument;
 use uuid::Uuid;
@@ -44,6 +44,19 @@ pub struct ReturnPage {
     pub items: Vec<ReturnCase>,
     /// Where the next page starts, when there may be one.
     pub next: Option<(DateTime<Utc>, Uuid)>,
+}
+
+/// What an erasure did (`POST /v1/buyers/{buyer_id}/erasure`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    pub buyer_id: String,
+    /// The buyer's returns whose views were rebuilt without the erased values.
+    pub returns_rebuilt: usize,
+    /// Values that became tombstones now (0 when erased before).
+    pub values_erased: u64,
+    /// Stored idempotent answers dropped because they could quote the erased values.
+    pub answers_dropped: u64,
+    pub erased_at: DateTime<Utc>,
 }
 
 /// A page of a return's events, oldest first.
@@ -445,30 +458,41 @@ impl Service {
         Ok(n)
     }
 
-    /// Erases a buyer's personal data: the free text of all their returns becomes tombstones, the
-    /// views of those returns are rebuilt from the log without it, and stored idempotent answers
-    /// (which may quote it) are dropped. The case histories stay whole. Returns how many returns
-    /// were rebuilt.
+    /// Erases a buyer's personal data (docs/api.md, "Erasure"): every value kept for them becomes
+    /// a tombstone, the views of their returns are rebuilt from the log without it, stored
+    /// idempotent answers that may quote it (their own, and any answer about one of their returns)
+    /// are dropped, and a `personal_data.erased` event on the `erasure-buyer-<id>` stream records
+    /// who asked and how much was erased. The case histories stay whole and replay. Operators (and
+    /// the `system` actor of the CLI) only.
     #[instrument(skip_all)]
-    pub async fn erase_buyer(&self, buyer_id: &BuyerId) -> Result<usize, AppError> {
+    pub async fn erase_buyer(
+        &self,
+        caller: &Actor,
+        buyer_id: &BuyerId,
+    ) -> Result<Erasure, AppError> {
+        if !matches!(caller.role, Role::Operator | Role::System) {
+            return Err(AppError::Rejected(returns_domain::Rejection::Forbidden {
+                action: "erase-personal-data",
+                role: caller.role,
+            }));
+        }
+        let now = self.now();
         let mut client = self.store.pool().get().await?;
         let tx = client.transaction().await?;
-        personal::tombstone(&tx, buyer_id.as_str()).await?;
-        tx.execute(
-            "DELETE FROM idempotency_keys WHERE caller_role = 'buyer' AND caller_id = $1",
-            &[&buyer_id.as_str()],
-        )
-        .await?;
+        let values_erased = personal::tombstone(&tx, "buyer", buyer_id.as_str()).await?;
         // Only the snapshots are locked (commands lock a snapshot first, then write its index
         // row), so erasure and commands never wait on each other in opposite orders.
         let rows = tx
             .query(
-                "SELECT return_id FROM return_index WHERE buyer_id = $1",
+                "SELECT return_id FROM return_index WHERE buyer_id = $1 ORDER BY return_id",
                 &[&buyer_id.as_str()],
             )
             .await?;
-        for row in &rows {
-            let id: Uuid = row.try_get(0)?;
+        let return_ids = rows
+            .iter()
+            .map(|row| row.try_get::<_, Uuid>(0))
+            .collect::<Result<Vec<Uuid>, _>>()?;
+        for &id in &return_ids {
             let stream = return_stream(id);
             // Lock the snapshot so that no command updates it from the old text meanwhile.
             views::load::<serde_json::Value, _>(&tx, &stream, true).await?;
@@ -487,9 +511,57 @@ impl Service {
             )
             .await?;
         }
+        let texts: Vec<String> = return_ids.iter().map(|id| id.to_string()).collect();
+        let answers_dropped = tx
+            .execute(
+                "DELETE FROM idempotency_keys \
+                 WHERE (caller_role = 'buyer' AND caller_id = $1) \
+                    OR EXISTS (SELECT 1 FROM unnest($2::text[]) AS r(id) \
+                               WHERE position(convert_to(r.id, 'UTF8') IN body) > 0)",
+                &[&buyer_id.as_str(), &texts],
+            )
+            .await?;
+        let erasure = Erasure {
+            buyer_id: buyer_id.as_str().to_owned(),
+            returns_rebuilt: return_ids.len(),
+            values_erased,
+            answers_dropped,
+            erased_at: now,
+        };
+        let event = NewEvent::new(
+            "personal_data.erased",
+            1,
+            serde_json::json!({
+                "subject_role": "buyer",
+                "subject_id": erasure.buyer_id,
+                "returns_rebuilt": erasure.returns_rebuilt,
+                "values_erased": erasure.values_erased,
+                "answers_dropped": erasure.answers_dropped,
+            }),
+        );
+        let metadata = crate::executor::Cx {
+            caller: caller.clone(),
+            opts: CommandOptions::default(),
+            now,
+        }
+        .metadata();
+        returns_event_store::append_on(
+            &tx,
+            &format!("erasure-buyer-{}", buyer_id.as_str()),
+            ExpectedVersion::Any,
+            &[event],
+            &metadata,
+        )
+        .await?;
         tx.commit().await?;
-        tracing::info!(returns = rows.len(), "buyer's personal data erased");
-        Ok(rows.len())
+        self.store.appended().notify_waiters();
+        tracing::info!(
+            returns = erasure.returns_rebuilt,
+            values = erasure.values_erased,
+            answers = erasure.answers_dropped,
+            "buyer's personal data erased"
+        );
+        Ok(erasure)
     }
 
     /// Applies every deadline due at the service clock's `now`, one return per command, as the

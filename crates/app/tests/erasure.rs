@@ -130,11 +130,31 @@ async fn free_text_never_enters_the_log_and_erasure_keeps_the_history() {
     assert!(text.contains(SECRET_TEXT), "{text}");
     assert!(text.contains("Signs of misuse"));
 
-    let rebuilt = service
-        .erase_buyer(&BuyerId::parse("buyer-1").unwrap())
+    // Only operators (and the CLI's system actor) may erase.
+    let refused = service
+        .erase_buyer(&seller, &BuyerId::parse("buyer-1").unwrap())
+        .await;
+    assert!(
+        matches!(refused, Err(returns_app::AppError::Rejected(_))),
+        "{refused:?}"
+    );
+    let operator = returns_domain::Actor::new(returns_domain::Role::Operator, "operator-1");
+    let erasure = service
+        .erase_buyer(&operator, &BuyerId::parse("buyer-1").unwrap())
         .await
         .unwrap();
-    assert_eq!(rebuilt, 1);
+    assert_eq!(erasure.returns_rebuilt, 1);
+    assert!(erasure.values_erased >= 2, "{erasure:?}");
+    // The erasure is itself on record, naming no erased text.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM events WHERE stream_id = 'erasure-buyer-buyer-1' \
+             AND event_type = 'personal_data.erased' AND actor_id = 'operator-1'"
+        )
+        .await,
+        1
+    );
 
     // Nothing of it is left anywhere; the case reads and replays as before, text tombstoned.
     for table in ["events", "snapshots", "personal_data"] {

@@ -158,8 +158,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 returns_event_store::EventStore::new(pool),
                 std::sync::Arc::new(returns_app::SystemClock),
             );
-            let rebuilt = service.erase_buyer(&buyer).await?;
-            println!("erased the personal data of {rebuilt} return(s)");
+            let erasure = service
+                .erase_buyer(&returns_domain::Actor::system(), &buyer)
+                .await?;
+            println!(
+                "erased {} value(s) of personal data; rebuilt {} return(s); dropped {} stored answer(s)",
+                erasure.values_erased, erasure.returns_rebuilt, erasure.answers_dropped
+            );
             Ok(())
         }
         Command::Simulate {

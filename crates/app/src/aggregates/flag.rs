@@ -68,8 +68,8 @@ impl Aggregate for FlagAggregate {
         (events, personal)
     }
 
-    fn data_subject(state: &Flag) -> &str {
-        &state.party_id
+    fn data_subject(state: &Flag) -> (&'static str, &str) {
+        (state.party_role.as_str(), &state.party_id)
     }
 
     fn views(state: &Flag, writes: &mut Writes) {

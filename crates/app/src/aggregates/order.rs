@@ -34,8 +34,8 @@ impl Aggregate for OrderAggregate {
         (events, Vec::new())
     }
 
-    fn data_subject(state: &Order) -> &str {
-        state.buyer_id.as_str()
+    fn data_subject(state: &Order) -> (&'static str, &str) {
+        ("buyer", state.buyer_id.as_str())
     }
 }
 

@@ -34,8 +34,8 @@ impl Aggregate for PolicyAggregate {
         (events, Vec::new())
     }
 
-    fn data_subject(state: &PolicyState) -> &str {
-        state.seller_id.as_str()
+    fn data_subject(state: &PolicyState) -> (&'static str, &str) {
+        ("seller", state.seller_id.as_str())
     }
 }
 

@@ -42,8 +42,8 @@ impl Aggregate for ReturnAggregate {
         personal::split(events)
     }
 
-    fn data_subject(state: &ReturnCase) -> &str {
-        state.buyer_id.as_str()
+    fn data_subject(state: &ReturnCase) -> (&'static str, &str) {
+        ("buyer", state.buyer_id.as_str())
     }
 
     fn views(state: &ReturnCase, writes: &mut Writes) {

@@ -335,7 +335,6 @@ impl ReturnEvent {
         }
     }
 
-    /// Top-level payload fields that may hold free text written by a person (personal data).
     /// Decodes an event as the log holds it, with its free text taken out (`null` in each place
     /// of [`ReturnEvent::free_text_fields`]), for readers that never show that text (projections):
     /// a missing evidence list reads as empty, a missing piece of evidence as an empty text note
@@ -355,7 +354,7 @@ impl ReturnEvent {
                         *value = serde_json::json!({"kind": "text"});
                     }
                     "evidence" => *value = serde_json::Value::Array(Vec::new()),
-                    "body" | "note" | "rationale" => {
+                    "body" | "note" | "rationale" | "carrier" | "tracking_number" | "reference" => {
                         *value = serde_json::Value::String(String::new());
                     }
                     _ => {}
@@ -365,10 +364,12 @@ impl ReturnEvent {
         Self::from_stored(event_type, schema_version, data)
     }
 
+    /// Top-level payload fields that may hold personal data: free text written by a person, and
+    /// what identifies a parcel or a payment.
     pub fn free_text_fields(&self) -> &'static [&'static str] {
         match self {
             ReturnEvent::ReturnRequested(_) => &["description", "evidence"],
-            ReturnEvent::ReturnAuthorized(_) => &["instructions"],
+            ReturnEvent::ReturnAuthorized(_) => &["instructions", "label"],
             ReturnEvent::ReturnDeclined(_) => &["reason_text", "evidence"],
             ReturnEvent::ItemInspected(_) => &["notes", "evidence"],
             ReturnEvent::ReturnEscalated(_) => &["reason_text"],
@@ -376,15 +377,17 @@ impl ReturnEvent {
             ReturnEvent::EvidenceAdded(_) => &["evidence"],
             ReturnEvent::ExceptionGranted(_) => &["note"],
             ReturnEvent::DisputeDecided(_) => &["rationale"],
+            // Where a parcel went and how it is found, and the payment's reference, point at a
+            // person as surely as their words do.
+            ReturnEvent::ReturnShipped(_) => &["carrier", "tracking_number"],
+            ReturnEvent::RefundIssued(_) => &["reference"],
             ReturnEvent::OfferMade(_)
             | ReturnEvent::OfferAccepted(_)
             | ReturnEvent::OfferDeclined(_)
             | ReturnEvent::OfferExpired(_)
-            | ReturnEvent::ReturnShipped(_)
             | ReturnEvent::ShipmentInTransit(_)
             | ReturnEvent::ItemArrived(_)
             | ReturnEvent::RefundApproved(_)
-            | ReturnEvent::RefundIssued(_)
             | ReturnEvent::ReturnWithdrawn(_)
             | ReturnEvent::DisputeAssigned(_)
             | ReturnEvent::DeadlineMissed(_)
