@@ -270,12 +270,21 @@ impl Order {
         if items.is_empty() {
             checks.fail("items", "must name at least one order line");
         }
+        // Each line at most once: a longer list cannot be valid, and is refused before any work.
+        if items.len() > self.lines.len() {
+            checks.fail(
+                "items",
+                format!(
+                    "lists {} items; the order has {} lines",
+                    items.len(),
+                    self.lines.len()
+                ),
+            );
+            return Err(Rejection::Validation(checks.into_errors()));
+        }
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let duplicate = items
-                .iter()
-                .take(i)
-                .any(|earlier| earlier.line_id == item.line_id);
-            if duplicate {
+            if !seen.insert(&item.line_id) {
                 checks.fail(format!("items[{i}].line_id"), "is listed twice");
                 continue;
             }

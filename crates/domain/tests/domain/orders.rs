@@ -164,3 +164,29 @@ fn a_refund_never_exceeds_what_the_returned_items_cost() {
         .record_refund(return_id(1), minor(2500), minor(500), now())
         .is_ok());
 }
+
+#[test]
+fn a_return_names_each_line_once_and_never_more_items_than_the_order_has_lines() {
+    let order = us_order();
+    let twice = order
+        .reserve(return_id(1), &items(&[("L1", 1), ("L1", 1)]), now())
+        .unwrap_err();
+    let fields: Vec<&str> = twice
+        .field_errors()
+        .iter()
+        .map(|e| e.field.as_str())
+        .collect();
+    assert_eq!(fields, ["items[1].line_id"]);
+
+    // Two lines: a third item cannot be valid, whatever it names; refused as a whole.
+    let many: Vec<(&str, u32)> = vec![("L1", 1); 5000];
+    let refused = order
+        .reserve(return_id(1), &items(&many), now())
+        .unwrap_err();
+    let errors = refused.field_errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "items");
+    assert!(errors[0]
+        .message
+        .contains("lists 5000 items; the order has 2 lines"));
+}
