@@ -200,6 +200,9 @@ async fn a_token_is_only_as_good_as_its_sub() {
             role: Role::Seller,
             exp: unix_now() + 3600,
             iat: None,
+            nbf: None,
+            iss: None,
+            aud: None,
         },
     );
 

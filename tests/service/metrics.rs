@@ -44,3 +44,27 @@ async fn metrics_count_requests_commands_appends_and_projection_progress() {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }
 }
+
+/// With `RETURNS_METRICS_LISTEN`, `/metrics` answers on its own address only: the public API
+/// address no longer serves it.
+#[tokio::test]
+async fn metrics_can_live_on_their_own_address() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let port = app.metrics_port.expect("a metrics port");
+    assert_ne!(port, app.port);
+    app.given_order(&eu_order("o-own-address")).await;
+    let res = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("commands_total{command=\"register-order\",outcome=\"ok\"}"),
+        "{text}"
+    );
+    let beside_api = app.get("/metrics").await;
+    assert_eq!(beside_api.status(), 404);
+}

@@ -522,6 +522,9 @@ pub fn buyer_claims(exp_from_now: i64) -> Claims {
         role: Role::Buyer,
         exp: now + exp_from_now,
         iat: Some(now),
+        nbf: None,
+        iss: None,
+        aud: None,
     }
 }
 

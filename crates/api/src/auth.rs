@@ -1,7 +1,8 @@
 //! Bearer tokens: HS256 JWTs signed by the marketplace (or by the CLI, for development).
 //!
-//! Claims are `sub` (the party id), `role` and `exp` (required). Expiry is always checked against
-//! the real clock, never the service's test clock.
+//! Claims are `sub` (the party id), `role` and `exp` (required), and `nbf`, `iss` and `aud`
+//! (optional; `iss` and `aud` are required and checked when the service is configured with them).
+//! Times are always checked against the real clock, never the service's test clock.
 
 use std::future::{ready, Ready};
 
@@ -57,6 +58,21 @@ pub struct Claims {
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
+    /// Not valid before this time (seconds since the Unix epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+/// Who may issue the tokens the service accepts, and for whom (`RETURNS_JWT_ISSUER`,
+/// `RETURNS_JWT_AUDIENCE`): when set, a token must carry that `iss` / `aud`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenChecks {
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -85,12 +101,33 @@ impl std::fmt::Debug for JwtKeys {
 impl JwtKeys {
     /// HS256 with a shared secret of at least [`MIN_SECRET_BYTES`] bytes.
     pub fn hs256(secret: &[u8]) -> Result<Self, AuthError> {
+        JwtKeys::hs256_checking(secret, &TokenChecks::default())
+    }
+
+    /// [`JwtKeys::hs256`], also requiring the issuer and audience of `checks` when they are set.
+    pub fn hs256_checking(secret: &[u8], checks: &TokenChecks) -> Result<Self, AuthError> {
         if secret.len() < MIN_SECRET_BYTES {
             return Err(AuthError::WeakSecret);
         }
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
         validation.validate_exp = true;
+        validation.validate_nbf = true;
+        match &checks.issuer {
+            Some(issuer) => {
+                validation.set_issuer(&[issuer]);
+                required.push("iss");
+            }
+            None => validation.iss = None,
+        }
+        match &checks.audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                required.push("aud");
+            }
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&required);
         // Clocks of the marketplace and the service may differ a little.
         validation.leeway = 5;
         Ok(JwtKeys {
@@ -210,7 +247,57 @@ mod tests {
             role: Role::Buyer,
             exp,
             iat: None,
+            nbf: None,
+            iss: None,
+            aud: None,
         }
+    }
+
+    #[test]
+    fn a_token_not_yet_valid_is_refused() {
+        let keys = JwtKeys::hs256(SECRET).unwrap();
+        let later = Claims {
+            nbf: Some(now() + 600),
+            ..claims(now() + 3600)
+        };
+        let token = keys.mint(&later).unwrap();
+        assert!(matches!(keys.verify(&token), Err(AuthError::Invalid(_))));
+        let valid_now = Claims {
+            nbf: Some(now() - 1),
+            ..claims(now() + 3600)
+        };
+        assert!(keys.verify(&keys.mint(&valid_now).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn issuer_and_audience_are_required_when_configured_and_ignored_otherwise() {
+        let checks = TokenChecks {
+            issuer: Some("https://market.example".into()),
+            audience: Some("returns".into()),
+        };
+        let strict = JwtKeys::hs256_checking(SECRET, &checks).unwrap();
+        let lax = JwtKeys::hs256(SECRET).unwrap();
+        let with = |iss: Option<&str>, aud: Option<&str>| {
+            let claims = Claims {
+                iss: iss.map(str::to_owned),
+                aud: aud.map(str::to_owned),
+                ..claims(now() + 60)
+            };
+            lax.mint(&claims).unwrap()
+        };
+        let good = with(Some("https://market.example"), Some("returns"));
+        assert!(strict.verify(&good).is_ok());
+        for bad in [
+            with(None, Some("returns")),
+            with(Some("https://market.example"), None),
+            with(Some("https://other.example"), Some("returns")),
+            with(Some("https://market.example"), Some("other-service")),
+        ] {
+            assert!(strict.verify(&bad).is_err());
+        }
+        // Without configured checks, `iss` and `aud` in a token change nothing.
+        assert!(lax.verify(&good).is_ok());
+        assert!(lax.verify(&with(None, None)).is_ok());
     }
 
     #[test]

@@ -166,6 +166,8 @@ pub(crate) trait Aggregate {
 pub(crate) struct Writes {
     statements: Vec<Sql>,
     appends: usize,
+    /// Events appended, over all streams.
+    events: usize,
 }
 
 const SAVE_SNAPSHOT_SQL: &str = "INSERT INTO snapshots (stream_id, version, state) \
@@ -200,6 +202,7 @@ impl Writes {
         )?;
         self.statements.push(Sql::new(sql, params));
         self.appends += 1;
+        self.events += events.len();
         let (subject_role, subject_id) = A::data_subject(&state);
         if let Some(sql) = personal::store_statement(subject_role, subject_id, &personal) {
             self.statements.push(sql);
@@ -521,8 +524,10 @@ impl Executor {
         })
     }
 
-    /// Round trip 2: every write, then `COMMIT`.
+    /// Round trip 2: every write, then `COMMIT`. The time it takes is the command's append time
+    /// in `/metrics` (`event_store_append_seconds`, as for the store's own appends).
     async fn commit(&self, conn: Conn, writes: Writes) -> Result<(), AppError> {
+        let started = std::time::Instant::now();
         let results = match batch(conn.client()?, None, &writes.statements, Some("COMMIT")).await {
             Ok(results) => results,
             Err(e) => {
@@ -537,6 +542,9 @@ impl Executor {
             return Err(write_error(e));
         }
         if writes.appends > 0 {
+            metrics::histogram!("event_store_append_seconds")
+                .record(started.elapsed().as_secs_f64());
+            metrics::counter!("event_store_events_appended_total").increment(writes.events as u64);
             self.store.appended().notify_waiters();
         }
         Ok(())

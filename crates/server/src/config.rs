@@ -19,6 +19,12 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// The HS256 secret tokens are checked with (`RETURNS_JWT_SECRET`).
     pub jwt_secret: Vec<u8>,
+    /// The `iss` and `aud` tokens must carry, when set (`RETURNS_JWT_ISSUER`,
+    /// `RETURNS_JWT_AUDIENCE`).
+    pub token_checks: returns_api::auth::TokenChecks,
+    /// Where `/metrics` is served (`RETURNS_METRICS_LISTEN`): on its own address when set (and
+    /// then not on the API's), else beside the API.
+    pub metrics_listen: Option<SocketAddr>,
     /// Connections in the pool (`RETURNS_DB_POOL_SIZE`, default 16).
     pub db_pool_size: usize,
     /// Server-side limits of every connection: `RETURNS_DB_STATEMENT_TIMEOUT_MS` (default 10000)
@@ -204,10 +210,18 @@ impl Settings {
                 http_defaults.disconnect_timeout,
             )?,
         };
+        let metrics_listen = match var("RETURNS_METRICS_LISTEN") {
+            Some(v) => Some(v.parse().with_context(|| {
+                format!("RETURNS_METRICS_LISTEN={v:?} is not an address like 127.0.0.1:9090")
+            })?),
+            None => None,
+        };
         Ok(Settings {
             database_url: database_url_from_env(),
             listen,
             jwt_secret: secret.into_bytes(),
+            token_checks: token_checks_from_env(),
+            metrics_listen,
             db_pool_size,
             db_statement_timeout,
             db_lock_timeout,
@@ -270,6 +284,14 @@ fn webhook_settings_from_env() -> anyhow::Result<DispatchSettings> {
         timeout,
         ..defaults
     })
+}
+
+/// `RETURNS_JWT_ISSUER` and `RETURNS_JWT_AUDIENCE`.
+pub fn token_checks_from_env() -> returns_api::auth::TokenChecks {
+    returns_api::auth::TokenChecks {
+        issuer: var("RETURNS_JWT_ISSUER"),
+        audience: var("RETURNS_JWT_AUDIENCE"),
+    }
 }
 
 /// `DATABASE_URL`, or the local default.

@@ -67,11 +67,14 @@ enum Command {
         /// The party id (the buyer's, seller's, operator's or platform's own id).
         #[arg(long)]
         sub: String,
-        /// How long the token is valid, in seconds.
+        /// How long the token is valid, in seconds (at most 30 days).
         #[arg(long, default_value_t = 24 * 3600)]
         ttl: i64,
     },
 }
+
+/// The longest a token minted by `returns token` may live.
+const MAX_TOKEN_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -206,15 +209,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { role, sub, ttl } => {
+            if !(1..=MAX_TOKEN_TTL_SECONDS).contains(&ttl) {
+                anyhow::bail!(
+                    "--ttl must be from 1 to {MAX_TOKEN_TTL_SECONDS} seconds (30 days): \
+                     long-lived tokens cannot be revoked"
+                );
+            }
             let secret =
                 std::env::var("RETURNS_JWT_SECRET").context("RETURNS_JWT_SECRET is not set")?;
-            let keys = JwtKeys::hs256(secret.as_bytes())?;
+            let checks = returns_server::config::token_checks_from_env();
+            let keys = JwtKeys::hs256_checking(secret.as_bytes(), &checks)?;
             let now = chrono::Utc::now().timestamp();
             let token = keys.mint(&Claims {
                 sub,
                 role,
                 exp: now + ttl,
                 iat: Some(now),
+                nbf: None,
+                iss: checks.issuer,
+                aud: checks.audience,
             })?;
             println!("{token}");
             Ok(())

@@ -33,6 +33,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// A built service: bound to its port, database migrated, not yet serving.
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: Server,
     store: EventStore,
     background: Background,
@@ -41,6 +42,8 @@ pub struct Application {
 /// The tasks that run beside the HTTP server, stopped with it.
 struct Background {
     scheduler: Option<tokio::task::JoinHandle<()>>,
+    /// The `/metrics` server, when it listens on its own address.
+    metrics: Option<(tokio::task::JoinHandle<std::io::Result<()>>, ServerHandle)>,
     stop_projections: tokio::sync::watch::Sender<bool>,
     projections: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -49,6 +52,10 @@ impl Background {
     async fn stop(self) {
         if let Some(scheduler) = self.scheduler {
             scheduler.abort();
+        }
+        if let Some((task, handle)) = self.metrics {
+            handle.stop(true).await;
+            let _ = task.await;
         }
         let _ = self.stop_projections.send(true);
         for task in self.projections {
@@ -75,6 +82,7 @@ fn start_projections(store: &EventStore, settings: &Settings, board: &WorkerBoar
     }
     Background {
         scheduler: None,
+        metrics: None,
         stop_projections,
         projections,
     }
@@ -143,7 +151,8 @@ impl Application {
             ))
         });
 
-        let jwt = JwtKeys::hs256(&settings.jwt_secret).context("RETURNS_JWT_SECRET")?;
+        let jwt = JwtKeys::hs256_checking(&settings.jwt_secret, &settings.token_checks)
+            .context("RETURNS_JWT_SECRET")?;
         let state = ApiState {
             readiness: Arc::new(DatabaseReadiness {
                 pool,
@@ -160,6 +169,25 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        // `/metrics` on its own address when one is given (then not beside the API).
+        let metrics_beside_api = settings.metrics_listen.is_none();
+        let mut metrics_port = None;
+        let metrics_server = match settings.metrics_listen {
+            Some(address) => {
+                let metrics_listener = TcpListener::bind(address)
+                    .with_context(|| format!("cannot listen on {address} for /metrics"))?;
+                metrics_port = Some(metrics_listener.local_addr()?.port());
+                let server = HttpServer::new(|| {
+                    App::new().route("/metrics", actix_web::web::get().to(render_metrics))
+                })
+                .disable_signals()
+                .workers(1)
+                .listen(metrics_listener)?
+                .run();
+                Some(server)
+            }
+            None => None,
+        };
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap_fn(|req, srv| {
@@ -172,7 +200,11 @@ impl Application {
                         Ok(res)
                     }
                 })
-                .route("/metrics", actix_web::web::get().to(render_metrics))
+                .configure(move |cfg| {
+                    if metrics_beside_api {
+                        cfg.route("/metrics", actix_web::web::get().to(render_metrics));
+                    }
+                })
                 .configure(returns_api::configure(state.clone()))
                 .default_service(actix_web::web::to(|| async {
                     actix_web::HttpResponse::from_error(returns_api::problem::Problem::not_found())
@@ -192,8 +224,13 @@ impl Application {
         let server = server.listen(listener)?.run();
         let mut background = start_projections(&store, &settings, &board);
         background.scheduler = scheduler;
+        background.metrics = metrics_server.map(|server| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         Ok(Application {
             port,
+            metrics_port,
             server,
             store,
             background,
@@ -202,6 +239,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` listens on, when it has an address of its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     pub fn store(&self) -> &EventStore {

@@ -11,6 +11,8 @@ pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The port of `/metrics` when it was given an address of its own.
+    pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     pub db: TestDb,
     keys: JwtKeys,
@@ -31,6 +33,8 @@ impl TestApp {
             database_url: db.url().to_owned(),
             listen: "127.0.0.1:0".parse().expect("address"),
             jwt_secret: TEST_JWT_SECRET.as_bytes().to_vec(),
+            token_checks: Default::default(),
+            metrics_listen: None,
             db_pool_size: 8,
             db_statement_timeout: Some(std::time::Duration::from_secs(30)),
             db_lock_timeout: Some(std::time::Duration::from_secs(10)),
@@ -59,11 +63,13 @@ impl TestApp {
         adjust(&mut settings);
         let app = Application::build(settings).await.expect("service builds");
         let port = app.port();
+        let metrics_port = app.metrics_port();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
             port,
+            metrics_port,
             client: reqwest::Client::new(),
             db,
             keys: JwtKeys::hs256(TEST_JWT_SECRET.as_bytes()).expect("keys"),
@@ -80,6 +86,9 @@ impl TestApp {
                 role,
                 exp: now + 3600,
                 iat: Some(now),
+                nbf: None,
+                iss: None,
+                aud: None,
             })
             .expect("token")
     }
