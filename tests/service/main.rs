@@ -14,6 +14,7 @@ mod health;
 mod idempotency;
 mod lifecycle;
 mod limits;
+mod matrix;
 mod metrics;
 mod openapi;
 mod orders;
