@@ -151,3 +151,29 @@ async fn the_same_key_on_two_returns_of_one_caller_is_another_body() {
         assert_eq!(version_of(&app.return_view(&b).await), 1);
     }
 }
+
+/// Ten requests with one key sent at once: one command is stored, and every answer is its answer
+/// (the first holds the key; the others wait for it and replay what it answered).
+#[tokio::test]
+async fn concurrent_requests_with_one_key_store_one_command() {
+    let app = TestApp::spawn().await;
+    app.given_order(&eu_order("o-1")).await;
+    let body = headphones_return("o-1");
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let request = app
+            .request(reqwest::Method::POST, "/v1/returns", Some(&app.buyer()))
+            .header("Idempotency-Key", "open-at-once")
+            .json(&body);
+        set.spawn(async move { answer(request.send().await.unwrap()).await });
+    }
+    let mut answers = Vec::new();
+    while let Some(one) = set.join_next().await {
+        answers.push(one.unwrap());
+    }
+    let first = answers[0].clone();
+    assert_eq!(first.0, 201, "{}", first.1);
+    assert!(answers.iter().all(|a| *a == first), "{answers:?}");
+    assert_eq!(returns_of(&app, &app.buyer()).await.len(), 1);
+    assert_eq!(app.events_of(&id_of(&first.1)).await.len(), 1);
+}
