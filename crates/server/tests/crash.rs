@@ -27,8 +27,29 @@ struct Acknowledged {
     count: AtomicUsize,
 }
 
+/// POSTs `body` to `url`; the answer's body when it is 201, `None` otherwise (the service may
+/// have been killed meanwhile).
+async fn created(
+    client: &reqwest::Client,
+    url: String,
+    token: &str,
+    body: &Value,
+) -> Option<Value> {
+    let res = client
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .ok()?;
+    if res.status() != 201 {
+        return None;
+    }
+    res.json::<Value>().await.ok()
+}
+
 /// Registers an order and opens a return on it, again and again, until `stop`; records every
-/// 201 it gets. Errors (the service being killed) end the writer.
+/// 201 it gets. A failure (the service being killed) ends the writer.
 async fn writer(
     url: String,
     round: usize,
@@ -51,16 +72,10 @@ async fn writer(
             "lines": [{"line_id": "L1", "sku": "S-1", "title": "Lamp", "category": "home",
                        "quantity": 1, "unit_price_minor": 2500}]
         });
-        let Ok(res) = client
-            .post(format!("{url}/v1/orders"))
-            .bearer_auth(&platform)
-            .json(&order)
-            .send()
+        if created(&client, format!("{url}/v1/orders"), &platform, &order)
             .await
-        else {
-            return;
-        };
-        if res.status() != 201 {
+            .is_none()
+        {
             return;
         }
         acks.orders.lock().unwrap().insert(order_id.clone());
@@ -69,19 +84,8 @@ async fn writer(
             "order_id": order_id, "items": [{"line_id": "L1", "quantity": 1}],
             "reason": "defective", "resolution": "refund"
         });
-        let Ok(res) = client
-            .post(format!("{url}/v1/returns"))
-            .bearer_auth(&buyer)
-            .json(&request)
-            .send()
-            .await
+        let Some(view) = created(&client, format!("{url}/v1/returns"), &buyer, &request).await
         else {
-            return;
-        };
-        if res.status() != 201 {
-            return;
-        }
-        let Ok(view) = res.json::<Value>().await else {
             return;
         };
         let id = view["id"].as_str().unwrap().to_owned();

@@ -79,18 +79,7 @@ impl TestApp {
 
     /// A valid token for `role` and party `sub`, good for an hour.
     pub fn token(&self, role: Role, sub: &str) -> String {
-        let now = chrono_now();
-        self.keys
-            .mint(&Claims {
-                sub: sub.to_owned(),
-                role,
-                exp: now + 3600,
-                iat: Some(now),
-                nbf: None,
-                iss: None,
-                aud: None,
-            })
-            .expect("token")
+        mint_with(&self.keys, role, sub)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -109,6 +98,25 @@ impl TestApp {
     pub async fn stop(&self) {
         self.handle.stop(true).await;
     }
+}
+
+/// A token signed with `secret` for `role` and party `sub`, good for an hour.
+pub fn mint(secret: &str, role: Role, sub: &str) -> String {
+    mint_with(&JwtKeys::hs256(secret.as_bytes()).expect("keys"), role, sub)
+}
+
+fn mint_with(keys: &JwtKeys, role: Role, sub: &str) -> String {
+    let now = chrono_now();
+    keys.mint(&Claims {
+        sub: sub.to_owned(),
+        role,
+        exp: now + 3600,
+        iat: Some(now),
+        nbf: None,
+        iss: None,
+        aud: None,
+    })
+    .expect("token")
 }
 
 fn chrono_now() -> i64 {

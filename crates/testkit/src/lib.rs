@@ -12,5 +12,5 @@
 mod app;
 mod db;
 
-pub use app::TestApp;
+pub use app::{mint, TestApp};
 pub use db::{admin_url, init_test_logging, TestDb};

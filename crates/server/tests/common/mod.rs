@@ -5,29 +5,15 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use returns_api::auth::{Claims, JwtKeys, Role};
+use returns_api::auth::Role;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
 pub const SECRET: &str = "crash-test-secret-crash-test-secret!";
 
+/// A token the binary started by [`start`] accepts.
 pub fn token(role: Role, sub: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    JwtKeys::hs256(SECRET.as_bytes())
-        .unwrap()
-        .mint(&Claims {
-            sub: sub.to_owned(),
-            role,
-            exp: now + 3600,
-            iat: Some(now),
-            nbf: None,
-            iss: None,
-            aud: None,
-        })
-        .unwrap()
+    returns_testkit::mint(SECRET, role, sub)
 }
 
 /// Everything the binary wrote to standard output and standard error, line by line.
