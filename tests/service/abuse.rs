@@ -171,6 +171,15 @@ async fn a_new_buyer_below_the_minimum_sample_is_not_flagged() {
     assert_eq!(risk["flags"], json!([]), "{risk}");
     let flags = expect_json(get(&app, &app.operator(), "/v1/flags").await, 200).await;
     assert!(items_of(&flags).is_empty(), "{flags}");
+
+    // The control: the same two empty boxes over five orders are enough, and flag the buyer. So
+    // the sample size, not the setup, kept the flag away above.
+    for order in ["o-2", "o-3", "o-4"] {
+        app.given_order(&eu_order(order)).await;
+    }
+    let flag = flag_of_kind(&app, "empty_box_returns").await;
+    assert_eq!(flag["party_id"], BUYER);
+    assert_eq!(flag["metrics"]["orders"], 5);
 }
 
 #[tokio::test]

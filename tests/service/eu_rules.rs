@@ -54,6 +54,42 @@ async fn eu_withdrawal_gives_14_days_whatever_the_sellers_window() {
     assert_eq!(view["status"], "requested");
 }
 
+/// The withdrawal right's edge (docs/product.md: 14 days from delivery): a change of mind on the
+/// fourteenth day after delivery is covered, one on the fifteenth is not (the seller's own window
+/// being shorter).
+#[tokio::test]
+async fn the_withdrawal_right_covers_day_14_and_not_day_15() {
+    let app = TestApp::spawn().await;
+    app.given_policy(SELLER, &json!({ "return_window_days": 10 }))
+        .await;
+    let now = crate::support::unix_now();
+    let hour = 3600;
+    for (order_id, delivered_ago, covered) in [
+        // Day 14: one hour before the 14 days run out.
+        ("o-day-14", 14 * 24 * hour - hour, true),
+        // Day 15: one hour after.
+        ("o-day-15", 14 * 24 * hour + hour, false),
+    ] {
+        let mut body = order(order_id, "DE", "EUR", None);
+        body["placed_at"] = json!(crate::support::rfc3339(now - delivered_ago - 3 * 24 * hour));
+        body["delivered_at"] = json!(crate::support::rfc3339(now - delivered_ago));
+        let view = headphones_returned(&app, &body, "changed_mind").await;
+        assert_eq!(view["policy"]["eligible"], covered, "{order_id}: {view}");
+        assert_eq!(
+            has_rule(&view, "eu_withdrawal_14d"),
+            covered,
+            "{order_id}: {:?}",
+            rules(&view)
+        );
+        assert_eq!(
+            has_rule(&view, "outside_return_window"),
+            !covered,
+            "{order_id}: {:?}",
+            rules(&view)
+        );
+    }
+}
+
 #[tokio::test]
 async fn after_14_days_and_the_sellers_window_a_change_of_mind_is_not_eligible() {
     let app = TestApp::spawn().await;

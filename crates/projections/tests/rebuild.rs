@@ -147,12 +147,13 @@ async fn a_rebuild_yields_the_live_rows_and_the_live_runner_carries_on() {
         "the rebuilt rows equal the live ones"
     );
 
-    // The live runner was fenced by the switch; it takes its lease again and carries on.
+    // The live runner was fenced by the switch: with new events to apply, its next batch is
+    // refused (its generation is no longer the checkpoint's). It takes its lease again, from the
+    // rebuilt position, and carries on.
     history(&store, 100, 4).await;
     match live.step().await {
         Err(ProjectionError::LeaseLost(_)) => {}
-        Ok(Status::CaughtUp) => {}
-        other => panic!("unexpected {other:?}"),
+        other => panic!("the fence did not hold: {other:?}"),
     }
     assert!(live.acquire().await.unwrap());
     catch_up(&mut live, 6).await;

@@ -484,6 +484,20 @@ fn a_new_seller_is_never_flagged() {
         }));
     }
     assert!(flags_of(feed.seller("shop-1"), &feed, at).is_empty());
+
+    // The control: the same declines by an established shop are a pattern.
+    feed.orders(90, "buyer-2", "shop-1", at - days(60));
+    for n in 11..=40 {
+        feed.story(&a_return(n, at - days(10), 5, Reason::Defective, |s| {
+            s.step(seller(), decline(vec![]))
+        }));
+    }
+    let flags = flags_of(feed.seller("shop-1"), &feed, at);
+    assert!(
+        kinds(&flags).contains(&FlagKind::SellerDeclineRate),
+        "{:?}",
+        kinds(&flags)
+    );
 }
 
 // --- the rolling window --------------------------------------------------------------------------

@@ -58,20 +58,32 @@ fn the_answer_of_a_past_moment_is_recomputed_from_the_log() {
     let later = recommend_at(&story.history, refused, &nobody_flagged()).unwrap();
     assert_eq!(later.outcome, DecisionOutcome::SideWithSeller);
 
-    // Every prefix gives what `recommend` gave at that moment, with that moment's case and time.
-    for (position, event) in &story.history {
-        let prefix: Vec<_> = story
-            .history
-            .iter()
-            .filter(|(p, _)| p <= position)
-            .cloned()
-            .collect();
-        let case = ReturnCase::replay(prefix.iter().map(|(_, e)| e)).unwrap();
+    // Each moment's answer, as the live case gave it then (not a replay of the log), is what the
+    // log gives for that moment afterwards.
+    let answer_now = |story: &Story| {
+        let position = story.history.last().map(|(p, _)| *p).unwrap();
+        (position, story.recommend(&nobody_flagged()))
+    };
+    let mut live = Story::us().opened(Reason::ChangedMind);
+    let mut moments = vec![answer_now(&live)];
+    live = live.returned();
+    moments.push(answer_now(&live));
+    live = live
+        .advance(days(1))
+        .step(seller(), inspect(Grade::EmptyBox, 0, vec![photo()]));
+    moments.push(answer_now(&live));
+    live = live.step(buyer(), escalate());
+    moments.push(answer_now(&live));
+    assert_eq!(live.history, story.history, "the same story");
+    for (position, answer) in &moments {
         assert_eq!(
-            recommend_at(&story.history, *position, &nobody_flagged()).unwrap(),
-            recommend(&prefix, &case, &nobody_flagged(), event.at()),
+            recommend_at(&story.history, *position, &nobody_flagged()).as_ref(),
+            Some(answer),
+            "at position {position}"
         );
     }
+    assert_eq!(moments[0].1.outcome, DecisionOutcome::RefundBuyer);
+    assert_eq!(moments[3].1.outcome, DecisionOutcome::SideWithSeller);
     // Before the return existed there is nothing to recommend.
     assert_eq!(recommend_at(&story.history, 0, &nobody_flagged()), None);
 }
