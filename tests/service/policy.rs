@@ -202,3 +202,71 @@ async fn a_return_is_judged_by_the_policy_in_force_when_its_order_was_registered
     assert_eq!(under_v2["policy"]["eligible"], true, "{under_v2}");
     assert!(strings(&under_v2["policy"]["rules"]).contains(&"seller_window_30d".to_owned()));
 }
+
+/// A seller offers only the settlements its policy advertises (`refund_methods`, docs/api.md,
+/// "Seller return policy"): by default the original payment alone.
+#[tokio::test]
+async fn offers_follow_the_refund_methods_of_the_policy() {
+    let app = TestApp::spawn().await;
+    // Judged by the default policy.
+    app.given_order(&order("o-1", "DE", "EUR", Some(2))).await;
+    let first = app
+        .given_return(
+            &app.buyer(),
+            &return_request("o-1", &[(HEADPHONES, 1)], "defective"),
+        )
+        .await;
+    let first = first["id"].as_str().unwrap().to_owned();
+    for kind in ["store_credit", "exchange"] {
+        let res = app
+            .action(
+                &app.seller(),
+                &first,
+                "offer",
+                &json!({"kind": kind}),
+                None,
+                None,
+            )
+            .await;
+        let problem = expect_problem(res, 422, "validation_failed").await;
+        assert_names_field(&problem, "kind");
+    }
+    let partial = json!({"kind": "partial_refund", "amount_minor": 1000});
+    app.act(&app.seller(), &first, "offer", &partial).await;
+
+    // A policy that advertises store credit lets the seller offer it on later orders.
+    app.given_policy(
+        SELLER,
+        &json!({"refund_methods": ["original_payment", "store_credit"]}),
+    )
+    .await;
+    app.given_order(&order("o-2", "DE", "EUR", Some(2))).await;
+    let second = app
+        .given_return(
+            &app.buyer(),
+            &return_request("o-2", &[(HEADPHONES, 1)], "defective"),
+        )
+        .await;
+    let second = second["id"].as_str().unwrap().to_owned();
+    let res = app
+        .action(
+            &app.seller(),
+            &second,
+            "offer",
+            &json!({"kind": "exchange"}),
+            None,
+            None,
+        )
+        .await;
+    let problem = expect_problem(res, 422, "validation_failed").await;
+    assert_names_field(&problem, "kind");
+    let view = app
+        .act(
+            &app.seller(),
+            &second,
+            "offer",
+            &json!({"kind": "store_credit"}),
+        )
+        .await;
+    assert_eq!(view["offer"]["kind"], "store_credit");
+}

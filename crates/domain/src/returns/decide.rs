@@ -12,7 +12,7 @@ use crate::error::{Checks, Rejection};
 use crate::evaluation::{evaluate, evaluate_with_exceptions};
 use crate::money::MinorUnits;
 use crate::order::{latest_reportable, Order, OrderEvent};
-use crate::policy::{OnSellerTimeout, SellerPolicy};
+use crate::policy::{OnSellerTimeout, RefundMethod, SellerPolicy};
 use crate::taxonomy::{Evidence, Reason, Resolution, MAX_URL_LEN};
 
 use super::commands::{
@@ -595,6 +595,23 @@ impl<'a> Builder<'a> {
 
     fn offer(&mut self, cmd: &MakeOffer) -> Result<(), Rejection> {
         let mut checks = Checks::new();
+        // A seller offers only the settlements its policy advertises (`refund_methods`); money back
+        // (a partial refund) is always possible.
+        let advertised = match cmd.kind {
+            OfferKind::PartialRefund => None,
+            OfferKind::StoreCredit => Some(RefundMethod::StoreCredit),
+            OfferKind::Exchange => Some(RefundMethod::Exchange),
+        };
+        if let Some(method) = advertised {
+            checks.check(
+                self.policy.refund_methods.contains(&method),
+                "kind",
+                format!(
+                    "the seller's policy does not offer {} (refund_methods)",
+                    method.as_str()
+                ),
+            );
+        }
         let (amount, credit) = match cmd.kind {
             OfferKind::PartialRefund => match cmd.amount_minor {
                 None => {
@@ -772,6 +789,14 @@ impl<'a> Builder<'a> {
             due.method != PayoutMethod::StoreCredit || cmd.method == PayoutMethod::StoreCredit,
             "method",
             "this refund is due as store credit",
+        );
+        // Money due goes back by the means the buyer paid with: store credit only where the buyer
+        // accepted it (an offer), never in place of money.
+        checks.check(
+            due.method != PayoutMethod::OriginalPayment
+                || cmd.method == PayoutMethod::OriginalPayment,
+            "method",
+            "this refund is due to the original payment",
         );
         checks.text("reference", &cmd.reference, MAX_REFERENCE_LEN);
         checks.finish()?;

@@ -1,5 +1,6 @@
 //! Whole journeys and the transitions of each action.
 
+use returns_domain::policy::RefundMethod;
 use returns_domain::returns::*;
 use returns_domain::*;
 
@@ -326,6 +327,59 @@ fn a_store_credit_offer_carries_the_policy_bonus() {
     assert_eq!(story.case().refunded_amount_minor, minor(2750));
     let refunded = story.order.returns.values().next().unwrap();
     assert_eq!(refunded.bonus_minor, minor(250));
+}
+
+/// docs/product.md, "Refunds": a seller offers only the settlements its policy advertises
+/// (`refund_methods`, by default the original payment alone); money back is always possible.
+#[test]
+fn offers_are_limited_to_the_settlements_the_policy_advertises() {
+    let story = Story::us()
+        .policy(|p| p.refund_methods = vec![RefundMethod::OriginalPayment])
+        .opened();
+    for kind in [OfferKind::StoreCredit, OfferKind::Exchange] {
+        let refused = story
+            .given()
+            .when(seller(), offer(kind, None))
+            .then_field_error("kind");
+        assert!(refused.detail().contains("refund_methods"), "{refused:?}");
+    }
+    let partial = story
+        .clone()
+        .step(seller(), offer(OfferKind::PartialRefund, Some(1000)));
+    assert_eq!(
+        partial.case().offer.clone().unwrap().kind,
+        OfferKind::PartialRefund
+    );
+
+    let with_credit = Story::us()
+        .policy(|p| {
+            p.refund_methods = vec![RefundMethod::OriginalPayment, RefundMethod::StoreCredit]
+        })
+        .opened()
+        .step(seller(), offer(OfferKind::StoreCredit, None));
+    assert_eq!(
+        with_credit.case().offer.clone().unwrap().kind,
+        OfferKind::StoreCredit
+    );
+}
+
+/// Money due goes back to the original payment: the platform cannot pay it as store credit.
+#[test]
+fn money_due_is_never_paid_as_store_credit() {
+    let story = Story::us()
+        .opened()
+        .step(seller(), offer(OfferKind::PartialRefund, Some(1000)))
+        .step(buyer(), accept_offer());
+    assert_eq!(
+        story.case().pending_refund.clone().unwrap().method,
+        PayoutMethod::OriginalPayment
+    );
+    story
+        .given()
+        .when(platform(), refund(1000, PayoutMethod::StoreCredit))
+        .then_field_error("method");
+    let paid = story.step(platform(), refund(1000, PayoutMethod::OriginalPayment));
+    assert_eq!(paid.case().refunded_amount_minor, minor(1000));
 }
 
 #[test]

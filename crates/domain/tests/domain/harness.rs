@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use returns_domain::order::{self, ItemRequest, OrderDetails, OrderLine, RegisterOrder};
+use returns_domain::policy::RefundMethod;
 use returns_domain::returns::*;
 use returns_domain::*;
 
@@ -253,6 +254,20 @@ pub fn deadline(kind: DeadlineKind, due_at: DateTime<Utc>) -> ReturnCommand {
     ReturnCommand::ApplyDeadline(ApplyDeadline { kind, due_at })
 }
 
+/// The policy of the stories: the default one, advertising every settlement (`refund_methods`),
+/// so that offers of each kind can be made. What the default `refund_methods` allows is tested
+/// with the default policy itself.
+pub fn every_settlement() -> SellerPolicy {
+    SellerPolicy {
+        refund_methods: vec![
+            RefundMethod::OriginalPayment,
+            RefundMethod::StoreCredit,
+            RefundMethod::Exchange,
+        ],
+        ..SellerPolicy::default()
+    }
+}
+
 /// Runs commands one after the other like the service: decide, then fold the events into the return
 /// and its order. Panics on a rejection (use `given()` to test rejections).
 #[derive(Debug, Clone)]
@@ -270,7 +285,7 @@ impl Story {
     pub fn new(order: Order) -> Story {
         Story {
             order,
-            policy: SellerPolicy::default(),
+            policy: every_settlement(),
             flagged: false,
             now: now(),
             case: None,
@@ -397,7 +412,7 @@ pub fn given(history: Vec<ReturnEvent>) -> Given {
     }
     Given {
         order,
-        policy: SellerPolicy::default(),
+        policy: every_settlement(),
         flagged: false,
         now: at,
         history,
