@@ -21,6 +21,7 @@ mod orders;
 mod outage;
 mod paging;
 mod policy;
+mod rma;
 mod support;
 mod validation;
 mod webhooks;

@@ -112,10 +112,11 @@ async fn every_operation_answers_every_caller_as_documented() {
     // buyer-1 bought from seller-1; the return is theirs, not buyer-2's or seller-2's.
     app.given_order(&eu_order("o-1")).await;
     app.given_order(&eu_order("o-2")).await;
-    let id = id_of(
-        &app.given_return(&app.buyer(), &headphones_return("o-1"))
-            .await,
-    );
+    let opened = app
+        .given_return(&app.buyer(), &headphones_return("o-1"))
+        .await;
+    let id = id_of(&opened);
+    let rma = opened["rma"].as_str().unwrap().to_owned();
     let token = |role: Role, sub: &str| app.token(role, sub);
     let webhook =
         json!({"url": "http://127.0.0.1:9/hook", "secret": "sixteen-bytes!!!", "events": ["*"]});
@@ -195,6 +196,13 @@ async fn every_operation_answers_every_caller_as_documented() {
             Method::GET,
             "/v1/orders/{order_id}",
             "/v1/orders/o-1",
+            None,
+            [A, H, A, H, A, A, A],
+        ),
+        row(
+            Method::GET,
+            "/v1/rma/{rma}",
+            &format!("/v1/rma/{rma}"),
             None,
             [A, H, A, H, A, A, A],
         ),

@@ -50,6 +50,7 @@ use crate::test_clock::AdvanceBody;
         crate::returns::open_return,
         crate::returns::list_returns,
         crate::returns::get_return,
+        crate::returns::return_by_rma,
         crate::returns::return_events,
         crate::returns::return_messages,
         crate::returns::return_action,

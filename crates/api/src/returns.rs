@@ -36,6 +36,7 @@ pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
         .route("/returns", web::post().to(open_return))
         .route("/returns", web::get().to(list_returns))
         .route("/returns/{id}", web::get().to(get_return))
+        .route("/rma/{rma}", web::get().to(return_by_rma))
         .route("/returns/{id}/events", web::get().to(return_events))
         .route("/returns/{id}/messages", web::get().to(return_messages))
 }
@@ -507,6 +508,38 @@ async fn get_return(state: web::Data<ApiState>, caller: Caller, path: web::Path<
     Ok(reply(case_answer(&state, &caller, StatusCode::OK)(&case)))
 }
 
+/// An RMA number as a person may type it (any case, with or without `RMA`, hyphens or spaces).
+fn rma_of(text: &str, field: &str) -> Result<returns_domain::Rma, Problem> {
+    returns_domain::Rma::parse(text).map_err(|e| Problem::invalid(field, e.to_string()))
+}
+
+/// The return with this RMA number, as the caller may see it (docs/api.md, "Returns"): the
+/// buyer's and seller's own, any for operators and the platform; someone else's is 404.
+#[utoipa::path(
+    get,
+    path = "/v1/rma/{rma}",
+    tag = "returns",
+    params(("rma" = String, Path, description = "An RMA number such as RMA-7KQ3-XD2M, in any case, \
+        with or without the prefix and hyphens")),
+    responses(
+        (status = 200, description = "The return view", body = render::ReturnView,
+            headers(("ETag" = String, description = "`\"<version>\"`"))),
+        ReadProblems,
+        (status = 422, description = "`validation_failed`: not an RMA number (its check fails)",
+         body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn return_by_rma(
+    state: web::Data<ApiState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Reply {
+    let rma = rma_of(&path, "rma")?;
+    let case = state.service.return_by_rma(&caller.0, &rma).await?;
+    Ok(reply(case_answer(&state, &caller, StatusCode::OK)(&case)))
+}
+
 /// The filters and paging of `GET /v1/returns`.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -516,6 +549,8 @@ struct ListQuery {
     order_id: Option<String>,
     buyer_id: Option<String>,
     seller_id: Option<String>,
+    /// The return with this RMA number (any case, with or without the prefix and hyphens).
+    rma: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
@@ -559,6 +594,11 @@ async fn list_returns(
         order_id: query.order_id,
         buyer_id: query.buyer_id,
         seller_id: query.seller_id,
+        rma: query
+            .rma
+            .as_deref()
+            .map(|text| rma_of(text, "rma").map(|rma| rma.as_str().to_owned()))
+            .transpose()?,
         after,
         limit,
     };

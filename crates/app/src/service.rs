@@ -8,7 +8,8 @@ use returns_domain::order::OrderDetails;
 use returns_domain::policy::PolicyState;
 use returns_domain::returns::{can_see, DeadlineKind, ReturnCommand};
 use returns_domain::{
-    Actor, BuyerId, Order, OrderId, ReturnCase, ReturnEvent, ReturnId, Role, SellerId, SellerPolicy,
+    Actor, BuyerId, Order, OrderId, ReturnCase, ReturnEvent, ReturnId, Rma, Role, SellerId,
+    SellerPolicy,
 };
 use returns_event_store::{EventStore, ExpectedVersion, GenericClient, NewEvent, RecordedEvent};
 use tokio_postgres::types::Json;
@@ -34,6 +35,8 @@ pub struct ReturnFilter {
     pub order_id: Option<String>,
     pub buyer_id: Option<String>,
     pub seller_id: Option<String>,
+    /// The return with this RMA number (canonical form, see `returns_domain::Rma::parse`).
+    pub rma: Option<String>,
     /// Continue after this (created_at, id), newest first.
     pub after: Option<(DateTime<Utc>, Uuid)>,
     pub limit: usize,
@@ -249,6 +252,21 @@ impl Service {
         Ok(case)
     }
 
+    /// `GET /v1/rma/{rma}`: the return with this RMA number, if the caller may see it (someone
+    /// else's is not found, exactly like an unknown number).
+    pub async fn return_by_rma(&self, caller: &Actor, rma: &Rma) -> Result<ReturnCase, AppError> {
+        let client = self.store.pool().get().await?;
+        let stmt = client
+            .prepare_cached("SELECT return_id FROM return_index WHERE rma = $1")
+            .await?;
+        let row = client
+            .query_opt(&stmt, &[&rma.as_str()])
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let id: Uuid = row.try_get(0)?;
+        self.get_return(caller, ReturnId::from_uuid(id)).await
+    }
+
     /// `GET /v1/returns`: newest first, scoped to what the caller may see.
     pub async fn list_returns(
         &self,
@@ -275,6 +293,7 @@ impl Service {
                    AND ($3::text IS NULL OR r.status = $3) \
                    AND ($4::text IS NULL OR r.order_id = $4) \
                    AND ($5::timestamptz IS NULL OR (r.created_at, r.return_id) < ($5, $6)) \
+                   AND ($8::text IS NULL OR r.rma = $8) \
                  ORDER BY r.created_at DESC, r.return_id DESC \
                  LIMIT $7",
             )
@@ -290,6 +309,7 @@ impl Service {
                     &after_at,
                     &after_id,
                     &(limit as i64 + 1),
+                    &filter.rma,
                 ],
             )
             .await?;
