@@ -105,6 +105,10 @@ async fn the_summary_matches_a_hand_counted_history() {
     assert_eq!(body["disputes"], 2);
     assert!((body["dispute_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
     assert_eq!(body["refunded_minor"], HEADPHONES_PRICE);
+    assert_eq!(
+        body["refunded_by_currency"],
+        json!({"EUR": HEADPHONES_PRICE})
+    );
     let median = body["median_hours_to_refund"].as_f64().unwrap();
     assert!((0.0..1.0).contains(&median), "{median}");
 
@@ -148,4 +152,46 @@ async fn analytics_are_for_operators_and_each_seller_for_itself() {
         "validation_failed",
     )
     .await;
+}
+
+/// Refunds in several currencies are never added up (docs/api.md, "Analytics"): each currency
+/// has its own total, and `refunded_minor` is null.
+#[tokio::test]
+async fn refunds_are_totalled_per_currency_and_never_across_them() {
+    let app = TestApp::spawn().await;
+    let (buyer, seller, platform) = (app.buyer(), app.seller(), app.platform());
+    app.given_order(&eu_order("o-eur")).await;
+    app.given_order(&crate::support::us_order("o-usd")).await;
+    for (order, amount) in [("o-eur", HEADPHONES_PRICE), ("o-usd", 1000)] {
+        let opened = app
+            .given_return(
+                &buyer,
+                &return_request(order, &[(HEADPHONES, 1)], "defective"),
+            )
+            .await;
+        let id = opened["id"].as_str().unwrap().to_owned();
+        app.act(&seller, &id, "accept", &json!({})).await;
+        app.act(&buyer, &id, "ship", &ship_body()).await;
+        app.act(&platform, &id, "carrier-update", &delivered_body())
+            .await;
+        let inspect = json!({"grade": "as_new", "refund_amount_minor": amount});
+        app.act(&seller, &id, "inspect", &inspect).await;
+        app.act(&platform, &id, "refund", &refund_body(amount))
+            .await;
+    }
+    // Wait (bounded) for the projection to see both refunds.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        let body = expect_json(summary(&app, &app.operator(), RANGE).await, 200).await;
+        if body["refunded_by_currency"]["USD"] == 1000 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "refunds never settled: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        body["refunded_by_currency"],
+        json!({"EUR": HEADPHONES_PRICE, "USD": 1000})
+    );
+    assert!(body["refunded_minor"].is_null(), "{body}");
 }

@@ -46,7 +46,11 @@ pub(crate) struct SummaryView {
     dispute_rate: f64,
     median_hours_to_refund: Option<f64>,
     sla_breaches: i64,
-    refunded_minor: i64,
+    /// Refunded in the range, when all of it was in one currency; `null` when refunds were made
+    /// in several (amounts are never summed across currencies: see `refunded_by_currency`).
+    refunded_minor: Option<i64>,
+    /// Refunded in the range, per ISO 4217 currency code.
+    refunded_by_currency: BTreeMap<String, i64>,
     /// For one seller: its confirmed abuse flags.
     confirmed_flags: Vec<ConfirmedFlagView>,
 }
@@ -76,6 +80,7 @@ impl From<returns_app::Summary> for SummaryView {
             median_hours_to_refund,
             sla_breaches,
             refunded_minor,
+            refunded_by_currency,
             confirmed_flags,
         } = s;
         SummaryView {
@@ -92,6 +97,7 @@ impl From<returns_app::Summary> for SummaryView {
             median_hours_to_refund,
             sla_breaches,
             refunded_minor,
+            refunded_by_currency,
             confirmed_flags: confirmed_flags
                 .into_iter()
                 .map(|f| ConfirmedFlagView {

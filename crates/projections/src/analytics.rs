@@ -72,6 +72,7 @@ struct Requested {
     order_id: String,
     buyer_id: String,
     seller_id: String,
+    currency: String,
     reason: String,
     items: Vec<Item>,
     evaluation: Evaluation,
@@ -203,6 +204,7 @@ async fn write(
         let sellers: Vec<&str> = requested.iter().map(|r| r.seller_id.as_str()).collect();
         let buyers: Vec<&str> = requested.iter().map(|r| r.buyer_id.as_str()).collect();
         let reasons: Vec<&str> = requested.iter().map(|r| r.reason.as_str()).collect();
+        let currencies: Vec<&str> = requested.iter().map(|r| r.currency.as_str()).collect();
         // Arrays of arrays must be rectangular in PostgreSQL: categories travel joined.
         let categories: Vec<String> = requested
             .iter()
@@ -223,12 +225,12 @@ async fn write(
             &format!(
                 "INSERT INTO {} (return_id, order_id, seller_id, buyer_id, reason, \
                  categories, requested_minor, created_at, disputed, sla_breaches, refunded_minor, \
-                 refunded_at, outcome, closed_at) \
-             SELECT id, o, s, b, r, string_to_array(c, E'\\x1f'), m, t, d, n, rm, rt, oc, ct \
+                 refunded_at, outcome, closed_at, currency) \
+             SELECT id, o, s, b, r, string_to_array(c, E'\\x1f'), m, t, d, n, rm, rt, oc, ct, cu \
              FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
                          $7::bigint[], $8::timestamptz[], $9::bool[], $10::int4[], $11::bigint[], \
-                         $12::timestamptz[], $13::text[], $14::timestamptz[]) \
-                  AS x(id, o, s, b, r, c, m, t, d, n, rm, rt, oc, ct) \
+                         $12::timestamptz[], $13::text[], $14::timestamptz[], $15::text[]) \
+                  AS x(id, o, s, b, r, c, m, t, d, n, rm, rt, oc, ct, cu) \
              ON CONFLICT (return_id) DO NOTHING",
                 tables.returns
             ),
@@ -247,6 +249,7 @@ async fn write(
                 &refunded_at,
                 &outcome,
                 &closed_at,
+                &currencies,
             ],
         )
         .await?;

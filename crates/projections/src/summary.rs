@@ -27,7 +27,11 @@ pub struct Summary {
     pub median_hours_to_refund: Option<f64>,
     /// Deadlines missed (seller response, inspection, refund, operator decision...).
     pub sla_breaches: i64,
-    pub refunded_minor: i64,
+    /// Refunded in the range, when every refund was in one currency (`None` otherwise: amounts
+    /// are never summed across currencies).
+    pub refunded_minor: Option<i64>,
+    /// Refunded in the range, per ISO 4217 currency.
+    pub refunded_by_currency: BTreeMap<String, i64>,
     /// For one seller: its confirmed abuse flags (whatever the range), so that the seller sees
     /// why its disputes lean toward buyers. Empty for the whole marketplace.
     pub confirmed_flags: Vec<ConfirmedSellerFlag>,
@@ -59,7 +63,7 @@ pub async fn summary<C: GenericClient + Sync>(
     let totals = client
         .query_one(
             "SELECT count(*), count(*) FILTER (WHERE disputed), \
-                    coalesce(sum(sla_breaches), 0)::bigint, coalesce(sum(refunded_minor), 0)::bigint, \
+                    coalesce(sum(sla_breaches), 0)::bigint, \
                     percentile_cont(0.5) WITHIN GROUP ( \
                         ORDER BY extract(epoch FROM refunded_at - created_at) / 3600.0) \
                         FILTER (WHERE refunded_at IS NOT NULL) \
@@ -86,6 +90,15 @@ pub async fn summary<C: GenericClient + Sync>(
         "SELECT reason, count(*) FROM analytics_returns \
          WHERE ($1::text IS NULL OR seller_id = $1) AND created_at >= $2 AND created_at < $3 \
          GROUP BY reason",
+    )
+    .await?;
+    // Rows from before the currency was kept have none; they are left out of the amounts rather
+    // than counted in the wrong currency.
+    let refunded_by_currency = grouped(
+        "SELECT currency, sum(refunded_minor)::bigint FROM analytics_returns \
+         WHERE ($1::text IS NULL OR seller_id = $1) AND created_at >= $2 AND created_at < $3 \
+           AND refunded_minor IS NOT NULL AND currency IS NOT NULL \
+         GROUP BY currency",
     )
     .await?;
     let by_category = grouped(
@@ -126,9 +139,14 @@ pub async fn summary<C: GenericClient + Sync>(
         by_category,
         disputes,
         dispute_rate: ratio(disputes, returns),
-        median_hours_to_refund: totals.try_get(4)?,
+        median_hours_to_refund: totals.try_get(3)?,
         sla_breaches: totals.try_get(2)?,
-        refunded_minor: totals.try_get(3)?,
+        refunded_minor: match refunded_by_currency.len() {
+            0 => Some(0),
+            1 => refunded_by_currency.values().next().copied(),
+            _ => None,
+        },
+        refunded_by_currency,
         confirmed_flags,
     })
 }

@@ -49,7 +49,7 @@ async fn history(store: &EventStore, k: usize, extra: usize) {
         "return.requested",
         1,
         json!({"return_id": id, "order_id": format!("o{k}"), "buyer_id": "b1",
-               "seller_id": format!("s{}", k % 3), "reason": reason,
+               "seller_id": format!("s{}", k % 3), "currency": "EUR", "reason": reason,
                "items": [{"category": category}],
                "evaluation": {"requested_amount_minor": 1000 + k}, "at": at}),
     )];
