@@ -233,3 +233,26 @@ async fn a_return_above_the_auto_approval_limit_waits_for_the_seller() {
     assert_eq!(view["policy"]["eligible"], true);
     assert_eq!(view["policy"]["auto_approved"], false);
 }
+
+/// The return label's price is deducted where the buyer pays return shipping, and shown in the
+/// view (docs/api.md, "Seller return policy").
+#[tokio::test]
+async fn the_return_shipping_fee_is_deducted_and_shown() {
+    let app = TestApp::spawn().await;
+    let policy = app
+        .given_policy(SELLER, &json!({ "return_shipping_fee_minor": 590 }))
+        .await;
+    assert_eq!(policy["return_shipping_fee_minor"], 590);
+
+    let view = headphones_returned(&app, &order("o-1", "US", "USD", Some(3)), "changed_mind").await;
+    assert_eq!(view["policy"]["buyer_pays_return_shipping"], true, "{view}");
+    assert_eq!(view["policy"]["return_shipping_fee_minor"], 590);
+    assert!(has_rule(&view, "return_shipping_fee"), "{:?}", rules(&view));
+    assert_eq!(view["requested_amount_minor"], HEADPHONES_PRICE - 590);
+
+    // A defect: the seller's label, nothing deducted.
+    let defect = headphones_returned(&app, &order("o-2", "US", "USD", Some(3)), "defective").await;
+    assert_eq!(defect["policy"]["buyer_pays_return_shipping"], false);
+    assert_eq!(defect["policy"]["return_shipping_fee_minor"], 0);
+    assert_eq!(defect["requested_amount_minor"], HEADPHONES_PRICE);
+}

@@ -222,6 +222,10 @@ pub struct PolicyBody {
     pub restocking_fee_percent: Option<u32>,
     /// [["changed_mind", "size_fit"]].
     pub buyer_pays_return_shipping_for: Option<Vec<Reason>>,
+    /// What a return label costs the buyer where the buyer pays return shipping, deducted from
+    /// the refund [0].
+    #[schema(minimum = 0)]
+    pub return_shipping_fee_minor: Option<i64>,
     /// Returns up to this amount are approved at once [0].
     #[schema(minimum = 0)]
     pub auto_approve_max_minor: Option<i64>,

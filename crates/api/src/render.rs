@@ -177,8 +177,16 @@ pub struct ReturnPolicyView<'a> {
     pub eligible: bool,
     pub auto_approved: bool,
     /// The rules that applied, e.g. `eu_withdrawal_14d`, `seller_window_30d`,
-    /// `outside_return_window`, `restocking_fee_10pct`.
+    /// `outside_return_window`, `restocking_fee_10pct`, `return_shipping_fee`.
     pub rules: &'a [String],
+    /// Deducted from the items total to make `requested_amount_minor`.
+    #[schema(value_type = i64, minimum = 0)]
+    pub restocking_fee_minor: MinorUnits,
+    /// Whether the buyer pays the return shipping (the policy, for this reason).
+    pub buyer_pays_return_shipping: bool,
+    /// The return label's price the buyer pays, deducted from the refund.
+    #[schema(value_type = i64, minimum = 0)]
+    pub return_shipping_fee_minor: MinorUnits,
 }
 
 /// The deadlines running now, each as a time; a deadline that is not running is absent.
@@ -236,8 +244,9 @@ pub fn return_view<'a>(case: &'a ReturnCase, caller: &Actor, now: DateTime<Utc>)
         eligible,
         auto_approved,
         rules,
-        // The full evaluation stays internal: the view names the rules that applied.
-        evaluation: _,
+        // The rest of the evaluation stays internal: the view names the rules that applied and
+        // what they take off the refund.
+        evaluation,
     } = &case.policy;
     let operator_data = sees_operator_data(caller);
     ReturnView {
@@ -265,6 +274,9 @@ pub fn return_view<'a>(case: &'a ReturnCase, caller: &Actor, now: DateTime<Utc>)
             eligible: *eligible,
             auto_approved: *auto_approved,
             rules,
+            restocking_fee_minor: evaluation.restocking_fee_minor,
+            buyer_pays_return_shipping: evaluation.buyer_pays_return_shipping,
+            return_shipping_fee_minor: evaluation.return_shipping_fee_minor,
         },
         deadlines: DeadlinesView::of(&case.deadlines),
         missed_deadlines: &case.missed_deadlines,
@@ -351,6 +363,9 @@ pub struct PolicyView<'a> {
     pub restocking_fee_percent: u32,
     #[schema(value_type = Vec<crate::openapi::Reason>)]
     pub buyer_pays_return_shipping_for: &'a [Reason],
+    /// Deducted from the refund where the buyer pays return shipping.
+    #[schema(value_type = i64, minimum = 0)]
+    pub return_shipping_fee_minor: MinorUnits,
     #[schema(value_type = i64, minimum = 0)]
     pub auto_approve_max_minor: MinorUnits,
     #[schema(value_type = i64, minimum = 0)]
@@ -377,6 +392,7 @@ pub fn policy_view<'a>(
         non_returnable_categories,
         restocking_fee_percent,
         buyer_pays_return_shipping_for,
+        return_shipping_fee_minor,
         auto_approve_max_minor,
         returnless_refund_max_minor,
         seller_response_business_days,
@@ -391,6 +407,7 @@ pub fn policy_view<'a>(
         non_returnable_categories,
         restocking_fee_percent: *restocking_fee_percent,
         buyer_pays_return_shipping_for,
+        return_shipping_fee_minor: *return_shipping_fee_minor,
         auto_approve_max_minor: *auto_approve_max_minor,
         returnless_refund_max_minor: *returnless_refund_max_minor,
         seller_response_business_days: *seller_response_business_days,

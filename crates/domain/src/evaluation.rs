@@ -22,7 +22,10 @@
 //!   the EU withdrawal right applies or a `restocking_fee` exception was granted. It is computed for
 //!   ineligible returns too, as what would be charged if the seller takes the return anyway.
 //! - The buyer pays return shipping when the policy says so for the reason, except where the EU
-//!   conformity guarantee applies (such returns are free of charge for the consumer).
+//!   conformity guarantee applies (such returns are free of charge for the consumer). The
+//!   policy's `return_shipping_fee_minor` is then deducted from the refund (rule
+//!   `return_shipping_fee`), never below 0; the EU withdrawal right allows it (the consumer bears
+//!   the direct cost of returning the goods, directive 2011/83/EU art. 14(1)).
 //! - The refund is due `refund_due_days` after the request: 14 in the EU (law), and 14 elsewhere
 //!   (the API's policy has no field for it).
 
@@ -53,9 +56,13 @@ pub struct PolicyEvaluation {
     pub items_total_minor: MinorUnits,
     pub restocking_fee_percent: u32,
     pub restocking_fee_minor: MinorUnits,
-    /// Items total minus the restocking fee: what the buyer asks back.
+    /// Items total minus the restocking fee and the return shipping fee: what the buyer asks back.
     pub requested_amount_minor: MinorUnits,
     pub buyer_pays_return_shipping: bool,
+    /// What the return label costs the buyer, deducted from the refund (absent in evaluations made
+    /// before the policy had the fee: 0).
+    #[serde(default)]
+    pub return_shipping_fee_minor: MinorUnits,
     pub refund_due_days: u32,
     /// The seller policy version the evaluation used.
     pub policy_version: u64,
@@ -199,6 +206,19 @@ pub fn evaluate_with_exceptions(
         }
     }
 
+    // The buyer pays return shipping where the policy says so for the reason, never under the
+    // conformity guarantee; the label's price is deducted from the refund, never below 0.
+    let buyer_pays_return_shipping = policy.buyer_pays_return_shipping(reason) && !conformity_ok;
+    let after_fee = total.saturating_sub(restocking_fee_minor);
+    let return_shipping_fee_minor = if buyer_pays_return_shipping {
+        policy.return_shipping_fee_minor.min(after_fee)
+    } else {
+        MinorUnits::ZERO
+    };
+    if !return_shipping_fee_minor.is_zero() {
+        rules.push("return_shipping_fee".to_owned());
+    }
+
     Ok(PolicyEvaluation {
         eligible,
         rules,
@@ -206,8 +226,9 @@ pub fn evaluate_with_exceptions(
         items_total_minor: total,
         restocking_fee_percent,
         restocking_fee_minor,
-        requested_amount_minor: total.saturating_sub(restocking_fee_minor),
-        buyer_pays_return_shipping: policy.buyer_pays_return_shipping(reason) && !conformity_ok,
+        requested_amount_minor: after_fee.saturating_sub(return_shipping_fee_minor),
+        buyer_pays_return_shipping,
+        return_shipping_fee_minor,
         refund_due_days: if eu {
             law::EU_REFUND_DAYS
         } else {

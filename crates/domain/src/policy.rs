@@ -45,6 +45,9 @@ pub struct SellerPolicy {
     /// Applies to `changed_mind` only, and never where the legal withdrawal right applies.
     pub restocking_fee_percent: u32,
     pub buyer_pays_return_shipping_for: Vec<Reason>,
+    /// What a return label costs the buyer where the buyer pays return shipping: deducted from
+    /// the refund (0: the seller does not charge it).
+    pub return_shipping_fee_minor: MinorUnits,
     pub auto_approve_max_minor: MinorUnits,
     pub returnless_refund_max_minor: MinorUnits,
     pub seller_response_business_days: u32,
@@ -62,6 +65,7 @@ impl Default for SellerPolicy {
             non_returnable_categories: Vec::new(),
             restocking_fee_percent: 0,
             buyer_pays_return_shipping_for: vec![Reason::ChangedMind, Reason::SizeFit],
+            return_shipping_fee_minor: MinorUnits::ZERO,
             auto_approve_max_minor: MinorUnits::ZERO,
             returnless_refund_max_minor: MinorUnits::ZERO,
             seller_response_business_days: 3,
@@ -119,6 +123,7 @@ impl SellerPolicy {
                 defaults.buyer_pays_return_shipping_for,
                 |text| Reason::parse(text).map_err(|e| e.to_string()),
             ),
+            return_shipping_fee_minor: reader.amount("return_shipping_fee_minor"),
             auto_approve_max_minor: reader.amount("auto_approve_max_minor"),
             returnless_refund_max_minor: reader.amount("returnless_refund_max_minor"),
             seller_response_business_days: reader.uint(
@@ -447,6 +452,7 @@ mod tests {
                 "on_seller_timeout",
                 "refund_methods",
                 "restocking_fee_percent",
+                "return_shipping_fee_minor",
                 "return_window_days",
                 "returnless_refund_max_minor",
                 "seller_response_business_days",

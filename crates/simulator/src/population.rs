@@ -494,6 +494,8 @@ fn draw_policy(rng: &mut StdRng, category: &CategorySpec) -> Result<SellerPolicy
         non_returnable_categories: non_returnable,
         restocking_fee_percent: fee,
         buyer_pays_return_shipping_for: pays,
+        // The simulated sellers send free labels: the simulation weighs abuse, not fees.
+        return_shipping_fee_minor: MinorUnits::ZERO,
         auto_approve_max_minor: minor(auto_approve)?,
         returnless_refund_max_minor: minor(returnless)?,
         seller_response_business_days: response,

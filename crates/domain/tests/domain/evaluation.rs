@@ -308,3 +308,52 @@ fn the_evaluation_records_the_policy_version() {
         1
     );
 }
+
+/// docs/product.md, "Who pays return shipping": where the buyer pays it (the policy, for the
+/// reason), the label's price is deducted from the refund; never under the EU conformity
+/// guarantee, never below 0, and after any restocking fee.
+#[test]
+fn the_return_shipping_fee_is_deducted_where_the_buyer_pays_shipping() {
+    // L1 costs 2500 (`default_lines`).
+    let policy = policy_with(|p| p.return_shipping_fee_minor = minor(590));
+    let us = order_in("US", Some(5));
+    let changed_mind = eval(&us, &policy, Reason::ChangedMind);
+    assert!(changed_mind.buyer_pays_return_shipping);
+    assert_eq!(changed_mind.return_shipping_fee_minor, minor(590));
+    assert_eq!(changed_mind.requested_amount_minor, minor(2500 - 590));
+    assert!(changed_mind
+        .rules
+        .contains(&"return_shipping_fee".to_owned()));
+
+    // A defect: the seller pays shipping, nothing is deducted.
+    let defective = eval(&us, &policy, Reason::Defective);
+    assert!(!defective.buyer_pays_return_shipping);
+    assert_eq!(defective.return_shipping_fee_minor, MinorUnits::ZERO);
+    assert_eq!(defective.requested_amount_minor, minor(2500));
+
+    // In the EU, a defect under the conformity guarantee is free even if the policy says the
+    // buyer pays for that reason; a change of mind under the withdrawal right may be charged.
+    let eu = order_in("DE", Some(5));
+    let strict = policy_with(|p| {
+        p.return_shipping_fee_minor = minor(590);
+        p.buyer_pays_return_shipping_for = vec![Reason::ChangedMind, Reason::Defective];
+    });
+    assert_eq!(
+        eval(&eu, &strict, Reason::Defective).return_shipping_fee_minor,
+        MinorUnits::ZERO
+    );
+    assert_eq!(
+        eval(&eu, &strict, Reason::ChangedMind).requested_amount_minor,
+        minor(2500 - 590)
+    );
+
+    // After a restocking fee, and never below 0.
+    let both = policy_with(|p| {
+        p.return_shipping_fee_minor = minor(5000);
+        p.restocking_fee_percent = 20;
+    });
+    let charged = eval(&us, &both, Reason::ChangedMind);
+    assert_eq!(charged.restocking_fee_minor, minor(500));
+    assert_eq!(charged.return_shipping_fee_minor, minor(2000));
+    assert_eq!(charged.requested_amount_minor, MinorUnits::ZERO);
+}
