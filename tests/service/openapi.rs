@@ -301,3 +301,50 @@ async fn the_return_view_schema_names_the_contract_fields_and_fits_real_views() 
     let policy_schema = response_schema(&doc, "put", "/v1/sellers/{seller_id}/policy", 200);
     assert_conforms(&doc, policy_schema, &policy, "policy");
 }
+
+/// A documented path asked with a method it does not have: 405 with `Allow` naming the methods it
+/// has, not 404 (RFC 9110).
+#[tokio::test]
+async fn a_method_a_path_does_not_have_is_405_with_allow() {
+    let app = TestApp::spawn().await;
+    for (method, path, allow) in [
+        ("TRACE", "/v1/orders", "POST"),
+        ("DELETE", "/v1/returns", "GET, POST"),
+        ("PATCH", "/v1/sellers/seller-1/policy", "GET, PUT"),
+        (
+            "GET",
+            "/v1/returns/0193a0a0-0000-7000-8000-000000000000/accept",
+            "POST",
+        ),
+        (
+            "PUT",
+            "/v1/webhooks/0193a0a0-0000-7000-8000-000000000000",
+            "GET, DELETE",
+        ),
+    ] {
+        let res = app
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                path,
+                Some(&app.operator()),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{method} {path}");
+        let allowed = res.headers()["allow"].to_str().unwrap().to_owned();
+        assert_eq!(allowed, allow, "{method} {path}");
+        crate::support::expect_problem(res, 405, "method_not_allowed").await;
+    }
+    // A path nobody documents is still 404.
+    let res = app
+        .request(
+            reqwest::Method::GET,
+            "/v1/nothing-here",
+            Some(&app.operator()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}

@@ -149,6 +149,11 @@ pub(crate) async fn serve() -> HttpResponse {
     HttpResponse::Ok().json(&*DOCUMENT)
 }
 
+/// The document, built once.
+pub(crate) fn document() -> &'static utoipa::openapi::OpenApi {
+    &DOCUMENT
+}
+
 // ----- vocabularies -----
 
 /// Defines a schema-only type per closed set of strings, whose values are the domain's own list.

@@ -29,7 +29,7 @@ pub struct Problem {
     pub detail: String,
     /// A stable snake_case code: `unauthorized`, `forbidden`, `not_found`, `validation_failed`,
     /// `invalid_transition`, `version_conflict`, `contended`, `idempotency_key_reused`,
-    /// `payload_too_large`, `rate_limited`, `unavailable`.
+    /// `payload_too_large`, `method_not_allowed`, `rate_limited`, `unavailable`.
     #[schema(example = "not_found")]
     pub code: &'static str,
     /// With `validation_failed`: each field that failed.
