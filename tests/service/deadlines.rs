@@ -282,3 +282,37 @@ async fn a_failing_deadline_is_set_aside_and_the_others_still_fire() {
     app.given_time_passes(1).await;
     assert_eq!(attempts_of().await, 2);
 }
+
+/// Business days skip the public holidays of the order's country (docs/product.md, "Deadlines"):
+/// on the Wednesday before Thanksgiving, a US seller's three business days end on Tuesday, a
+/// German seller's on Monday.
+#[tokio::test]
+async fn business_days_skip_the_public_holidays_of_the_orders_country() {
+    let app = TestApp::spawn().await;
+    // Move the service clock to Wednesday 24 November 2027, around noon UTC.
+    let now = crate::support::unix_now();
+    let target = 1_827_057_600; // 2027-11-24T12:00:00Z
+    let hours = u32::try_from((target - now) / 3600).unwrap();
+    assert!(
+        hours <= 87_600,
+        "the test clock moves at most ten years at once"
+    );
+    app.given_time_passes(hours).await;
+
+    let mut due = Vec::new();
+    for (order_id, country, currency) in [("o-us", "US", "USD"), ("o-de", "DE", "EUR")] {
+        let mut order = crate::support::order(order_id, country, currency, None);
+        order["placed_at"] = json!("2027-11-01T10:00:00Z");
+        order["delivered_at"] = json!("2027-11-20T10:00:00Z");
+        app.given_order(&order).await;
+        let view = app
+            .given_return(&app.buyer(), &headphones_return(order_id))
+            .await;
+        let at = view["deadlines"]["seller_response_due"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        due.push(at[..10].to_owned());
+    }
+    assert_eq!(due, ["2027-11-30", "2027-11-29"]);
+}

@@ -1,16 +1,19 @@
 //! Calendar arithmetic for deadlines: calendar days and business days.
 //!
-//! Business days are Monday to Friday in UTC, with no public holidays: the service has no holiday
-//! calendar per seller country, and a deadline computed in UTC is the same for every copy of the
+//! Business days are Monday to Friday in UTC, except the public holidays of the order's
+//! jurisdiction (`holidays`), so that a deadline computed in UTC is the same for every copy of the
 //! service and for every replay. A deadline keeps the time of day of its start, so "3 business days
-//! after Friday 15:00" is Wednesday 15:00. A start on a weekend is treated as the start of the next
-//! Monday (00:00 UTC), so a request made on Saturday gives the seller as many whole business days as
-//! one made early on Monday.
+//! after Friday 15:00" is Wednesday 15:00 (in a week without holidays). A start on a day that is
+//! not a business day is treated as the start of the next business day (00:00 UTC), so a request
+//! made on Saturday gives the seller as many whole business days as one made early on Monday.
 //!
 //! All functions saturate at chrono's largest representable time instead of panicking: times come
 //! from outside (carrier reports, order dates) and a far-future date must not crash a command.
 
 use chrono::{DateTime, Datelike, Months, NaiveTime, TimeDelta, Utc, Weekday};
+
+use crate::holidays;
+use crate::law::Jurisdiction;
 
 /// `t + days` calendar days, saturating.
 pub fn add_days(t: DateTime<Utc>, days: u32) -> DateTime<Utc> {
@@ -25,19 +28,21 @@ pub fn add_months(t: DateTime<Utc>, months: u32) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// Monday to Friday.
-pub fn is_business_day(t: DateTime<Utc>) -> bool {
+/// Monday to Friday, except the public holidays of `jurisdiction`.
+pub fn is_business_day(t: DateTime<Utc>, jurisdiction: &Jurisdiction) -> bool {
     !matches!(t.weekday(), Weekday::Sat | Weekday::Sun)
+        && !holidays::is_public_holiday(t.date_naive(), jurisdiction.as_str())
 }
 
-/// `n` business days after `t` (see the module doc for weekends). `n = 0` returns `t`.
-pub fn add_business_days(t: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+/// `n` business days of `jurisdiction` after `t` (see the module doc). `n = 0` returns `t`.
+pub fn add_business_days(t: DateTime<Utc>, n: u32, jurisdiction: &Jurisdiction) -> DateTime<Utc> {
+    let is_business_day = |t: DateTime<Utc>| is_business_day(t, jurisdiction);
     if n == 0 {
         return t;
     }
     let mut current = t;
     if !is_business_day(current) {
-        // Move to the next Monday 00:00: the weekend does not count.
+        // Move to the next business day, 00:00: days off do not count.
         while !is_business_day(current) {
             current = add_days(current, 1);
             if current == DateTime::<Utc>::MAX_UTC {
@@ -66,6 +71,41 @@ pub fn add_business_days(t: DateTime<Utc>, n: u32) -> DateTime<Utc> {
 mod tests {
     use super::*;
 
+    /// A jurisdiction without a holiday calendar: weekends only.
+    fn none() -> Jurisdiction {
+        Jurisdiction::parse("CH").unwrap()
+    }
+
+    fn in_(code: &str) -> Jurisdiction {
+        Jurisdiction::parse(code).unwrap()
+    }
+
+    #[test]
+    fn public_holidays_of_the_jurisdiction_do_not_count() {
+        // Wednesday before Thanksgiving: Thursday is off in the US, not in Germany.
+        let wednesday = t("2026-11-25T10:00:00Z");
+        assert_eq!(
+            add_business_days(wednesday, 3, &in_("US")),
+            t("2026-12-01T10:00:00Z")
+        );
+        assert_eq!(
+            add_business_days(wednesday, 3, &in_("DE")),
+            t("2026-11-30T10:00:00Z")
+        );
+        // Christmas Eve in Germany: the 25th and the 26th are holidays, then the weekend.
+        assert_eq!(
+            add_business_days(t("2026-12-24T09:00:00Z"), 3, &in_("DE")),
+            t("2026-12-30T09:00:00Z")
+        );
+        // A start on a holiday counts from the next business day, 00:00.
+        assert_eq!(
+            add_business_days(t("2026-11-26T15:00:00Z"), 1, &in_("US")),
+            t("2026-11-30T00:00:00Z")
+        );
+        assert!(!is_business_day(t("2026-07-14T12:00:00Z"), &in_("FR")));
+        assert!(is_business_day(t("2026-07-14T12:00:00Z"), &in_("DE")));
+    }
+
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
@@ -74,7 +114,7 @@ mod tests {
     fn weekdays_count_one_by_one() {
         // 2026-11-23 is a Monday.
         assert_eq!(
-            add_business_days(t("2026-11-23T10:00:00Z"), 3),
+            add_business_days(t("2026-11-23T10:00:00Z"), 3, &none()),
             t("2026-11-26T10:00:00Z")
         );
     }
@@ -83,12 +123,12 @@ mod tests {
     fn weekends_are_skipped() {
         // Friday 15:00 + 3 business days = Wednesday 15:00.
         assert_eq!(
-            add_business_days(t("2026-11-27T15:00:00Z"), 3),
+            add_business_days(t("2026-11-27T15:00:00Z"), 3, &none()),
             t("2026-12-02T15:00:00Z")
         );
         // Thursday + 2 = Monday.
         assert_eq!(
-            add_business_days(t("2026-11-26T09:30:00Z"), 2),
+            add_business_days(t("2026-11-26T09:30:00Z"), 2, &none()),
             t("2026-11-30T09:30:00Z")
         );
     }
@@ -97,11 +137,11 @@ mod tests {
     fn a_weekend_start_counts_from_monday_morning() {
         // Saturday 10:00 + 1 = Tuesday 00:00; Sunday 23:00 + 3 = Thursday 00:00.
         assert_eq!(
-            add_business_days(t("2026-11-28T10:00:00Z"), 1),
+            add_business_days(t("2026-11-28T10:00:00Z"), 1, &none()),
             t("2026-12-01T00:00:00Z")
         );
         assert_eq!(
-            add_business_days(t("2026-11-29T23:00:00Z"), 3),
+            add_business_days(t("2026-11-29T23:00:00Z"), 3, &none()),
             t("2026-12-03T00:00:00Z")
         );
     }
@@ -109,7 +149,7 @@ mod tests {
     #[test]
     fn zero_days_is_the_start() {
         assert_eq!(
-            add_business_days(t("2026-11-28T10:00:00Z"), 0),
+            add_business_days(t("2026-11-28T10:00:00Z"), 0, &none()),
             t("2026-11-28T10:00:00Z")
         );
     }
@@ -118,7 +158,7 @@ mod tests {
     fn far_future_times_saturate() {
         let max = DateTime::<Utc>::MAX_UTC;
         assert_eq!(add_days(max, 1), max);
-        assert_eq!(add_business_days(max, 5), max);
+        assert_eq!(add_business_days(max, 5, &none()), max);
         assert_eq!(add_months(max, 24), max);
     }
 

@@ -32,6 +32,7 @@ pub mod actor;
 pub mod calendar;
 pub mod error;
 pub mod evaluation;
+pub mod holidays;
 pub mod ids;
 pub mod law;
 pub mod money;

@@ -199,6 +199,7 @@ fn open_return(open: &OpenReturn, ctx: &Context<'_>) -> Result<Decision, Rejecti
         Intake::ToSeller => Some(calendar::add_business_days(
             now,
             policy.seller_response_business_days,
+            &order.jurisdiction,
         )),
         Intake::Returnless | Intake::AutoApproved => None,
     };
@@ -375,7 +376,11 @@ impl<'a> Builder<'a> {
     }
 
     fn seller_response_due(&self) -> DateTime<Utc> {
-        calendar::add_business_days(self.now, self.policy.seller_response_business_days)
+        calendar::add_business_days(
+            self.now,
+            self.policy.seller_response_business_days,
+            &self.case.jurisdiction,
+        )
     }
 
     // --- consequences shared by several commands -------------------------------------------
@@ -473,7 +478,11 @@ impl<'a> Builder<'a> {
         self.emit(ReturnEvent::ReturnEscalated(ReturnEscalated {
             trigger,
             reason_text,
-            decision_due: calendar::add_business_days(self.now, DECISION_BUSINESS_DAYS),
+            decision_due: calendar::add_business_days(
+                self.now,
+                DECISION_BUSINESS_DAYS,
+                &self.case.jurisdiction,
+            ),
             at: self.now,
         }));
     }
@@ -491,6 +500,7 @@ impl<'a> Builder<'a> {
             OnArrival::Inspect | OnArrival::Exchange => Some(calendar::add_business_days(
                 arrived_at,
                 self.policy.inspect_business_days,
+                &self.case.jurisdiction,
             )),
         };
         self.emit(ReturnEvent::ItemArrived(ItemArrived {

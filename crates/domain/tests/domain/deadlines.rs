@@ -81,8 +81,9 @@ fn a_silent_seller_is_escalated_by_default() {
         ReturnEvent::ReturnEscalated(ReturnEscalated {
             trigger: EscalationTrigger::SellerResponseTimeout,
             reason_text: None,
-            // Monday 10:00 + 2 business days.
-            decision_due: t("2026-12-02T10:00:00Z"),
+            // The response was due Tuesday 10:00 (Wednesday + 3 business days, Thanksgiving
+            // off in the US); + 2 business days.
+            decision_due: t("2026-12-03T10:00:00Z"),
             at: due_at,
         }),
     ]);
@@ -204,9 +205,10 @@ fn a_late_operator_decision_is_reported_but_changes_nothing_else() {
     assert_eq!(state.status, Status::Escalated);
     assert!(state.dispute.as_ref().unwrap().overdue);
     assert_eq!(state.deadlines.decision_due, None);
+    // Wednesday + 2 business days, Thanksgiving (Thursday) off in the US.
     assert_eq!(
         state.dispute.unwrap().decision_due,
-        t("2026-11-27T10:00:00Z")
+        t("2026-11-30T10:00:00Z")
     );
 }
 

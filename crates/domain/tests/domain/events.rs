@@ -197,7 +197,8 @@ fn the_state_serialises_for_views() {
     assert_eq!(view["status"], "requested");
     assert_eq!(
         view["deadlines"],
-        json!({"seller_response_due": "2026-11-30T10:00:00Z"})
+        // Wednesday + 3 business days, Thanksgiving off (a US order).
+        json!({"seller_response_due": "2026-12-01T10:00:00Z"})
     );
     let back: ReturnCase = serde_json::from_value(view).unwrap();
     assert_eq!(&back, story.case());

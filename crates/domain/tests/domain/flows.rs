@@ -443,8 +443,9 @@ fn declining_an_offer_puts_the_request_back_to_the_seller() {
         .given()
         .when(buyer(), decline_offer())
         .then(vec![ReturnEvent::OfferDeclined(OfferDeclined {
-            // Thursday 10:00 + 3 business days = Tuesday 10:00.
-            seller_response_due: t("2026-12-01T10:00:00Z"),
+            // Thursday is Thanksgiving (a US order): counting starts Friday 00:00, and 3
+            // business days later is Wednesday 00:00.
+            seller_response_due: t("2026-12-02T00:00:00Z"),
             at: now() + days(1),
         })])
         .state();
@@ -452,7 +453,7 @@ fn declining_an_offer_puts_the_request_back_to_the_seller() {
     assert_eq!(state.offer.unwrap().status, OfferStatus::Declined);
     assert_eq!(
         state.deadlines.seller_response_due,
-        Some(t("2026-12-01T10:00:00Z"))
+        Some(t("2026-12-02T00:00:00Z"))
     );
 }
 
@@ -615,9 +616,10 @@ fn an_exception_reopens_a_declined_request() {
         .when(operator(), grant(ExceptionRule::ReturnWindow))
         .state();
     assert_eq!(state.status, Status::Requested);
+    // Wednesday + 3 business days, Thanksgiving off (a US order).
     assert_eq!(
         state.deadlines.seller_response_due,
-        Some(t("2026-11-30T10:00:00Z"))
+        Some(t("2026-12-01T10:00:00Z"))
     );
 }
 

@@ -15,10 +15,11 @@ fn a_request_waits_for_the_seller_for_the_policy_business_days() {
     assert_eq!(state.status, Status::Requested);
     assert_eq!(state.requested_amount_minor, minor(2500));
     assert_eq!(state.items_total_minor, minor(2500));
-    // Wednesday 10:00 + 3 business days = Monday 10:00.
+    // Wednesday 10:00 + 3 business days = Tuesday 10:00: Thursday is Thanksgiving (a US
+    // order), so Friday, Monday and Tuesday count.
     assert_eq!(
         state.deadlines.seller_response_due,
-        Some(t("2026-11-30T10:00:00Z"))
+        Some(t("2026-12-01T10:00:00Z"))
     );
     assert_eq!(state.deadlines.running().len(), 1);
     assert!(state.policy.eligible);
