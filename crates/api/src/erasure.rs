@@ -36,7 +36,7 @@ pub(crate) struct ErasureView {
     post,
     path = "/v1/buyers/{buyer_id}/erasure",
     tag = "operations",
-    params(("buyer_id" = String, Path, description = "The buyer whose data is erased")),
+    params(("buyer_id" = String, Path, description = "The buyer whose data is erased", pattern = r"^[A-Za-z0-9._:-]{1,64}$")),
     responses(
         (status = 200, description = "The buyer's personal data is erased", body = ErasureView),
         CommandProblems,

@@ -261,7 +261,12 @@ pub struct PolicyBody {
 pub struct CommandHeaders {
     /// `"<version>"` (the `ETag` of an earlier answer): if the resource has moved on, 409
     /// `version_conflict` and nothing is written.
-    #[param(rename = "If-Match", example = "\"3\"", nullable = false)]
+    #[param(
+        rename = "If-Match",
+        example = "\"3\"",
+        pattern = r#"^(\*|(W/)?"[0-9]+")$"#,
+        nullable = false
+    )]
     pub if_match: Option<String>,
     /// 1 to 255 characters: a retry with the same key, caller and body within 24 hours gets the
     /// first answer again and writes nothing new; the same key with another body is 422

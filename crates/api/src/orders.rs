@@ -41,17 +41,17 @@ pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
 #[serde(rename = "OrderDetails")]
 pub(crate) struct RegisterOrderBody {
     /// The marketplace's id: 1 to 64 characters of `A-Za-z0-9._:-`.
-    #[schema(value_type = String, example = "ORD-1001")]
+    #[schema(value_type = String, example = "ORD-1001", pattern = r"^[A-Za-z0-9._:-]{1,64}$")]
     order_id: OrderId,
-    #[schema(value_type = String, example = "buyer-1")]
+    #[schema(value_type = String, example = "buyer-1", pattern = r"^[A-Za-z0-9._:-]{1,64}$")]
     buyer_id: BuyerId,
-    #[schema(value_type = String, example = "seller-1")]
+    #[schema(value_type = String, example = "seller-1", pattern = r"^[A-Za-z0-9._:-]{1,64}$")]
     seller_id: SellerId,
     /// ISO 4217 code of every `_minor` amount of the order.
-    #[schema(value_type = String, example = "EUR")]
+    #[schema(value_type = String, example = "EUR", pattern = r"^[A-Z]{3}$")]
     currency: Currency,
     /// ISO 3166 alpha-2 code: whose consumer law applies.
-    #[schema(value_type = String, example = "DE")]
+    #[schema(value_type = String, example = "DE", pattern = r"^[A-Z]{2}$")]
     jurisdiction: Jurisdiction,
     #[serde(deserialize_with = "crate::time::bounded")]
     placed_at: DateTime<Utc>,
@@ -92,14 +92,16 @@ impl From<RegisterOrderBody> for OrderDetails {
 #[schema(as = OrderLine)]
 pub(crate) struct OrderLineBody {
     /// Unique within the order.
-    #[schema(value_type = String, example = "line-1")]
+    #[schema(value_type = String, example = "line-1", pattern = r"^[A-Za-z0-9._:-]{1,64}$")]
     line_id: LineId,
-    #[schema(value_type = String, example = "SKU-HP-100")]
+    #[schema(value_type = String, example = "SKU-HP-100", pattern = r"^[A-Za-z0-9._:-]{1,64}$")]
     sku: Sku,
+    #[schema(min_length = 1, max_length = 500)]
     title: String,
     /// The marketplace's product category.
     #[schema(value_type = String, example = "electronics")]
     category: Category,
+    #[schema(minimum = 1)]
     quantity: u32,
     #[schema(value_type = i64, minimum = 0, example = 4999)]
     unit_price_minor: MinorUnits,
@@ -185,7 +187,7 @@ async fn register_order(
     path = "/v1/orders/{order_id}/delivery",
     tag = "orders",
     request_body = DeliveryBody,
-    params(("order_id" = String, Path, description = "The marketplace's order id"), CommandHeaders),
+    params(("order_id" = String, Path, description = "The marketplace's order id", pattern = r"^[A-Za-z0-9._:-]{1,64}$"), CommandHeaders),
     responses(
         (status = 200, description = "The order", body = render::OrderView,
             headers(("ETag" = String, description = "`\"<version>\"`"))),
@@ -221,7 +223,7 @@ async fn record_delivery(
     get,
     path = "/v1/orders/{order_id}",
     tag = "orders",
-    params(("order_id" = String, Path, description = "The marketplace's order id")),
+    params(("order_id" = String, Path, description = "The marketplace's order id", pattern = r"^[A-Za-z0-9._:-]{1,64}$")),
     responses(
         (status = 200, description = "The order", body = render::OrderView,
             headers(("ETag" = String, description = "`\"<version>\"`"))),

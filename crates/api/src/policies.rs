@@ -30,7 +30,7 @@ pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
     path = "/v1/sellers/{seller_id}/policy",
     tag = "policies",
     request_body = crate::openapi::PolicyBody,
-    params(("seller_id" = String, Path, description = "The marketplace's seller id"), CommandHeaders),
+    params(("seller_id" = String, Path, description = "The marketplace's seller id", pattern = r"^[A-Za-z0-9._:-]{1,64}$"), CommandHeaders),
     responses(
         (status = 200, description = "The stored policy", body = render::PolicyView),
         CreateProblems,
@@ -80,7 +80,7 @@ async fn put_policy(
     get,
     path = "/v1/sellers/{seller_id}/policy",
     tag = "policies",
-    params(("seller_id" = String, Path, description = "The marketplace's seller id")),
+    params(("seller_id" = String, Path, description = "The marketplace's seller id", pattern = r"^[A-Za-z0-9._:-]{1,64}$")),
     responses(
         (status = 200, description = "The current policy", body = render::PolicyView),
         QueryProblems,
