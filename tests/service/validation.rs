@@ -311,10 +311,16 @@ async fn times_outside_the_supported_years_are_refused_and_name_the_field() {
             .send()
             .await
             .unwrap();
+        // A bad query value is reported on `query`, with the reason (which names no parameter,
+        // so `field` is only in the request here).
         let problem = expect_problem(res, 422, "validation_failed").await;
+        assert_names_field(&problem, "query");
         assert!(
-            problem["detail"].as_str().unwrap().contains(field),
-            "{problem}"
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("must be a time from the year 1970 to the year 9999"),
+            "{field}: {problem}"
         );
     }
     // An early `to` still gets its default 30-day range, even when that reaches back before 1970.

@@ -123,15 +123,24 @@ pub(crate) struct Cx {
 
 impl Cx {
     pub(crate) fn metadata(&self) -> Metadata {
-        Metadata {
-            actor: ActorRef {
-                role: self.caller.role.as_str().to_owned(),
-                id: self.caller.id.clone(),
-            },
-            correlation_id: self.opts.correlation_id.unwrap_or_else(Uuid::now_v7),
-            causation_id: None,
-            occurred_at: self.now,
-        }
+        metadata(&self.caller, self.opts.correlation_id, self.now)
+    }
+}
+
+/// The metadata of events `caller` causes at `now` (a new correlation id when none is given).
+pub(crate) fn metadata(
+    caller: &Actor,
+    correlation_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Metadata {
+    Metadata {
+        actor: ActorRef {
+            role: caller.role.as_str().to_owned(),
+            id: caller.id.clone(),
+        },
+        correlation_id: correlation_id.unwrap_or_else(Uuid::now_v7),
+        causation_id: None,
+        occurred_at: now,
     }
 }
 
@@ -165,7 +174,6 @@ pub(crate) trait Aggregate {
 #[derive(Default)]
 pub(crate) struct Writes {
     statements: Vec<Sql>,
-    appends: usize,
     /// Events appended, over all streams.
     events: usize,
 }
@@ -201,7 +209,6 @@ impl Writes {
             &cx.metadata(),
         )?;
         self.statements.push(Sql::new(sql, params));
-        self.appends += 1;
         self.events += events.len();
         let (subject_role, subject_id) = A::data_subject(&state);
         if let Some(sql) = personal::store_statement(subject_role, subject_id, &personal) {
@@ -541,7 +548,7 @@ impl Executor {
         if let Some(e) = results.into_iter().find_map(Result::err) {
             return Err(write_error(e));
         }
-        if writes.appends > 0 {
+        if writes.events > 0 {
             metrics::histogram!("event_store_append_seconds")
                 .record(started.elapsed().as_secs_f64());
             metrics::counter!("event_store_events_appended_total").increment(writes.events as u64);

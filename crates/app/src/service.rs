@@ -243,13 +243,7 @@ impl Service {
     /// `GET /v1/returns/{id}`.
     pub async fn get_return(&self, caller: &Actor, id: ReturnId) -> Result<ReturnCase, AppError> {
         let client = self.store.pool().get().await?;
-        let (case, _) = views::load::<ReturnCase, _>(&client, &return_stream(*id.as_uuid()), false)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if !can_see(&case, caller) {
-            return Err(AppError::NotFound);
-        }
-        Ok(case)
+        visible_return(&client, caller, id).await
     }
 
     /// `GET /v1/rma/{rma}`: the return with this RMA number, if the caller may see it (someone
@@ -264,7 +258,7 @@ impl Service {
             .await?
             .ok_or(AppError::NotFound)?;
         let id: Uuid = row.try_get(0)?;
-        self.get_return(caller, ReturnId::from_uuid(id)).await
+        visible_return(&client, caller, ReturnId::from_uuid(id)).await
     }
 
     /// `GET /v1/returns`: newest first, scoped to what the caller may see.
@@ -339,10 +333,10 @@ impl Service {
         after: u64,
         limit: usize,
     ) -> Result<EventPage, AppError> {
-        self.get_return(caller, id).await?;
+        let client = self.store.pool().get().await?;
+        visible_return(&client, caller, id).await?;
         let limit = limit.clamp(1, 200);
         let stream = return_stream(*id.as_uuid());
-        let client = self.store.pool().get().await?;
         let mut events = Vec::with_capacity(limit + 1);
         let mut from = after.saturating_add(1);
         // One more than the page, to know whether another follows.
@@ -559,12 +553,7 @@ impl Service {
                 "answers_dropped": erasure.answers_dropped,
             }),
         );
-        let metadata = crate::executor::Cx {
-            caller: caller.clone(),
-            opts: CommandOptions::default(),
-            now,
-        }
-        .metadata();
+        let metadata = crate::executor::metadata(caller, None, now);
         returns_event_store::append_on(
             &tx,
             &format!("erasure-buyer-{}", buyer_id.as_str()),
@@ -674,6 +663,22 @@ impl Service {
             .await?;
         Ok(())
     }
+}
+
+/// A return's current state, when `caller` may see it (someone else's is not found, exactly like
+/// an unknown id).
+async fn visible_return<C: GenericClient + Sync>(
+    client: &C,
+    caller: &Actor,
+    id: ReturnId,
+) -> Result<ReturnCase, AppError> {
+    let (case, _) = views::load::<ReturnCase, _>(client, &return_stream(*id.as_uuid()), false)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !can_see(&case, caller) {
+        return Err(AppError::NotFound);
+    }
+    Ok(case)
 }
 
 /// Whose disputes to list.

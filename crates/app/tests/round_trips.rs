@@ -164,8 +164,9 @@ fn accept() -> ReturnCommand {
     })
 }
 
-async fn open_and_accept(service: &Service, order_id: &str, opts: &CommandOptions) -> ReturnCase {
-    let opened: ReturnCase = fresh(
+/// Opens a return of buyer-1 on `order_id`.
+async fn open_on(service: &Service, order_id: &str, opts: &CommandOptions) -> ReturnCase {
+    fresh(
         service
             .open_return(
                 &Actor::buyer("buyer-1"),
@@ -175,12 +176,16 @@ async fn open_and_accept(service: &Service, order_id: &str, opts: &CommandOption
             )
             .await
             .unwrap(),
-    );
+    )
+}
+
+/// seller-1 accepts the return `id`.
+async fn accept_return(service: &Service, id: returns_domain::ReturnId) -> ReturnCase {
     fresh(
         service
             .act_on_return(
                 &Actor::seller("seller-1"),
-                opened.id,
+                id,
                 accept(),
                 &CommandOptions::default(),
                 no_render,
@@ -216,7 +221,8 @@ async fn open_and_accept_take_at_most_three_round_trips() {
         Arc::new(SystemClock),
     );
     // The first commands on the connection connect and prepare their statements.
-    open_and_accept(&measured, "o-warm", &CommandOptions::default()).await;
+    let warm = open_on(&measured, "o-warm", &CommandOptions::default()).await;
+    accept_return(&measured, warm.id).await;
     let keyed = |key: &str| CommandOptions {
         idempotency: Some(IdempotencyKey {
             key: key.into(),
@@ -224,56 +230,17 @@ async fn open_and_accept_take_at_most_three_round_trips() {
         }),
         ..CommandOptions::default()
     };
-    measured
-        .open_return(
-            &Actor::buyer("buyer-1"),
-            open_request("o-warm"),
-            &keyed("warm"),
-            no_render,
-        )
-        .await
-        .unwrap();
+    open_on(&measured, "o-warm", &keyed("warm")).await;
 
     wire.take();
-    let opened: ReturnCase = fresh(
-        measured
-            .open_return(
-                &Actor::buyer("buyer-1"),
-                open_request("o-1"),
-                &CommandOptions::default(),
-                no_render,
-            )
-            .await
-            .unwrap(),
-    );
+    let opened = open_on(&measured, "o-1", &CommandOptions::default()).await;
     let open = wire.take();
 
-    let accepted: ReturnCase = fresh(
-        measured
-            .act_on_return(
-                &Actor::seller("seller-1"),
-                opened.id,
-                accept(),
-                &CommandOptions::default(),
-                no_render,
-            )
-            .await
-            .unwrap(),
-    );
+    let accepted = accept_return(&measured, opened.id).await;
     let accept = wire.take();
     assert_eq!(accepted.status.as_str(), "authorized");
 
-    fresh(
-        measured
-            .open_return(
-                &Actor::buyer("buyer-1"),
-                open_request("o-1"),
-                &keyed("k-1"),
-                no_render,
-            )
-            .await
-            .unwrap(),
-    );
+    open_on(&measured, "o-1", &keyed("k-1")).await;
     let open_keyed = wire.take();
 
     eprintln!("round trips: open {open}, accept {accept}, open with Idempotency-Key {open_keyed}");

@@ -10,151 +10,102 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
-/// The jurisdictions with a holiday calendar.
-pub const CALENDARS: [&str; 10] = ["FR", "DE", "ES", "IT", "NL", "BE", "IE", "GB", "UK", "US"];
+/// A country, its fixed-date holidays (month, day) and its Easter-based ones (days after Easter).
+type Calendar = (&'static str, &'static [(u32, u32)], &'static [i64]);
+
+/// Per country: its holidays on fixed dates (month, day), and those that move with Easter (days
+/// after Easter Sunday: Good Friday -2, Easter Monday 1, Ascension 39, Whit Monday 50). The
+/// holidays with rules of their own (Dutch King's Day, Irish and British Mondays, British
+/// substitute days, the US federal calendar) are in [`is_public_holiday`].
+#[rustfmt::skip]
+const TABLES: [Calendar; 8] = [
+    ("FR", &[(1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)], &[1, 39, 50]),
+    ("DE", &[(1, 1), (5, 1), (10, 3), (12, 25), (12, 26)], &[-2, 1, 39, 50]),
+    ("ES", &[(1, 1), (1, 6), (5, 1), (8, 15), (10, 12), (11, 1), (12, 6), (12, 8), (12, 25)], &[-2]),
+    ("IT", &[(1, 1), (1, 6), (4, 25), (5, 1), (6, 2), (8, 15), (11, 1), (12, 8), (12, 25), (12, 26)], &[1]),
+    ("NL", &[(1, 1), (12, 25), (12, 26)], &[1, 39, 50]),
+    ("BE", &[(1, 1), (5, 1), (7, 21), (8, 15), (11, 1), (11, 11), (12, 25)], &[1, 39, 50]),
+    ("IE", &[(1, 1), (3, 17), (12, 25), (12, 26)], &[1]),
+    // New Year and Christmas move to substitute days: see `is_public_holiday`.
+    ("GB", &[], &[-2, 1]),
+];
 
 /// Whether `date` is a public holiday (not a business day) in `jurisdiction`.
 pub fn is_public_holiday(date: NaiveDate, jurisdiction: &str) -> bool {
     let year = date.year();
-    let fixed = |month: u32, day: u32| NaiveDate::from_ymd_opt(year, month, day) == Some(date);
-    let Some(easter) = easter_sunday(year) else {
-        return false;
+    let code = if jurisdiction == "UK" {
+        "GB"
+    } else {
+        jurisdiction
     };
-    let from_easter = |days: i64| easter + Duration::days(days) == date;
-    match jurisdiction {
-        "FR" => {
-            [
-                (1, 1),
-                (5, 1),
-                (5, 8),
-                (7, 14),
-                (8, 15),
-                (11, 1),
-                (11, 11),
-                (12, 25),
-            ]
-            .iter()
-            .any(|&(m, d)| fixed(m, d))
-                || [1, 39, 50].iter().any(|&d| from_easter(d))
-        }
-        "DE" => {
-            [(1, 1), (5, 1), (10, 3), (12, 25), (12, 26)]
+    let listed = TABLES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .is_some_and(|(_, fixed, moving)| {
+            fixed
                 .iter()
-                .any(|&(m, d)| fixed(m, d))
-                || [-2, 1, 39, 50].iter().any(|&d| from_easter(d))
-        }
-        "ES" => {
-            [
-                (1, 1),
-                (1, 6),
-                (5, 1),
-                (8, 15),
-                (10, 12),
-                (11, 1),
-                (12, 6),
-                (12, 8),
-                (12, 25),
-            ]
-            .iter()
-            .any(|&(m, d)| fixed(m, d))
-                || from_easter(-2)
-        }
-        "IT" => {
-            [
-                (1, 1),
-                (1, 6),
-                (4, 25),
-                (5, 1),
-                (6, 2),
-                (8, 15),
-                (11, 1),
-                (12, 8),
-                (12, 25),
-                (12, 26),
-            ]
-            .iter()
-            .any(|&(m, d)| fixed(m, d))
-                || from_easter(1)
-        }
-        "NL" => {
-            // King's Day is 27 April, or the 26th when the 27th is a Sunday.
-            let kings_day = NaiveDate::from_ymd_opt(year, 4, 27).map(|d| {
-                if d.weekday() == Weekday::Sun {
-                    d - Duration::days(1)
-                } else {
-                    d
-                }
-            });
-            [(1, 1), (12, 25), (12, 26)]
-                .iter()
-                .any(|&(m, d)| fixed(m, d))
-                || kings_day == Some(date)
-                || [1, 39, 50].iter().any(|&d| from_easter(d))
-        }
-        "BE" => {
-            [
-                (1, 1),
-                (5, 1),
-                (7, 21),
-                (8, 15),
-                (11, 1),
-                (11, 11),
-                (12, 25),
-            ]
-            .iter()
-            .any(|&(m, d)| fixed(m, d))
-                || [1, 39, 50].iter().any(|&d| from_easter(d))
-        }
-        "IE" => {
-            // St Brigid's Day: the first Monday of February, or 1 February when that is a Friday.
-            let brigid = NaiveDate::from_ymd_opt(year, 2, 1).and_then(|first| {
-                if first.weekday() == Weekday::Fri {
-                    Some(first)
-                } else {
-                    nth_weekday(year, 2, Weekday::Mon, 1)
-                }
-            });
-            [(1, 1), (3, 17), (12, 25), (12, 26)]
-                .iter()
-                .any(|&(m, d)| fixed(m, d))
-                || brigid == Some(date)
-                || from_easter(1)
-                || [5, 6, 8]
-                    .iter()
-                    .any(|&m| nth_weekday(year, m, Weekday::Mon, 1) == Some(date))
-                || last_weekday(year, 10, Weekday::Mon) == Some(date)
-        }
-        "GB" | "UK" => {
-            let substituted = substitute_days(year, &[(1, 1), (12, 25), (12, 26)]);
-            substituted.contains(&date)
-                || [-2, 1].iter().any(|&d| from_easter(d))
-                || nth_weekday(year, 5, Weekday::Mon, 1) == Some(date)
-                || last_weekday(year, 5, Weekday::Mon) == Some(date)
-                || last_weekday(year, 8, Weekday::Mon) == Some(date)
-        }
-        "US" => {
-            // Federal holidays; one on a Saturday is observed the Friday before, one on a Sunday
-            // the Monday after (so New Year's Day may be observed on 31 December).
-            let observed = |month: u32, day: u32, in_year: i32| {
-                NaiveDate::from_ymd_opt(in_year, month, day).map(|d| match d.weekday() {
-                    Weekday::Sat => d - Duration::days(1),
-                    Weekday::Sun => d + Duration::days(1),
-                    _ => d,
+                .any(|&(month, day)| NaiveDate::from_ymd_opt(year, month, day) == Some(date))
+                || easter_sunday(year).is_some_and(|easter| {
+                    moving
+                        .iter()
+                        .any(|&days| easter + Duration::days(days) == date)
                 })
-            };
-            [(1, 1), (6, 19), (7, 4), (11, 11), (12, 25)]
-                .iter()
-                .any(|&(m, d)| observed(m, d, year) == Some(date))
-                || observed(1, 1, year + 1) == Some(date)
-                || nth_weekday(year, 1, Weekday::Mon, 3) == Some(date)
-                || nth_weekday(year, 2, Weekday::Mon, 3) == Some(date)
-                || last_weekday(year, 5, Weekday::Mon) == Some(date)
-                || nth_weekday(year, 9, Weekday::Mon, 1) == Some(date)
-                || nth_weekday(year, 10, Weekday::Mon, 2) == Some(date)
-                || nth_weekday(year, 11, Weekday::Thu, 4) == Some(date)
+        });
+    let monday = |month: u32, n: u32| nth_weekday(year, month, Weekday::Mon, n) == Some(date);
+    let last_monday = |month: u32| last_weekday(year, month, Weekday::Mon) == Some(date);
+    listed
+        || match code {
+            // King's Day is 27 April, or the 26th when the 27th is a Sunday.
+            "NL" => {
+                let kings_day = NaiveDate::from_ymd_opt(year, 4, 27).map(|d| {
+                    if d.weekday() == Weekday::Sun {
+                        d - Duration::days(1)
+                    } else {
+                        d
+                    }
+                });
+                kings_day == Some(date)
+            }
+            "IE" => {
+                // St Brigid's Day: the first Monday of February, or 1 February when that is a
+                // Friday.
+                let first = NaiveDate::from_ymd_opt(year, 2, 1);
+                let brigid = if first.is_some_and(|d| d.weekday() == Weekday::Fri) {
+                    first == Some(date)
+                } else {
+                    monday(2, 1)
+                };
+                brigid || monday(5, 1) || monday(6, 1) || monday(8, 1) || last_monday(10)
+            }
+            "GB" => {
+                substitute_days(year, &[(1, 1), (12, 25), (12, 26)]).contains(&date)
+                    || monday(5, 1)
+                    || last_monday(5)
+                    || last_monday(8)
+            }
+            "US" => {
+                // Federal holidays; one on a Saturday is observed the Friday before, one on a
+                // Sunday the Monday after (so New Year's Day may be observed on 31 December).
+                let observed = |month: u32, day: u32, in_year: i32| {
+                    NaiveDate::from_ymd_opt(in_year, month, day).map(|d| match d.weekday() {
+                        Weekday::Sat => d - Duration::days(1),
+                        Weekday::Sun => d + Duration::days(1),
+                        _ => d,
+                    })
+                };
+                [(1, 1), (6, 19), (7, 4), (11, 11), (12, 25)]
+                    .iter()
+                    .any(|&(m, d)| observed(m, d, year) == Some(date))
+                    || observed(1, 1, year + 1) == Some(date)
+                    || monday(1, 3)
+                    || monday(2, 3)
+                    || last_monday(5)
+                    || monday(9, 1)
+                    || monday(10, 2)
+                    || nth_weekday(year, 11, Weekday::Thu, 4) == Some(date)
+            }
+            _ => false,
         }
-        _ => false,
-    }
 }
 
 /// Easter Sunday of `year` (Gregorian; the anonymous algorithm of Meeus).
