@@ -41,32 +41,12 @@ async fn settled(app: &TestApp, want: i64, breaches: i64) -> Value {
 #[tokio::test]
 async fn the_summary_matches_a_hand_counted_history() {
     let app = TestApp::spawn().await;
-    for order in ["o-1", "o-2", "o-3", "o-4"] {
+    // o-1: defective headphones, refunded in full.
+    crate::support::a_refunded_return(&app, "o-1").await;
+    for order in ["o-2", "o-3", "o-4"] {
         app.given_order(&eu_order(order)).await;
     }
-    let (buyer, seller, platform) = (app.buyer(), app.seller(), app.platform());
-
-    // o-1: defective headphones, refunded in full.
-    let r1 = app
-        .given_return(
-            &buyer,
-            &return_request("o-1", &[(HEADPHONES, 1)], "defective"),
-        )
-        .await;
-    let r1 = r1["id"].as_str().unwrap().to_owned();
-    app.act(&seller, &r1, "accept", &json!({})).await;
-    app.act(&buyer, &r1, "ship", &ship_body()).await;
-    app.act(&platform, &r1, "carrier-update", &delivered_body())
-        .await;
-    app.act(
-        &seller,
-        &r1,
-        "inspect",
-        &json!({"grade": "as_new", "refund_amount_minor": HEADPHONES_PRICE}),
-    )
-    .await;
-    app.act(&platform, &r1, "refund", &refund_body(HEADPHONES_PRICE))
-        .await;
+    let (buyer, seller) = (app.buyer(), app.seller());
 
     // o-2: a shirt that did not fit, declined, escalated by the buyer.
     let r2 = app

@@ -22,6 +22,7 @@ mod outage;
 mod paging;
 mod policy;
 mod rma;
+mod satisfaction;
 mod support;
 mod validation;
 mod webhooks;

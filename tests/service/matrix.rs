@@ -78,6 +78,7 @@ fn action_body(action: &str) -> Value {
         "messages" => json!({"body": "Hello"}),
         "evidence" => json!({"kind": "photo", "url": "https://cdn.example/p.jpg"}),
         "grant-exception" => json!({"rule": "return_window", "note": "Goodwill"}),
+        "rate" => json!({"score": 5}),
         "decide" => {
             json!({"outcome": "refund_buyer", "refund_amount_minor": 100, "rationale": "Fair"})
         }
@@ -156,6 +157,13 @@ async fn every_operation_answers_every_caller_as_documented() {
             "/v1/analytics/summary",
             None,
             [F, F, A, A, A, F, F],
+        ),
+        row(
+            Method::GET,
+            "/v1/analytics/satisfaction/sellers",
+            "/v1/analytics/satisfaction/sellers",
+            None,
+            [F, F, F, F, A, F, F],
         ),
         row(
             Method::GET,

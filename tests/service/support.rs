@@ -333,6 +333,28 @@ pub fn refund_body(amount_minor: i64) -> Value {
     json!({ "amount_minor": amount_minor, "method": "original_payment", "reference": "psp-4711" })
 }
 
+/// Takes a return of a fresh order through request, acceptance, shipping, arrival, inspection
+/// and refund. Returns its id.
+pub async fn a_refunded_return(app: &TestApp, order_id: &str) -> String {
+    app.given_order(&eu_order(order_id)).await;
+    let (buyer, seller, platform) = (app.buyer(), app.seller(), app.platform());
+    let id = id_of(&app.given_return(&buyer, &headphones_return(order_id)).await);
+    app.act(&seller, &id, "accept", &json!({})).await;
+    app.act(&buyer, &id, "ship", &ship_body()).await;
+    app.act(&platform, &id, "carrier-update", &delivered_body())
+        .await;
+    app.act(
+        &seller,
+        &id,
+        "inspect",
+        &json!({"grade": "as_new", "refund_amount_minor": HEADPHONES_PRICE}),
+    )
+    .await;
+    app.act(&platform, &id, "refund", &refund_body(HEADPHONES_PRICE))
+        .await;
+    id
+}
+
 // --- answers ----------------------------------------------------------------------------------
 
 /// Asserts the status (showing the body when it is not the expected one) and parses the JSON body.

@@ -19,8 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::support::{
-    assert_names_field, delivered_body, eu_order, expect_json, expect_problem, headphones_return,
-    id_of, items_of, refund_body, ship_body, unix_now, Api, HEADPHONES_PRICE, PLATFORM,
+    assert_names_field, eu_order, expect_json, expect_problem, headphones_return, id_of, items_of,
+    unix_now, Api, PLATFORM,
 };
 
 const SECRET: &str = "whsec-test-0123456789abcdef";
@@ -344,28 +344,6 @@ async fn deliveries(app: &TestApp, webhook: &str, status: Option<&str>) -> Vec<V
     items_of(&expect_json(request.send().await.unwrap(), 200).await)
 }
 
-/// Takes a return of a fresh order through request, acceptance, shipping, arrival, inspection
-/// and refund. Returns its id.
-async fn a_refunded_return(app: &TestApp, order_id: &str) -> String {
-    app.given_order(&eu_order(order_id)).await;
-    let (buyer, seller, platform) = (app.buyer(), app.seller(), app.platform());
-    let id = id_of(&app.given_return(&buyer, &headphones_return(order_id)).await);
-    app.act(&seller, &id, "accept", &json!({})).await;
-    app.act(&buyer, &id, "ship", &ship_body()).await;
-    app.act(&platform, &id, "carrier-update", &delivered_body())
-        .await;
-    app.act(
-        &seller,
-        &id,
-        "inspect",
-        &json!({"grade": "as_new", "refund_amount_minor": HEADPHONES_PRICE}),
-    )
-    .await;
-    app.act(&platform, &id, "refund", &refund_body(HEADPHONES_PRICE))
-        .await;
-    id
-}
-
 /// The ids of a return's history, oldest first.
 async fn history_ids(app: &TestApp, return_id: &str) -> Vec<String> {
     app.events_of(return_id).await.iter().map(id_of).collect()
@@ -384,8 +362,8 @@ async fn deliveries_arrive_signed_in_order_per_return_and_once_each_after_retrie
         "the secret is echoed: {webhook}"
     );
 
-    let first = a_refunded_return(&app, "o-1").await;
-    let second = a_refunded_return(&app, "o-2").await;
+    let first = crate::support::a_refunded_return(&app, "o-1").await;
+    let second = crate::support::a_refunded_return(&app, "o-2").await;
     let first_ids = history_ids(&app, &first).await;
     let second_ids = history_ids(&app, &second).await;
     assert!(first_ids.len() >= 6, "{first_ids:?}");
@@ -727,4 +705,30 @@ async fn a_parked_delivery_is_visible_to_operators_and_can_be_queued_again() {
         .await
         .unwrap();
     expect_problem(not_parked, 409, "invalid_transition").await;
+}
+
+/// Each rating is sent to the webhooks that listen for `return.rated`, with its score and without
+/// the comment (personal data never leaves in a webhook).
+#[tokio::test]
+async fn each_rating_is_sent_to_its_subscribers_without_the_comment() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(0).await;
+    let body = json!({ "url": receiver.url, "secret": SECRET, "events": ["return.rated"] });
+    expect_json(register(&app, &app.platform(), &body).await, 201).await;
+    let id = crate::support::a_refunded_return(&app, "o-1").await;
+    let rating = json!({"score": 2, "comment": "The label never came"});
+    app.act(&app.buyer(), &id, "rate", &rating).await;
+    let rated = app.events_of(&id).await.last().cloned().unwrap();
+    assert_eq!(rated["type"], "return.rated");
+
+    let got = receiver.wait_for_delivered(&[id_of(&rated)]).await;
+    assert_eq!(got.len(), 1, "only the rating was subscribed to");
+    let sent = &got[0].body;
+    assert_eq!(sent["type"], "return.rated");
+    assert_eq!(sent["return_id"], id.as_str());
+    assert_eq!(sent["data"]["score"], 2);
+    assert!(
+        !sent.to_string().contains("label never came"),
+        "the comment left in a webhook: {sent}"
+    );
 }

@@ -14,7 +14,12 @@ use crate::problem::Problem;
 use crate::ApiState;
 
 pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
-    scope.route("/analytics/summary", web::get().to(analytics_summary))
+    scope
+        .route("/analytics/summary", web::get().to(analytics_summary))
+        .route(
+            "/analytics/satisfaction/sellers",
+            web::get().to(satisfaction_by_seller),
+        )
 }
 
 /// The range and scope of a summary. Without `from`/`to`, the last 30 days of service time.
@@ -53,6 +58,48 @@ pub(crate) struct SummaryView {
     refunded_by_currency: BTreeMap<String, i64>,
     /// For one seller: its confirmed abuse flags.
     confirmed_flags: Vec<ConfirmedFlagView>,
+    /// Buyers' ratings of closed returns given in the range: the figures over all of them, and
+    /// by reason and by outcome.
+    satisfaction: SatisfactionView,
+}
+
+/// Figures over a set of ratings (1 to 5).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ScoresView {
+    ratings: i64,
+    /// The mean score; `null` without ratings.
+    average_score: Option<f64>,
+    /// The CSAT score: the share of ratings of 4 or 5, from 0 to 1; `null` without ratings.
+    csat: Option<f64>,
+}
+
+impl From<returns_app::Scores> for ScoresView {
+    fn from(s: returns_app::Scores) -> Self {
+        let returns_app::Scores {
+            ratings,
+            average_score,
+            csat,
+        } = s;
+        ScoresView {
+            ratings,
+            average_score,
+            csat,
+        }
+    }
+}
+
+/// Satisfaction over ratings given in the range.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SatisfactionView {
+    #[serde(flatten)]
+    all: ScoresView,
+    by_reason: BTreeMap<String, ScoresView>,
+    /// By outcome (`refunded`, `denied`...).
+    by_outcome: BTreeMap<String, ScoresView>,
+}
+
+fn scores_by(map: BTreeMap<String, returns_app::Scores>) -> BTreeMap<String, ScoresView> {
+    map.into_iter().map(|(k, v)| (k, v.into())).collect()
 }
 
 /// A confirmed abuse flag of the seller (see `GET /v1/flags` for operators).
@@ -82,6 +129,7 @@ impl From<returns_app::Summary> for SummaryView {
             refunded_minor,
             refunded_by_currency,
             confirmed_flags,
+            satisfaction,
         } = s;
         SummaryView {
             seller_id,
@@ -107,6 +155,11 @@ impl From<returns_app::Summary> for SummaryView {
                     confirmed_at: f.confirmed_at,
                 })
                 .collect(),
+            satisfaction: SatisfactionView {
+                all: satisfaction.all.into(),
+                by_reason: scores_by(satisfaction.by_reason),
+                by_outcome: scores_by(satisfaction.by_outcome),
+            },
         }
     }
 }
@@ -144,8 +197,22 @@ pub(crate) async fn analytics_summary(
             ))
         }
     };
-    let to = query.to.unwrap_or_else(|| state.service.now());
-    let from = match query.from {
+    let (from, to) = range(&state, query.from, query.to)?;
+    let summary = state
+        .service
+        .analytics_summary(seller.as_deref(), from, to)
+        .await?;
+    Ok(HttpResponse::Ok().json(SummaryView::from(summary)))
+}
+
+/// `[from, to)`: `to` defaults to now in service time, `from` to 30 days before `to`.
+fn range(
+    state: &ApiState,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), Problem> {
+    let to = to.unwrap_or_else(|| state.service.now());
+    let from = match from {
         Some(from) => from,
         None => to
             .checked_sub_signed(Duration::days(30))
@@ -154,9 +221,94 @@ pub(crate) async fn analytics_summary(
     if from >= to {
         return Err(Problem::invalid("from", "must be before `to`"));
     }
-    let summary = state
+    Ok((from, to))
+}
+
+/// The range and page of the satisfaction list by seller.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SatisfactionQuery {
+    /// Start of the range of rating times (inclusive), RFC 3339; 30 days before `to` by default.
+    #[serde(default, deserialize_with = "crate::time::bounded_opt")]
+    from: Option<DateTime<Utc>>,
+    /// End of the range (exclusive), RFC 3339; now by default.
+    #[serde(default, deserialize_with = "crate::time::bounded_opt")]
+    to: Option<DateTime<Utc>>,
+    /// Sellers per page, 1 to 200 (50 by default).
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// One seller's satisfaction figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SellerScoresView {
+    seller_id: String,
+    #[serde(flatten)]
+    scores: ScoresView,
+}
+
+/// A page of sellers with the ratings their buyers gave in the range, in seller id order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SellerScoresPage {
+    items: Vec<SellerScoresView>,
+    /// Present when there may be more: pass it as `cursor`.
+    next_cursor: Option<String>,
+}
+
+/// Buyers' satisfaction (CSAT) by seller, for operators: every seller rated in the range.
+#[utoipa::path(
+    get,
+    path = "/v1/analytics/satisfaction/sellers",
+    tag = "analytics",
+    params(SatisfactionQuery),
+    responses(
+        (status = 200, description = "A page of sellers", body = SellerScoresPage),
+        ReportProblems,
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn satisfaction_by_seller(
+    state: web::Data<ApiState>,
+    caller: Caller,
+    query: web::Query<SatisfactionQuery>,
+) -> Result<HttpResponse, Problem> {
+    if caller.role() != Role::Operator {
+        return Err(Problem::forbidden(
+            "satisfaction by seller is for operators (a seller finds its own in the summary)",
+        ));
+    }
+    let query = query.into_inner();
+    let (from, to) = range(&state, query.from, query.to)?;
+    let limit = crate::extract::page_limit(query.limit.as_deref())?;
+    // The cursor is the last seller id of the previous page (ids are URL-safe).
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(cursor) => Some(
+            returns_domain::SellerId::parse(cursor)
+                .map_err(|_| Problem::invalid("cursor", "not a cursor this service returned"))?,
+        ),
+    };
+    let sellers = state
         .service
-        .analytics_summary(seller.as_deref(), from, to)
+        .satisfaction_by_seller(
+            from,
+            to,
+            after.as_ref().map(|id| id.as_str()),
+            i64::try_from(limit).unwrap_or(200),
+        )
         .await?;
-    Ok(HttpResponse::Ok().json(SummaryView::from(summary)))
+    let next_cursor = (sellers.len() == limit)
+        .then(|| sellers.last().map(|s| s.seller_id.clone()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(SellerScoresPage {
+        items: sellers
+            .into_iter()
+            .map(|s| SellerScoresView {
+                seller_id: s.seller_id,
+                scores: s.scores.into(),
+            })
+            .collect(),
+        next_cursor,
+    }))
 }

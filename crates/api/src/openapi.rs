@@ -28,7 +28,7 @@ use crate::problem::{FieldError, Problem};
 use crate::returns::{
     AcceptBody, CarrierUpdateBody, DecideBody, DeclineBody, EscalateBody, EvidenceBody,
     GrantExceptionBody, InspectBody, ItemBody, LabelBody, MessageBody, OfferBody, OpenReturnBody,
-    ReceiveBody, RefundBody, ShipBody,
+    RateBody, ReceiveBody, RefundBody, ShipBody,
 };
 use crate::test_clock::AdvanceBody;
 
@@ -56,6 +56,7 @@ use crate::test_clock::AdvanceBody;
         crate::returns::return_action,
         crate::test_clock::advance_clock,
         crate::analytics::analytics_summary,
+        crate::analytics::satisfaction_by_seller,
         crate::disputes::list_disputes,
         crate::disputes::recommendation,
         crate::flags::list_flags,
@@ -113,6 +114,7 @@ use crate::test_clock::AdvanceBody;
         EscalateBody,
         MessageBody,
         GrantExceptionBody,
+        RateBody,
         DecideBody,
         EmptyBody,
         AdvanceBody,
@@ -462,6 +464,11 @@ fn action_doc(action: Action) -> Option<ActionDoc> {
             EmptyBody::name(),
         ),
         Action::Decide => ("Decide the dispute", "escalated", DecideBody::name()),
+        Action::Rate => (
+            "Rate how the return was handled (1 to 5, once, within 30 days of closing)",
+            "closed",
+            RateBody::name(),
+        ),
         Action::Open | Action::ApplyDeadline => return None,
     };
     Some(ActionDoc {

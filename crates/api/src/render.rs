@@ -20,7 +20,7 @@ use returns_domain::returns::{
     allowed_actions, dispute_for_parties, evidence_for_parties, exceptions_for_parties,
     sees_operator_data, Authorization, Deadlines, Decline, Dispute, EvidenceRecord,
     GrantedException, Inspection, IssuedRefund, MissedDeadline, Offer, Outcome,
-    PolicyView as ReturnPolicy, ReturnItem, Shipment, Status, OPERATOR_SHOWN_TO_PARTIES,
+    PolicyView as ReturnPolicy, Rating, ReturnItem, Shipment, Status, OPERATOR_SHOWN_TO_PARTIES,
 };
 use returns_domain::{
     Actor, BuyerId, Category, Currency, Jurisdiction, LineId, MinorUnits, Order, OrderId, Reason,
@@ -123,6 +123,12 @@ pub struct ReturnView<'a> {
     #[schema(value_type = Vec<Object>)]
     pub evidence: Cow<'a, [EvidenceRecord]>,
     pub message_count: u32,
+    /// When the return closed.
+    #[schema(format = DateTime, required = true)]
+    pub closed_at: Option<String>,
+    /// The buyer's rating once given: `score` (1 to 5), `comment`?, `rated_at`.
+    #[schema(value_type = Option<Object>, required = true)]
+    pub rating: &'a Option<Rating>,
     /// The actions this caller may take now.
     #[schema(value_type = Vec<crate::openapi::ReturnAction>)]
     pub allowed_actions: Vec<&'static str>,
@@ -300,6 +306,8 @@ pub fn return_view<'a>(case: &'a ReturnCase, caller: &Actor, now: DateTime<Utc>)
             Cow::Owned(evidence_for_parties(&case.evidence))
         },
         message_count: case.message_count,
+        closed_at: case.closed_at.map(time),
+        rating: &case.rating,
         allowed_actions: allowed_actions(case, caller, now),
         version: case.version,
         created_at: time(case.created_at),

@@ -24,7 +24,7 @@ use returns_domain::returns::{
     AcceptOffer, AcceptReturn, Action, AddEvidence, AssignDispute, CarrierStatus, CarrierUpdate,
     DecideDispute, DecisionOutcome, DeclineOffer, DeclineReturn, EscalateReturn, ExceptionRule,
     FundedBy, GrantException, InspectReturn, IssueRefund, MakeOffer, OfferKind, PayoutMethod,
-    PostMessage, ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn, WithdrawReturn,
+    PostMessage, RateReturn, ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn, WithdrawReturn,
 };
 use returns_domain::{
     Evidence, EvidenceKind, Grade, LineId, MinorUnits, OrderId, Reason, Resolution, ReturnId,
@@ -395,6 +395,26 @@ impl From<GrantExceptionBody> for GrantException {
     }
 }
 
+/// `rate`: the buyer's satisfaction with a closed return, once, within 30 days of its closing.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "RateReturn")]
+pub(crate) struct RateBody {
+    /// From 1 (very unhappy) to 5 (very happy).
+    #[schema(minimum = 1, maximum = 5)]
+    score: u8,
+    /// What the buyer wants to say (personal data: kept out of the log, erasable).
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    comment: Option<String>,
+}
+
+impl From<RateBody> for RateReturn {
+    fn from(body: RateBody) -> Self {
+        let RateBody { score, comment } = body;
+        RateReturn { score, comment }
+    }
+}
+
 /// `decide`: for `side_with_seller` the amount is 0 and `return_required` and `funded_by` may be
 /// left out.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -733,6 +753,7 @@ fn parse_action(action: &str, body: &[u8]) -> Result<ReturnCommand, Problem> {
             ReturnCommand::Assign(AssignDispute)
         }
         Action::Decide => ReturnCommand::Decide(parse_json::<DecideBody>(body)?.into()),
+        Action::Rate => ReturnCommand::Rate(parse_json::<RateBody>(body)?.into()),
         // Opening has its own path and deadlines are the scheduler's.
         Action::Open | Action::ApplyDeadline => return Err(Problem::not_found()),
     })

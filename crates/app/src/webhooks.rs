@@ -138,4 +138,20 @@ impl Service {
         let client = self.store().pool().get().await?;
         Ok(returns_projections::summary(&client, seller_id, from, to).await?)
     }
+
+    /// `GET /v1/analytics/satisfaction/sellers`: satisfaction by seller, a page of sellers in id
+    /// order.
+    pub async fn satisfaction_by_seller(
+        &self,
+        from: chrono::DateTime<Utc>,
+        to: chrono::DateTime<Utc>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<returns_projections::SellerScores>, AppError> {
+        let client = self.store().pool().get().await?;
+        Ok(
+            returns_projections::summary::satisfaction_by_seller(&client, from, to, after, limit)
+                .await?,
+        )
+    }
 }

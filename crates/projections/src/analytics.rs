@@ -96,6 +96,12 @@ struct Refunded {
 }
 
 #[derive(Deserialize)]
+struct Rated {
+    score: i16,
+    at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
 struct Closed {
     outcome: String,
     at: DateTime<Utc>,
@@ -111,6 +117,7 @@ struct ReturnDelta {
     breaches: i32,
     refunded: Option<(i64, DateTime<Utc>)>,
     closed: Option<(String, DateTime<Utc>)>,
+    rated: Option<(i16, DateTime<Utc>)>,
 }
 
 /// The changes one batch makes, gathered before they are written.
@@ -145,7 +152,11 @@ fn gather(events: &[RecordedEvent]) -> Result<Changes, String> {
                 let id = requested.return_id;
                 c.delta(id).requested = Some(requested);
             }
-            "return.escalated" | "return.refunded" | "return.closed" | "return.deadline_missed" => {
+            "return.escalated"
+            | "return.refunded"
+            | "return.closed"
+            | "return.deadline_missed"
+            | "return.rated" => {
                 let Some(id) = crate::return_id_of(&e.stream_id) else {
                     return Err(format!("{} is not a return stream", e.stream_id));
                 };
@@ -162,6 +173,10 @@ fn gather(events: &[RecordedEvent]) -> Result<Changes, String> {
                     "return.closed" => {
                         let x: Closed = e.decode().map_err(bad)?;
                         c.delta(id).closed = Some((x.outcome, x.at));
+                    }
+                    "return.rated" => {
+                        let x: Rated = e.decode().map_err(bad)?;
+                        c.delta(id).rated = Some((x.score, x.at));
                     }
                     _ => c.delta(id).breaches += 1,
                 }
@@ -220,17 +235,19 @@ async fn write(
             .map(|r| r.evaluation.requested_amount_minor)
             .collect();
         let at: Vec<DateTime<Utc>> = requested.iter().map(|r| r.at).collect();
-        let (disputed, breaches, refunded, refunded_at, outcome, closed_at) = folded(&new);
+        let f = folded(&new);
         tx.execute(
             &format!(
                 "INSERT INTO {} (return_id, order_id, seller_id, buyer_id, reason, \
                  categories, requested_minor, created_at, disputed, sla_breaches, refunded_minor, \
-                 refunded_at, outcome, closed_at, currency) \
-             SELECT id, o, s, b, r, string_to_array(c, E'\\x1f'), m, t, d, n, rm, rt, oc, ct, cu \
+                 refunded_at, outcome, closed_at, currency, rating, rated_at) \
+             SELECT id, o, s, b, r, string_to_array(c, E'\\x1f'), m, t, d, n, rm, rt, oc, ct, cu, \
+                    sc, st \
              FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
                          $7::bigint[], $8::timestamptz[], $9::bool[], $10::int4[], $11::bigint[], \
-                         $12::timestamptz[], $13::text[], $14::timestamptz[], $15::text[]) \
-                  AS x(id, o, s, b, r, c, m, t, d, n, rm, rt, oc, ct, cu) \
+                         $12::timestamptz[], $13::text[], $14::timestamptz[], $15::text[], \
+                         $16::int2[], $17::timestamptz[]) \
+                  AS x(id, o, s, b, r, c, m, t, d, n, rm, rt, oc, ct, cu, sc, st) \
              ON CONFLICT (return_id) DO NOTHING",
                 tables.returns
             ),
@@ -243,20 +260,22 @@ async fn write(
                 &categories,
                 &amounts,
                 &at,
-                &disputed,
-                &breaches,
-                &refunded,
-                &refunded_at,
-                &outcome,
-                &closed_at,
+                &f.disputed,
+                &f.breaches,
+                &f.refunded,
+                &f.refunded_at,
+                &f.outcome,
+                &f.closed_at,
                 &currencies,
+                &f.rating,
+                &f.rated_at,
             ],
         )
         .await?;
     }
     if !known.is_empty() {
         let ids: Vec<Uuid> = known.iter().map(|(id, _)| *id).collect();
-        let (disputed, breaches, refunded, refunded_at, outcome, closed_at) = folded(&known);
+        let f = folded(&known);
         tx.execute(
             &format!(
                 "UPDATE {} a SET \
@@ -266,20 +285,25 @@ async fn write(
                                        ELSE coalesce(a.refunded_minor, 0) + x.rm END, \
                  refunded_at = coalesce(a.refunded_at, x.rt), \
                  outcome = coalesce(x.oc, a.outcome), \
-                 closed_at = coalesce(x.ct, a.closed_at) \
+                 closed_at = coalesce(x.ct, a.closed_at), \
+                 rating = coalesce(x.sc, a.rating), \
+                 rated_at = coalesce(x.st, a.rated_at) \
              FROM unnest($1::uuid[], $2::bool[], $3::int4[], $4::bigint[], $5::timestamptz[], \
-                         $6::text[], $7::timestamptz[]) AS x(id, d, n, rm, rt, oc, ct) \
+                         $6::text[], $7::timestamptz[], $8::int2[], $9::timestamptz[]) \
+                  AS x(id, d, n, rm, rt, oc, ct, sc, st) \
              WHERE a.return_id = x.id",
                 tables.returns
             ),
             &[
                 &ids,
-                &disputed,
-                &breaches,
-                &refunded,
-                &refunded_at,
-                &outcome,
-                &closed_at,
+                &f.disputed,
+                &f.breaches,
+                &f.refunded,
+                &f.refunded_at,
+                &f.outcome,
+                &f.closed_at,
+                &f.rating,
+                &f.rated_at,
             ],
         )
         .await?;
@@ -287,37 +311,41 @@ async fn write(
     Ok(())
 }
 
-type Folded<'a> = (
-    Vec<bool>,
-    Vec<i32>,
-    Vec<Option<i64>>,
-    Vec<Option<DateTime<Utc>>>,
-    Vec<Option<&'a str>>,
-    Vec<Option<DateTime<Utc>>>,
-);
-
 /// The per-return columns of a batch's deltas, as parallel arrays.
+struct Folded<'a> {
+    disputed: Vec<bool>,
+    breaches: Vec<i32>,
+    refunded: Vec<Option<i64>>,
+    refunded_at: Vec<Option<DateTime<Utc>>>,
+    outcome: Vec<Option<&'a str>>,
+    closed_at: Vec<Option<DateTime<Utc>>>,
+    rating: Vec<Option<i16>>,
+    rated_at: Vec<Option<DateTime<Utc>>>,
+}
+
 fn folded<'a>(deltas: &[&'a (Uuid, ReturnDelta)]) -> Folded<'a> {
-    (
-        deltas.iter().map(|(_, d)| d.disputed).collect(),
-        deltas.iter().map(|(_, d)| d.breaches).collect(),
-        deltas
+    let column = |f: &dyn Fn(&'a ReturnDelta) -> Option<DateTime<Utc>>| {
+        deltas.iter().map(|(_, d)| f(d)).collect::<Vec<_>>()
+    };
+    Folded {
+        disputed: deltas.iter().map(|(_, d)| d.disputed).collect(),
+        breaches: deltas.iter().map(|(_, d)| d.breaches).collect(),
+        refunded: deltas
             .iter()
             .map(|(_, d)| d.refunded.map(|(m, _)| m))
             .collect(),
-        deltas
-            .iter()
-            .map(|(_, d)| d.refunded.map(|(_, t)| t))
-            .collect(),
-        deltas
+        refunded_at: column(&|d| d.refunded.map(|(_, t)| t)),
+        outcome: deltas
             .iter()
             .map(|(_, d)| d.closed.as_ref().map(|(o, _)| o.as_str()))
             .collect(),
-        deltas
+        closed_at: column(&|d| d.closed.as_ref().map(|(_, t)| *t)),
+        rating: deltas
             .iter()
-            .map(|(_, d)| d.closed.as_ref().map(|(_, t)| *t))
+            .map(|(_, d)| d.rated.map(|(s, _)| s))
             .collect(),
-    )
+        rated_at: column(&|d| d.rated.map(|(_, t)| t)),
+    }
 }
 
 impl Projection for Analytics {

@@ -35,6 +35,126 @@ pub struct Summary {
     /// For one seller: its confirmed abuse flags (whatever the range), so that the seller sees
     /// why its disputes lean toward buyers. Empty for the whole marketplace.
     pub confirmed_flags: Vec<ConfirmedSellerFlag>,
+    /// The buyers' ratings given in the range.
+    pub satisfaction: Satisfaction,
+}
+
+/// Buyers' ratings of closed returns (1 to 5), counted by when they were given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Satisfaction {
+    #[serde(flatten)]
+    pub all: Scores,
+    /// By the return's reason.
+    pub by_reason: BTreeMap<String, Scores>,
+    /// By how the return ended.
+    pub by_outcome: BTreeMap<String, Scores>,
+}
+
+/// Figures over a set of ratings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scores {
+    pub ratings: i64,
+    /// The mean score (`None` without ratings).
+    pub average_score: Option<f64>,
+    /// The CSAT score: the share of ratings of 4 or 5 (`None` without ratings).
+    pub csat: Option<f64>,
+}
+
+impl Scores {
+    fn of(row: &tokio_postgres::Row, first: usize) -> Result<Scores, tokio_postgres::Error> {
+        let ratings: i64 = row.try_get(first)?;
+        let satisfied: i64 = row.try_get(first + 2)?;
+        Ok(Scores {
+            ratings,
+            average_score: row.try_get(first + 1)?,
+            csat: (ratings > 0).then(|| ratio(satisfied, ratings)),
+        })
+    }
+}
+
+/// The figures of ratings given in `[from, to)`, for one seller or all.
+async fn satisfaction<C: GenericClient + Sync>(
+    client: &C,
+    seller_id: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Satisfaction, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT GROUPING(reason, outcome), reason, outcome, \
+                    count(*), avg(rating)::float8, count(*) FILTER (WHERE rating >= 4) \
+             FROM analytics_returns \
+             WHERE rated_at IS NOT NULL AND ($1::text IS NULL OR seller_id = $1) \
+               AND rated_at >= $2 AND rated_at < $3 \
+             GROUP BY GROUPING SETS ((), (reason), (outcome))",
+            &[&seller_id, &from, &to],
+        )
+        .await?;
+    let mut figures = Satisfaction {
+        all: Scores {
+            ratings: 0,
+            average_score: None,
+            csat: None,
+        },
+        by_reason: BTreeMap::new(),
+        by_outcome: BTreeMap::new(),
+    };
+    for row in &rows {
+        let grouping: i32 = row.try_get(0)?;
+        let scores = Scores::of(row, 3)?;
+        // GROUPING's bits say which of (reason, outcome) a row is not grouped by.
+        match grouping {
+            1 => {
+                let reason: String = row.try_get(1)?;
+                figures.by_reason.insert(reason, scores);
+            }
+            2 => {
+                let outcome: Option<String> = row.try_get(2)?;
+                figures
+                    .by_outcome
+                    .insert(outcome.unwrap_or_else(|| "open".to_owned()), scores);
+            }
+            _ => figures.all = scores,
+        }
+    }
+    Ok(figures)
+}
+
+/// One seller's satisfaction figures, for the marketplace-wide list by seller.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SellerScores {
+    pub seller_id: String,
+    #[serde(flatten)]
+    pub scores: Scores,
+}
+
+/// Satisfaction by seller over ratings given in `[from, to)`: sellers in id order after `after`,
+/// at most `limit` of them.
+pub async fn satisfaction_by_seller<C: GenericClient + Sync>(
+    client: &C,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<SellerScores>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT seller_id, count(*), avg(rating)::float8, count(*) FILTER (WHERE rating >= 4) \
+             FROM analytics_returns \
+             WHERE rated_at IS NOT NULL AND rated_at >= $1 AND rated_at < $2 \
+               AND ($3::text IS NULL OR seller_id > $3) \
+             GROUP BY seller_id ORDER BY seller_id LIMIT $4",
+            &[&from, &to, &after, &limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(SellerScores {
+                seller_id: row.try_get(0)?,
+                scores: Scores::of(row, 1)?,
+            })
+        })
+        .collect()
 }
 
 /// A confirmed abuse flag of a seller, as its analytics show it.
@@ -126,6 +246,7 @@ pub async fn summary<C: GenericClient + Sync>(
             });
         }
     }
+    let satisfaction = satisfaction(client, seller_id, from, to).await?;
     let returns: i64 = totals.try_get(0)?;
     let disputes: i64 = totals.try_get(1)?;
     Ok(Summary {
@@ -148,5 +269,6 @@ pub async fn summary<C: GenericClient + Sync>(
         },
         refunded_by_currency,
         confirmed_flags,
+        satisfaction,
     })
 }

@@ -152,6 +152,15 @@ pub struct DecideDispute {
     pub recommendation: Option<super::events::RecommendationShown>,
 }
 
+/// The buyer rates how the return was handled, once, after it closed (docs/product.md,
+/// "Satisfaction"): `score` from 1 (very unhappy) to 5 (very happy), and an optional comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateReturn {
+    pub score: u8,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
 /// The scheduler reports that a deadline it knows of fell due. Idempotent: a deadline that is no
 /// longer running with this `due_at`, or not yet due, yields no events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +189,7 @@ pub enum ReturnCommand {
     GrantException(GrantException),
     Assign(AssignDispute),
     Decide(DecideDispute),
+    Rate(RateReturn),
     ApplyDeadline(ApplyDeadline),
 }
 
@@ -204,6 +214,7 @@ impl ReturnCommand {
             ReturnCommand::GrantException(_) => Action::GrantException,
             ReturnCommand::Assign(_) => Action::Assign,
             ReturnCommand::Decide(_) => Action::Decide,
+            ReturnCommand::Rate(_) => Action::Rate,
             ReturnCommand::ApplyDeadline(_) => Action::ApplyDeadline,
         }
     }

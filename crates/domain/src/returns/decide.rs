@@ -18,13 +18,14 @@ use crate::taxonomy::{Evidence, Reason, Resolution, MAX_URL_LEN};
 use super::commands::{
     AcceptReturn, AddEvidence, ApplyDeadline, CarrierUpdate, DecideDispute, DeclineReturn,
     EscalateReturn, GrantException, InspectReturn, IssueRefund, MakeOffer, OpenReturn, PostMessage,
-    ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn,
+    RateReturn, ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn,
 };
 use super::events::{
     DeadlineMissed, DisputeAssigned, DisputeDecided, EvidenceAdded, ExceptionGranted, ItemArrived,
     ItemInspected, MessagePosted, OfferAccepted, OfferDeclined, OfferExpired, OfferMade,
     RefundApproved, RefundIssued, ReturnAuthorized, ReturnClosed, ReturnDeclined, ReturnEscalated,
-    ReturnEvent, ReturnItem, ReturnRequested, ReturnShipped, ReturnWithdrawn, ShipmentInTransit,
+    ReturnEvent, ReturnItem, ReturnRated, ReturnRequested, ReturnShipped, ReturnWithdrawn,
+    ShipmentInTransit,
 };
 use super::rules::{allowed_actions, can_see, not_now, role_may};
 use super::state::ReturnCase;
@@ -57,6 +58,9 @@ pub const MAX_INSTRUCTIONS_LEN: usize = 2000;
 pub const MAX_CARRIER_LEN: usize = 100;
 pub const MAX_TRACKING_LEN: usize = 100;
 pub const MAX_REFERENCE_LEN: usize = 200;
+pub const MAX_RATING_COMMENT_LEN: usize = 2000;
+/// A closed return may be rated for this many days.
+pub const RATING_WINDOW_DAYS: u32 = 30;
 
 /// The outside facts a command is decided with, looked up by the caller first.
 #[derive(Debug, Clone, Copy)]
@@ -307,6 +311,7 @@ fn act(
         ReturnCommand::GrantException(cmd) => b.grant_exception(cmd)?,
         ReturnCommand::Assign(_) => b.assign(),
         ReturnCommand::Decide(cmd) => b.decide_dispute(cmd)?,
+        ReturnCommand::Rate(cmd) => b.rate(cmd)?,
         ReturnCommand::ApplyDeadline(cmd) => b.apply_deadline(cmd)?,
     }
     Ok(b.decision)
@@ -994,6 +999,23 @@ impl<'a> Builder<'a> {
                 Ok(())
             }
         }
+    }
+
+    fn rate(&mut self, cmd: &RateReturn) -> Result<(), Rejection> {
+        let mut checks = Checks::new();
+        checks.check(
+            (1..=5).contains(&cmd.score),
+            "score",
+            "must be a whole number from 1 to 5",
+        );
+        checks.optional_text("comment", cmd.comment.as_deref(), MAX_RATING_COMMENT_LEN);
+        checks.finish()?;
+        self.emit(ReturnEvent::ReturnRated(ReturnRated {
+            score: cmd.score,
+            comment: cmd.comment.clone(),
+            at: self.now,
+        }));
+        Ok(())
     }
 
     /// Applies a deadline that fell due; idempotent (see `ApplyDeadline`).

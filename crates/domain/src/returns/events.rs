@@ -264,6 +264,15 @@ pub struct RecommendationShown {
     pub followed: bool,
 }
 
+/// The buyer rated the closed return (the comment is personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnRated {
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 /// A deadline passed unmet; its consequence follows as further events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineMissed {
@@ -303,6 +312,7 @@ stored_events! {
         DisputeDecided(DisputeDecided) = "return.dispute_decided",
         DeadlineMissed(DeadlineMissed) = "return.deadline_missed",
         ReturnClosed(ReturnClosed) = "return.closed",
+        ReturnRated(ReturnRated) = "return.rated",
     }
 }
 
@@ -332,6 +342,7 @@ impl ReturnEvent {
             ReturnEvent::DisputeDecided(e) => e.at,
             ReturnEvent::DeadlineMissed(e) => e.at,
             ReturnEvent::ReturnClosed(e) => e.at,
+            ReturnEvent::ReturnRated(e) => e.at,
         }
     }
 
@@ -377,6 +388,7 @@ impl ReturnEvent {
             ReturnEvent::EvidenceAdded(_) => &["evidence"],
             ReturnEvent::ExceptionGranted(_) => &["note"],
             ReturnEvent::DisputeDecided(_) => &["rationale"],
+            ReturnEvent::ReturnRated(_) => &["comment"],
             // Where a parcel went and how it is found, and the payment's reference, point at a
             // person as surely as their words do.
             ReturnEvent::ReturnShipped(_) => &["carrier", "tracking_number"],

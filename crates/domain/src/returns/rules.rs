@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::actor::{Actor, Role};
 
+use super::decide::RATING_WINDOW_DAYS;
 use super::state::{Dispute, EvidenceRecord, GrantedException, ReturnCase};
 use super::vocab::{Action, Status};
 
@@ -21,9 +22,11 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         Action::Accept | Action::Decline | Action::Offer | Action::Receive | Action::Inspect => {
             &[Role::Seller]
         }
-        Action::AcceptOffer | Action::DeclineOffer | Action::Ship | Action::Withdraw => {
-            &[Role::Buyer]
-        }
+        Action::AcceptOffer
+        | Action::DeclineOffer
+        | Action::Ship
+        | Action::Withdraw
+        | Action::Rate => &[Role::Buyer],
         Action::CarrierUpdate | Action::Refund => &[Role::Platform],
         Action::Escalate => &[Role::Buyer, Role::Seller],
         Action::Messages | Action::Evidence => &[Role::Buyer, Role::Seller, Role::Operator],
@@ -131,6 +134,7 @@ pub fn not_now(case: &ReturnCase, action: Action, now: DateTime<Utc>) -> Option<
             in_status(&[Status::Requested, Status::Declined, Status::Escalated])
         }
         Action::Assign | Action::Decide => in_status(&[Status::Escalated]),
+        Action::Rate => rating_blocked(case, now),
         Action::Open => Some("the return already exists".to_owned()),
         // Deadlines are judged by `decide` itself (idempotently), never refused for the state.
         Action::ApplyDeadline => None,
@@ -153,6 +157,19 @@ fn escalation_blocked(case: &ReturnCase, now: DateTime<Utc>) -> Option<String> {
         },
         _ => None,
     }
+}
+
+/// Rating: once, on a closed return, within `RATING_WINDOW_DAYS` of its closing.
+fn rating_blocked(case: &ReturnCase, now: DateTime<Utc>) -> Option<String> {
+    if case.status != Status::Closed {
+        return Some(format!("the return is {}; rate needs closed", case.status));
+    }
+    if case.rating.is_some() {
+        return Some("the return was already rated".to_owned());
+    }
+    let closed_at = case.closed_at.unwrap_or(case.updated_at);
+    let until = crate::calendar::add_days(closed_at, RATING_WINDOW_DAYS);
+    (now >= until).then(|| format!("ratings were open until {until}"))
 }
 
 /// Withdrawal: before the item is delivered back. That is the statuses before `delivered`, plus

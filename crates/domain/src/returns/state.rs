@@ -237,6 +237,15 @@ pub struct EvidenceRecord {
     pub added_at: DateTime<Utc>,
 }
 
+/// The buyer's rating of a closed return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub rated_at: DateTime<Utc>,
+}
+
 /// A return case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnCase {
@@ -273,6 +282,12 @@ pub struct ReturnCase {
     pub exceptions: Vec<GrantedException>,
     pub evidence: Vec<EvidenceRecord>,
     pub message_count: u32,
+    /// When the return closed (absent in snapshots taken before it was kept: then the time of
+    /// the last event stands in).
+    #[serde(default)]
+    pub closed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub rating: Option<Rating>,
     /// The number of events in the stream (the `version` of the view and the ETag).
     pub version: u64,
     pub created_at: DateTime<Utc>,
@@ -327,6 +342,8 @@ impl ReturnCase {
             exceptions: Vec::new(),
             evidence,
             message_count: 0,
+            closed_at: None,
+            rating: None,
             version: 1,
             created_at: e.at,
             updated_at: e.at,
@@ -602,9 +619,17 @@ impl ReturnCase {
                     }
                 }
             }
+            ReturnEvent::ReturnRated(e) => {
+                self.rating = Some(Rating {
+                    score: e.score,
+                    comment: e.comment.clone(),
+                    rated_at: e.at,
+                });
+            }
             ReturnEvent::ReturnClosed(e) => {
                 self.enter(Status::Closed, Deadlines::default());
                 self.outcome = Some(e.outcome);
+                self.closed_at = Some(e.at);
             }
         }
     }

@@ -65,13 +65,14 @@ string_enum! {
         GrantException = "grant-exception",
         Assign = "assign",
         Decide = "decide",
+        Rate = "rate",
         ApplyDeadline = "apply-deadline",
     }
 }
 
 impl Action {
     /// The actions reported in a return view's `allowed_actions`, in docs/api.md's order.
-    pub const ON_A_RETURN: [Action; 17] = [
+    pub const ON_A_RETURN: [Action; 18] = [
         Action::Accept,
         Action::Decline,
         Action::Offer,
@@ -89,6 +90,7 @@ impl Action {
         Action::GrantException,
         Action::Assign,
         Action::Decide,
+        Action::Rate,
     ];
 }
 

@@ -23,7 +23,8 @@ fn histories() -> Vec<Story> {
             .step(platform(), carrier(CarrierStatus::InTransit, now()))
             .step(seller(), receive())
             .step(seller(), inspect(Grade::Used, 2000, true))
-            .step(platform(), refund(2000, PayoutMethod::OriginalPayment)),
+            .step(platform(), refund(2000, PayoutMethod::OriginalPayment))
+            .step(buyer(), rate(4, Some("Quick refund"))),
         Story::us()
             .opened()
             .step(seller(), offer(OfferKind::PartialRefund, Some(10)))

@@ -515,15 +515,24 @@ fn withdrawing_closes_and_releases() {
 }
 
 #[test]
-fn a_closed_return_accepts_only_messages() {
+fn a_closed_return_accepts_only_messages_and_the_buyers_rating() {
     let story = Story::us().opened().step(buyer(), withdraw());
     for actor in [buyer(), seller(), operator()] {
         story
             .given()
             .when(actor.clone(), message())
             .then_types(&["return.message_posted"]);
-        assert!(allowed_actions(story.case(), &actor, now()) == ["messages"]);
+        let expected: &[&str] = if actor == buyer() {
+            &["messages", "rate"]
+        } else {
+            &["messages"]
+        };
+        assert_eq!(allowed_actions(story.case(), &actor, now()), expected);
     }
+    story
+        .given()
+        .when(buyer(), rate(5, None))
+        .then_types(&["return.rated"]);
     story
         .given()
         .when(buyer(), add_evidence())
@@ -532,6 +541,43 @@ fn a_closed_return_accepts_only_messages() {
         .given()
         .when(buyer(), escalate())
         .then_rejects("invalid_transition");
+}
+
+/// A rating is given once, from 1 to 5, within 30 days of the closing (docs/product.md,
+/// "Satisfaction"); its comment is personal data.
+#[test]
+fn a_rating_is_given_once_within_thirty_days_of_closing() {
+    let closed = Story::us().opened().step(buyer(), withdraw());
+    for score in [0, 6, 255] {
+        closed
+            .given()
+            .when(buyer(), rate(score, None))
+            .then_rejects("validation_failed");
+    }
+    let rated = closed.clone().step(buyer(), rate(3, Some("Slow")));
+    assert_eq!(rated.case().rating.as_ref().map(|r| r.score), Some(3));
+    let rejection = rated
+        .given()
+        .when(buyer(), rate(5, None))
+        .then_rejects("invalid_transition");
+    assert!(rejection.detail().contains("already rated"));
+    let late = closed.clone().advance(chrono::TimeDelta::days(30));
+    let rejection = late
+        .given()
+        .when(buyer(), rate(5, None))
+        .then_rejects("invalid_transition");
+    assert!(rejection.detail().contains("ratings were open until"));
+    closed
+        .advance(chrono::TimeDelta::days(30) - chrono::TimeDelta::seconds(1))
+        .given()
+        .when(buyer(), rate(1, None))
+        .then_types(&["return.rated"]);
+    let event = ReturnEvent::ReturnRated(ReturnRated {
+        score: 3,
+        comment: Some("Slow".to_owned()),
+        at: now(),
+    });
+    assert_eq!(event.free_text_fields(), ["comment"]);
 }
 
 #[test]

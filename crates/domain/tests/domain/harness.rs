@@ -213,6 +213,12 @@ pub fn escalate() -> ReturnCommand {
 pub fn withdraw() -> ReturnCommand {
     ReturnCommand::Withdraw(WithdrawReturn)
 }
+pub fn rate(score: u8, comment: Option<&str>) -> ReturnCommand {
+    ReturnCommand::Rate(RateReturn {
+        score,
+        comment: comment.map(str::to_owned),
+    })
+}
 pub fn message() -> ReturnCommand {
     ReturnCommand::PostMessage(PostMessage {
         body: "Hello".to_owned(),

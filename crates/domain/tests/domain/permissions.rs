@@ -63,6 +63,8 @@ fn table() -> Vec<(&'static str, Vec<Role>, Vec<Status>)> {
         ),
         ("assign", vec![Operator], vec![Escalated]),
         ("decide", vec![Operator], vec![Escalated]),
+        // Once, within 30 days of closing.
+        ("rate", vec![Buyer], vec![Closed]),
     ]
 }
 
@@ -85,6 +87,10 @@ fn command_for(action: &str) -> ReturnCommand {
         "grant-exception" => grant(ExceptionRule::ShipBy),
         "assign" => assign(),
         "decide" => decide_refund(1000, false),
+        "rate" => ReturnCommand::Rate(RateReturn {
+            score: 4,
+            comment: None,
+        }),
         other => panic!("no sample command for {other}"),
     }
 }
@@ -157,7 +163,7 @@ fn every_action_role_and_status_follows_the_table() {
             );
         }
     }
-    assert_eq!(checked, 9 * 5 * 17);
+    assert_eq!(checked, 9 * 5 * 18);
 }
 
 #[test]
