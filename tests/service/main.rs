@@ -7,6 +7,7 @@ mod analytics;
 mod arbitration;
 mod authz;
 mod concurrency;
+mod credit;
 mod deadlines;
 mod erasure;
 mod eu_rules;

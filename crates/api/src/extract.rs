@@ -183,3 +183,15 @@ pub(crate) fn version_cursor(cursor: Option<&str>) -> Result<u64, Problem> {
 pub(crate) fn id_of(path: &str) -> Result<Uuid, Problem> {
     Uuid::parse_str(path).map_err(|_| Problem::not_found())
 }
+
+/// `?limit=&cursor=` of the lists paged by version (a return's history and messages, a buyer's
+/// store-credit movements).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}

@@ -8,6 +8,7 @@
 mod analytics;
 pub mod auth;
 pub mod body;
+mod credit;
 mod disputes;
 mod erasure;
 mod extract;

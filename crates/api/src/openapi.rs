@@ -70,6 +70,10 @@ use crate::test_clock::AdvanceBody;
         crate::webhooks::list_deliveries,
         crate::webhooks::retry_delivery,
         crate::erasure::erase_buyer,
+        crate::credit::get_store_credit,
+        crate::credit::credit_movements,
+        crate::credit::spend_credit,
+        crate::credit::expire_credit,
         crate::health::healthz,
         crate::health::readyz,
         serve,
@@ -131,6 +135,7 @@ use crate::test_clock::AdvanceBody;
         (name = "policies", description = "Sellers' return policies, versioned."),
         (name = "returns", description = "Return cases: opening, the actions of their life, their history."),
         (name = "operations", description = "Health, readiness and this document."),
+        (name = "store-credit", description = "Buyers' store-credit ledgers: issued by refunds paid as store credit, spent and expired by the platform."),
         (name = "test-clock", description = "Moving the service's clock, only when started with `RETURNS_TEST_CLOCK=1`."),
     )
 )]

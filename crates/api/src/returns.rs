@@ -12,7 +12,7 @@ use crate::auth::Caller;
 use crate::body::{parse_json, RawBody};
 use crate::extract::{
     answered, command_options, encode_time_cursor, encode_version_cursor, page_limit, reply,
-    time_cursor, version_cursor, versioned, Reply,
+    time_cursor, version_cursor, versioned, PageQuery, Reply,
 };
 use crate::openapi::{CommandHeaders, CommandProblems, QueryProblems, ReadProblems};
 use crate::problem::Problem;
@@ -578,17 +578,6 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-/// `?limit=&cursor=` of a return's history and messages.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct HistoryQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
-    limit: Option<String>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// The returns the caller may see, newest first, filtered.
 #[utoipa::path(
     get,
@@ -639,7 +628,7 @@ async fn history_page(
     state: &ApiState,
     caller: &Caller,
     path: &str,
-    query: &HistoryQuery,
+    query: &PageQuery,
     kinds: returns_app::EventKinds,
 ) -> Result<returns_app::EventPage, Problem> {
     let id = return_id(path)?;
@@ -656,7 +645,7 @@ async fn history_page(
     get,
     path = "/v1/returns/{id}/events",
     tag = "returns",
-    params(("id" = Uuid, Path, description = "The return id"), HistoryQuery),
+    params(("id" = Uuid, Path, description = "The return id"), PageQuery),
     responses(
         (status = 200, description = "A page of the return's events", body = render::EventPage),
         ReadProblems,
@@ -669,7 +658,7 @@ async fn return_events(
     state: web::Data<ApiState>,
     caller: Caller,
     path: web::Path<String>,
-    query: web::Query<HistoryQuery>,
+    query: web::Query<PageQuery>,
 ) -> Reply {
     let page = history_page(&state, &caller, &path, &query, returns_app::EventKinds::All).await?;
     Ok(HttpResponse::Ok().json(render::EventPage {
@@ -687,7 +676,7 @@ async fn return_events(
     get,
     path = "/v1/returns/{id}/messages",
     tag = "returns",
-    params(("id" = Uuid, Path, description = "The return id"), HistoryQuery),
+    params(("id" = Uuid, Path, description = "The return id"), PageQuery),
     responses(
         (status = 200, description = "A page of the return's messages", body = render::MessagePage),
         ReadProblems,
@@ -700,7 +689,7 @@ async fn return_messages(
     state: web::Data<ApiState>,
     caller: Caller,
     path: web::Path<String>,
-    query: web::Query<HistoryQuery>,
+    query: web::Query<PageQuery>,
 ) -> Reply {
     let kinds = returns_app::EventKinds::Messages;
     let page = history_page(&state, &caller, &path, &query, kinds).await?;

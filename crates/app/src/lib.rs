@@ -11,6 +11,7 @@
 
 mod aggregates;
 pub mod clock;
+mod credit;
 mod error;
 mod executor;
 mod flags;
@@ -22,6 +23,7 @@ mod webhooks;
 
 pub use aggregates::returns::OpenReturnRequest;
 pub use clock::{Clock, SystemClock, TestClock};
+pub use credit::CreditPage;
 pub use error::AppError;
 pub use executor::{Answered, CommandOptions};
 pub use flags::{

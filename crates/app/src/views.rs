@@ -23,6 +23,11 @@ pub(crate) fn policy_stream(seller_id: &str) -> String {
     format!("policy-{seller_id}")
 }
 
+/// A buyer's store-credit ledger.
+pub(crate) fn credit_stream(buyer_id: &str) -> String {
+    format!("credit-{buyer_id}")
+}
+
 /// An aggregate's current state and version, for a query (commands load theirs through the
 /// executor), optionally locking the row until the transaction ends.
 pub(crate) async fn load<T: DeserializeOwned, C: GenericClient + Sync>(

@@ -17,6 +17,8 @@
 //! - [`order`]: the order aggregate (stream per order), which also caps quantities and refunds
 //!   across the order's returns.
 //! - [`returns`]: the return case aggregate (stream per return).
+//! - [`credit`]: the store-credit ledger (stream per buyer), credited by refunds paid as store
+//!   credit.
 //! - [`error`]: rejections and decoding errors.
 //!
 //! # Invariants
@@ -26,10 +28,11 @@
 //! - Refunds never exceed what was paid for the items of a return, nor, over all returns, for an
 //!   order line; quantities in open or refunded returns never exceed what was bought.
 
-pub(crate) mod macros;
+pub mod macros;
 
 pub mod actor;
 pub mod calendar;
+pub mod credit;
 pub mod error;
 pub mod evaluation;
 pub mod holidays;
@@ -47,6 +50,7 @@ pub use error::{DecodeError, FieldError, Rejection};
 pub use evaluation::{evaluate, evaluate_with_exceptions, PolicyEvaluation};
 pub use ids::{BuyerId, LineId, OrderId, ParseError, ReturnId, SellerId, Sku};
 pub use law::Jurisdiction;
+pub use macros::StoredEvent;
 pub use money::{Currency, MinorUnits, Money, MoneyError};
 pub use order::{Order, OrderCommand, OrderEvent};
 pub use policy::{PolicyEvent, PolicyState, SellerPolicy};

@@ -141,7 +141,31 @@ macro_rules! stored_events {
                 }
             }
         }
+
+        impl $crate::macros::StoredEvent for $name {
+            fn stored_type(&self) -> &'static str {
+                self.event_type()
+            }
+
+            fn stored_version(&self) -> u32 {
+                self.schema_version()
+            }
+
+            fn stored_data(&self) -> ::serde_json::Value {
+                self.to_data()
+            }
+        }
     };
 }
 
 pub(crate) use stored_events;
+
+/// What every enum of `stored_events!` offers, for code that stores events of any aggregate.
+pub trait StoredEvent {
+    /// The stable stored type name.
+    fn stored_type(&self) -> &'static str;
+    /// The schema version written today.
+    fn stored_version(&self) -> u32;
+    /// The payload as stored JSON.
+    fn stored_data(&self) -> serde_json::Value;
+}

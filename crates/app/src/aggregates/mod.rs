@@ -7,20 +7,34 @@
 //! | order | `order-<order_id>` | `snapshots` | — |
 //! | policy | `policy-<seller_id>` | `snapshots` | — |
 //! | return | `return-<uuid>` | `snapshots` | `return_index`, `deadlines` |
+//! | credit | `credit-<buyer_id>` | `snapshots` | — |
 //! | flag | `flag-<uuid>` | `abuse_flags` (raised by the abuse projection) | — |
 //! | webhook | — (configuration, not events) | `webhook_subscriptions` | — |
 
+pub(crate) mod credit;
 pub(crate) mod flag;
 pub(crate) mod order;
 pub(crate) mod policy;
 pub(crate) mod returns;
 pub(crate) mod webhook;
 
+use returns_domain::StoredEvent;
+use returns_event_store::NewEvent;
 use serde::de::DeserializeOwned;
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 
 use crate::error::AppError;
+use crate::personal::PersonalValue;
+
+/// The events of an aggregate whose payloads hold no personal data, as stored.
+pub(crate) fn plain_events<E: StoredEvent>(events: &[E]) -> (Vec<NewEvent>, Vec<PersonalValue>) {
+    let events = events
+        .iter()
+        .map(|e| NewEvent::new(e.stored_type(), e.stored_version(), e.stored_data()))
+        .collect();
+    (events, Vec::new())
+}
 
 /// Loads a snapshot and locks it until the command's transaction ends.
 pub(crate) const SNAPSHOT_LOCKED_SQL: &str =

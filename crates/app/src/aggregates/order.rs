@@ -27,11 +27,7 @@ impl Aggregate for OrderAggregate {
     }
 
     fn encode(events: &[OrderEvent]) -> (Vec<NewEvent>, Vec<PersonalValue>) {
-        let events = events
-            .iter()
-            .map(|e| NewEvent::new(e.event_type(), e.schema_version(), e.to_data()))
-            .collect();
-        (events, Vec::new())
+        super::plain_events(events)
     }
 
     fn data_subject(state: &Order) -> (&'static str, &str) {

@@ -2,6 +2,7 @@
 //! deadline scheduler (docs/api.md, "Returns"). A decision may also append to the order's stream
 //! (the quantities it reserves or releases), in the same transaction.
 
+use returns_domain::credit::CreditAccount;
 use returns_domain::order::ItemRequest;
 use returns_domain::policy::PolicySet;
 use returns_domain::returns::{
@@ -16,6 +17,7 @@ use returns_event_store::{EventStore, GenericClient, NewEvent};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use super::credit::{ledger_at, CreditAggregate, LEDGER_OF_RETURN_SQL};
 use super::order::{may_see_order, OrderAggregate};
 use super::{first, snapshot_at};
 use crate::error::AppError;
@@ -124,6 +126,8 @@ pub(crate) struct CaseFacts {
     order: (Order, u64),
     policy: SellerPolicy,
     buyer_flagged: bool,
+    /// The buyer's store-credit ledger, loaded (and locked) for a refund only.
+    ledger: Option<(CreditAccount, u64)>,
 }
 
 impl CaseFacts {
@@ -150,6 +154,8 @@ fn record(
     let case = writes.record::<ReturnAggregate>(cx, case, version, &decision.return_events)?;
     let (order, order_version) = facts.order;
     writes.record::<OrderAggregate>(cx, Some(order), order_version, &decision.order_events)?;
+    let (ledger, ledger_version) = facts.ledger.map_or((None, 0), |(l, v)| (Some(l), v));
+    writes.record::<CreditAggregate>(cx, ledger, ledger_version, &decision.credit_events)?;
     Ok(case)
 }
 
@@ -186,6 +192,7 @@ impl Command for OpenReturnCommand {
             order: (order, version),
             policy,
             buyer_flagged,
+            ledger: None,
         })
     }
 
@@ -225,6 +232,7 @@ fn case_facts(row: Option<&Row>, caller: &Actor) -> Result<CaseFacts, AppError> 
         order: (order, order_version),
         policy,
         buyer_flagged: false,
+        ledger: None,
     })
 }
 
@@ -264,12 +272,23 @@ impl Command for ReturnActionCommand {
         self.command.action().as_str()
     }
 
+    /// A refund may credit the buyer's store-credit ledger: it is read (and locked) in the same
+    /// round trip.
     fn load(&self, _cx: &Cx) -> Vec<Sql> {
-        case_load(self.return_id)
+        let mut load = case_load(self.return_id);
+        if matches!(self.command, ReturnCommand::Refund(_)) {
+            load.push(Sql::new(
+                LEDGER_OF_RETURN_SQL,
+                vec![Box::new(return_stream(*self.return_id.as_uuid()))],
+            ));
+        }
+        load
     }
 
     fn parse(&self, rows: Vec<Vec<Row>>, cx: &Cx) -> Result<Self::Loaded, AppError> {
-        Ok((case_facts(first(&rows, 0), &cx.caller)?, None))
+        let mut facts = case_facts(first(&rows, 0), &cx.caller)?;
+        facts.ledger = ledger_at(first(&rows, 1))?;
+        Ok((facts, None))
     }
 
     /// A dispute decision records the recommendation the operator was shown, recomputed from the

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::actor::{Actor, Role};
 use crate::calendar;
+use crate::credit::{CreditEvent, CreditIssued};
 use crate::error::{Checks, Rejection};
 use crate::evaluation::{evaluate, evaluate_with_exceptions};
 use crate::money::MinorUnits;
@@ -76,18 +77,22 @@ pub struct Context<'a> {
     pub buyer_flagged: bool,
 }
 
-/// What a command produced: events for the return's stream and for its order's stream, to be
-/// appended together atomically (each with its expected version). Both empty: nothing to do (an
+/// What a command produced: events for the return's stream, for its order's stream and for the
+/// buyer's store-credit ledger, to be appended together atomically (each with its expected version). Both empty: nothing to do (an
 /// idempotent repeat).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Decision {
     pub return_events: Vec<ReturnEvent>,
     pub order_events: Vec<OrderEvent>,
+    /// Store credit issued to the buyer's ledger (a refund paid as store credit).
+    pub credit_events: Vec<CreditEvent>,
 }
 
 impl Decision {
     pub fn is_empty(&self) -> bool {
-        self.return_events.is_empty() && self.order_events.is_empty()
+        self.return_events.is_empty()
+            && self.order_events.is_empty()
+            && self.credit_events.is_empty()
     }
 }
 
@@ -830,6 +835,19 @@ impl<'a> Builder<'a> {
             at: self.now,
         }));
         self.emit_order(recorded);
+        if cmd.method == PayoutMethod::StoreCredit {
+            self.decision
+                .credit_events
+                .push(CreditEvent::CreditIssued(CreditIssued {
+                    buyer_id: self.case.buyer_id.clone(),
+                    currency: self.case.currency,
+                    amount_minor: cmd.amount_minor,
+                    principal_minor: principal,
+                    bonus_minor: bonus,
+                    return_id: self.case.id,
+                    at: self.now,
+                }));
+        }
         let outcome = if principal >= self.case.requested_amount_minor {
             Outcome::Refunded
         } else {

@@ -322,6 +322,24 @@ fn a_store_credit_offer_carries_the_policy_bonus() {
         .given()
         .when(platform(), refund(2750, PayoutMethod::OriginalPayment))
         .then_field_error("method");
+    // Paid as store credit, it credits the buyer's ledger in the same decision.
+    let paid = story
+        .given()
+        .when(platform(), refund(2750, PayoutMethod::StoreCredit));
+    let credit = &paid.decision().credit_events;
+    let [returns_domain::credit::CreditEvent::CreditIssued(issued)] = credit.as_slice() else {
+        panic!("expected one credit.issued, got {credit:?}");
+    };
+    assert_eq!(
+        (
+            issued.amount_minor,
+            issued.principal_minor,
+            issued.bonus_minor
+        ),
+        (minor(2750), minor(2500), minor(250))
+    );
+    assert_eq!(issued.buyer_id, story.case().buyer_id);
+    assert_eq!(issued.return_id, story.case().id);
     let story = story.step(platform(), refund(2750, PayoutMethod::StoreCredit));
     assert_eq!(story.case().outcome, Some(Outcome::Refunded));
     assert_eq!(story.case().refunded_amount_minor, minor(2750));
