@@ -27,3 +27,4 @@ mod satisfaction;
 mod support;
 mod validation;
 mod webhooks;
+mod whatif;

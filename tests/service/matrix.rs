@@ -159,6 +159,15 @@ async fn every_operation_answers_every_caller_as_documented() {
             [F, F, A, A, A, F, F],
         ),
         row(
+            Method::POST,
+            "/v1/sellers/{seller_id}/policy/what-if",
+            "/v1/sellers/seller-1/policy/what-if",
+            Some(
+                json!({"policy": {}, "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"}),
+            ),
+            [F, F, A, F, A, F, F],
+        ),
+        row(
             Method::GET,
             "/v1/buyers/{buyer_id}/store-credit",
             "/v1/buyers/buyer-1/store-credit",

@@ -25,6 +25,7 @@ mod routes;
 mod test_clock;
 mod time;
 mod webhooks;
+mod whatif;
 
 use std::sync::Arc;
 

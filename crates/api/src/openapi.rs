@@ -70,6 +70,7 @@ use crate::test_clock::AdvanceBody;
         crate::webhooks::list_deliveries,
         crate::webhooks::retry_delivery,
         crate::erasure::erase_buyer,
+        crate::whatif::policy_what_if,
         crate::credit::get_store_credit,
         crate::credit::credit_movements,
         crate::credit::spend_credit,

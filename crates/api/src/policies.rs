@@ -21,6 +21,28 @@ pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
 
 // ----- policies -----
 
+/// The `{seller_id}` of a path.
+pub(crate) fn seller_of(path: &str) -> Result<SellerId, Problem> {
+    parse_path(path, "seller_id", |s| {
+        SellerId::parse(s).map_err(|e| e.to_string())
+    })
+}
+
+/// A policy document, its field errors named under `prefix` (e.g. `policy.`).
+pub(crate) fn parse_policy(document: &Value, prefix: &str) -> Result<SellerPolicy, Problem> {
+    SellerPolicy::parse(document).map_err(|errors| {
+        Problem::validation(
+            errors
+                .into_iter()
+                .map(|e| FieldError {
+                    field: format!("{prefix}{}", e.field),
+                    message: e.message,
+                })
+                .collect(),
+        )
+    })
+}
+
 /// Set a seller's return policy (that seller, or an operator).
 ///
 /// Each change is a new `policy_version`. Returns are judged by the version that was current when
@@ -44,22 +66,10 @@ async fn put_policy(
     path: web::Path<String>,
     body: RawBody,
 ) -> Reply {
-    let seller_id = parse_path(&path, "seller_id", |s| {
-        SellerId::parse(s).map_err(|e| e.to_string())
-    })?;
+    let seller_id = seller_of(&path)?;
     returns_domain::policy::authorize(&caller.0, &seller_id).map_err(Problem::from)?;
     let document: Value = parse_json(&body.0)?;
-    let policy = SellerPolicy::parse(&document).map_err(|errors| {
-        Problem::validation(
-            errors
-                .into_iter()
-                .map(|e| FieldError {
-                    field: e.field,
-                    message: e.message,
-                })
-                .collect(),
-        )
-    })?;
+    let policy = parse_policy(&document, "")?;
     let opts = command_options(&req, &body.0)?;
     let seller = seller_id.as_str().to_owned();
     let render = move |(policy, version): &(SellerPolicy, u64)| {
@@ -88,9 +98,7 @@ async fn put_policy(
     security(("bearer" = [])),
 )]
 async fn get_policy(state: web::Data<ApiState>, _caller: Caller, path: web::Path<String>) -> Reply {
-    let seller_id = parse_path(&path, "seller_id", |s| {
-        SellerId::parse(s).map_err(|e| e.to_string())
-    })?;
+    let seller_id = seller_of(&path)?;
     let (policy, version) = state.service.get_policy(seller_id.as_str()).await?;
     Ok(reply(stored(
         StatusCode::OK,

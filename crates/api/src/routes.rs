@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let scope = crate::webhooks::configure(scope);
     let scope = crate::erasure::configure(scope);
     let scope = crate::credit::configure(scope);
+    let scope = crate::whatif::configure(scope);
     // Last, so that every route above is tried first.
     let scope = method_not_allowed(scope);
     cfg.service(scope);

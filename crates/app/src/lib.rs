@@ -20,6 +20,7 @@ mod personal;
 mod service;
 mod views;
 mod webhooks;
+mod whatif;
 
 pub use aggregates::returns::OpenReturnRequest;
 pub use clock::{Clock, SystemClock, TestClock};
@@ -37,3 +38,4 @@ pub use webhooks::{
     AllowList, Delivery, DeliveryStatus, NewWebhook, Requeue, Subscription, TargetError,
     ALL_RETURN_EVENTS,
 };
+pub use whatif::{WhatIfPage, WHAT_IF_PAGE};

@@ -19,6 +19,7 @@
 //! - [`returns`]: the return case aggregate (stream per return).
 //! - [`credit`]: the store-credit ledger (stream per buyer), credited by refunds paid as store
 //!   credit.
+//! - [`whatif`]: a seller's past returns judged again under a proposed policy.
 //! - [`error`]: rejections and decoding errors.
 //!
 //! # Invariants
@@ -44,6 +45,7 @@ pub mod policy;
 pub mod returns;
 pub mod rma;
 pub mod taxonomy;
+pub mod whatif;
 
 pub use actor::{Actor, Role};
 pub use error::{DecodeError, FieldError, Rejection};

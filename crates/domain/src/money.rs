@@ -90,6 +90,8 @@ pub struct MinorUnits(i64);
 
 impl MinorUnits {
     pub const ZERO: MinorUnits = MinorUnits(0);
+    /// The largest amount: totals that would overflow stop here.
+    pub const MAX: MinorUnits = MinorUnits(i64::MAX);
 
     pub fn new(amount: i64) -> Result<Self, MoneyError> {
         if amount < 0 {

@@ -359,6 +359,15 @@ pub fn evolve(state: Option<PolicyState>, event: &PolicyEvent) -> Option<PolicyS
 /// The seller itself or an operator may set a seller's policy; anyone else is refused whatever the
 /// policy says, so callers check this before they parse the policy.
 pub fn authorize(actor: &Actor, seller_id: &SellerId) -> Result<(), Rejection> {
+    authorize_action(actor, seller_id, "set-policy")
+}
+
+/// Whether `actor` may take `action` on `seller_id`'s policy: that seller, or an operator.
+pub fn authorize_action(
+    actor: &Actor,
+    seller_id: &SellerId,
+    action: &'static str,
+) -> Result<(), Rejection> {
     let allowed = match actor.role {
         Role::Operator => true,
         Role::Seller => actor.id == seller_id.as_str(),
@@ -368,7 +377,7 @@ pub fn authorize(actor: &Actor, seller_id: &SellerId) -> Result<(), Rejection> {
         Ok(())
     } else {
         Err(Rejection::Forbidden {
-            action: "set-policy",
+            action,
             role: actor.role,
         })
     }

@@ -2,6 +2,7 @@
 //! deadline scheduler (docs/api.md, "Returns"). A decision may also append to the order's stream
 //! (the quantities it reserves or releases), in the same transaction.
 
+use chrono::{DateTime, Utc};
 use returns_domain::credit::CreditAccount;
 use returns_domain::order::ItemRequest;
 use returns_domain::policy::PolicySet;
@@ -249,6 +250,60 @@ pub(crate) async fn read_case<C: GenericClient + Sync>(
     let facts = case_facts(row.as_ref(), caller)?;
     let (case, _) = facts.case.ok_or(AppError::NotFound)?;
     Ok((case, facts.policy))
+}
+
+/// A page of a seller's returns created in `[$2, $3)`, after the `(created_at, return_id)` cursor
+/// `($4, $5)` when given, oldest first, each with its order and the policy it is judged by (the
+/// columns of [`case_select`]), then its `created_at` and id.
+const SELLER_CASES_SQL: &str = concat!(
+    "SELECT r.state, r.version, o.state, o.version, ",
+    policy_of_order!(),
+    ", i.created_at, i.return_id \
+     FROM return_index i \
+     JOIN snapshots r ON r.stream_id = 'return-' || i.return_id::text \
+     JOIN snapshots o ON o.stream_id = 'order-' || i.order_id \
+     WHERE i.seller_id = $1 AND i.created_at >= $2 AND i.created_at < $3 \
+       AND ($4::timestamptz IS NULL OR (i.created_at, i.return_id) > ($4, $5)) \
+     ORDER BY i.created_at, i.return_id LIMIT $6"
+);
+
+/// A seller's returns created in `[from, to)`, oldest first, a page at a time: each case with its
+/// order and the policy it is judged by, and the cursor of the next page when one may follow.
+pub(crate) async fn seller_cases<C: GenericClient + Sync>(
+    client: &C,
+    caller: &Actor,
+    seller_id: &str,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<SellerCases, AppError> {
+    let stmt = client.prepare_cached(SELLER_CASES_SQL).await?;
+    let (after_at, after_id) = after.map_or((None, Uuid::nil()), |(t, id)| (Some(t), id));
+    let rows = client
+        .query(
+            &stmt,
+            &[&seller_id, &from, &to, &after_at, &after_id, &limit],
+        )
+        .await?;
+    let mut cases = Vec::with_capacity(rows.len());
+    let mut next = None;
+    for row in &rows {
+        let facts = case_facts(Some(row), caller)?;
+        let (case, _) = facts.case.ok_or(AppError::NotFound)?;
+        next = Some((row.try_get(5)?, row.try_get(6)?));
+        cases.push((case, facts.order.0, facts.policy));
+    }
+    let full = i64::try_from(rows.len()).is_ok_and(|n| n >= limit);
+    Ok(SellerCases {
+        cases,
+        next: if full { next } else { None },
+    })
+}
+
+/// A page of [`seller_cases`].
+pub(crate) struct SellerCases {
+    pub cases: Vec<(ReturnCase, Order, SellerPolicy)>,
+    pub next: Option<(DateTime<Utc>, Uuid)>,
 }
 
 fn case_load(return_id: ReturnId) -> Vec<Sql> {

@@ -10,7 +10,7 @@ use crate::actor::{Actor, Role};
 use crate::calendar;
 use crate::credit::{CreditEvent, CreditIssued};
 use crate::error::{Checks, Rejection};
-use crate::evaluation::{evaluate, evaluate_with_exceptions};
+use crate::evaluation::{evaluate, evaluate_with_exceptions, PolicyEvaluation};
 use crate::money::MinorUnits;
 use crate::order::{latest_reportable, Order, OrderEvent};
 use crate::policy::{OnSellerTimeout, RefundMethod, SellerPolicy};
@@ -32,8 +32,8 @@ use super::rules::{allowed_actions, can_see, not_now, role_may};
 use super::state::ReturnCase;
 use super::vocab::{
     Action, ApprovalSource, ArrivalSource, CarrierStatus, DeadlineKind, DecisionOutcome,
-    DeclineStage, EscalationTrigger, ExceptionRule, FundedBy, OfferKind, OnArrival, Outcome,
-    PayoutMethod, RefundBasis, Status,
+    DeclineStage, EscalationTrigger, ExceptionRule, FundedBy, Intake, OfferKind, OnArrival,
+    Outcome, PayoutMethod, RefundBasis, Status,
 };
 
 /// After a decline, the buyer may escalate for this many days (docs/api.md's default).
@@ -134,11 +134,28 @@ fn merge_validation(checks: &mut Checks, rejection: Rejection) -> Result<(), Rej
     }
 }
 
-/// How a new request is handled.
-enum Intake {
-    Returnless,
-    AutoApproved,
-    ToSeller,
+/// How a new request is handled under `policy`, given its evaluation: refunded at once without
+/// the item, authorised for shipping at once, or left to the seller. Only an eligible request of a
+/// buyer without a confirmed abuse flag is settled without the seller, within the policy's limits.
+pub fn intake_for(
+    evaluation: &PolicyEvaluation,
+    policy: &SellerPolicy,
+    reason: Reason,
+    resolution: Resolution,
+    buyer_flagged: bool,
+) -> Intake {
+    let requested = evaluation.requested_amount_minor;
+    let trusted = evaluation.eligible && !buyer_flagged;
+    let within = |max: MinorUnits| !max.is_zero() && requested <= max;
+    if trusted && resolution == Resolution::Refund && within(policy.returnless_refund_max_minor) {
+        Intake::Returnless
+    } else if trusted && reason != Reason::NotReceived && within(policy.auto_approve_max_minor) {
+        // A `not_received` claim has nothing to send back, so it is never authorised for shipping
+        // automatically (it may still be refunded returnless).
+        Intake::AutoApproved
+    } else {
+        Intake::ToSeller
+    }
 }
 
 fn open_return(open: &OpenReturn, ctx: &Context<'_>) -> Result<Decision, Rejection> {
@@ -188,22 +205,14 @@ fn open_return(open: &OpenReturn, ctx: &Context<'_>) -> Result<Decision, Rejecti
     }
 
     let requested = evaluation.requested_amount_minor;
-    let trusted = evaluation.eligible && !ctx.buyer_flagged;
     let policy = ctx.policy;
-    let within = |max: MinorUnits| !max.is_zero() && requested <= max;
-    let intake = if trusted
-        && open.resolution == Resolution::Refund
-        && within(policy.returnless_refund_max_minor)
-    {
-        Intake::Returnless
-    } else if trusted && open.reason != Reason::NotReceived && within(policy.auto_approve_max_minor)
-    {
-        // A `not_received` claim has nothing to send back, so it is never authorised for shipping
-        // automatically (it may still be refunded returnless).
-        Intake::AutoApproved
-    } else {
-        Intake::ToSeller
-    };
+    let intake = intake_for(
+        &evaluation,
+        policy,
+        open.reason,
+        open.resolution,
+        ctx.buyer_flagged,
+    );
     let seller_response_due = match intake {
         Intake::ToSeller => Some(calendar::add_business_days(
             now,

@@ -40,7 +40,7 @@ mod vocab;
 
 pub use commands::*;
 pub use decide::{
-    decide, Context, Decision, DECISION_BUSINESS_DAYS, ESCALATION_WINDOW_DAYS,
+    decide, intake_for, Context, Decision, DECISION_BUSINESS_DAYS, ESCALATION_WINDOW_DAYS,
     MAX_EVIDENCE_PER_RETURN, MAX_MESSAGES_PER_RETURN, OFFER_VALID_DAYS, RATING_WINDOW_DAYS,
     REFUND_PROCESSING_DAYS,
 };

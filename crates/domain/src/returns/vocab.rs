@@ -170,6 +170,18 @@ string_enum! {
 }
 
 string_enum! {
+    /// How a new request was (or would be) handled at opening.
+    pub enum Intake ("intake") {
+        /// Refunded at once; the buyer keeps the item.
+        Returnless = "returnless",
+        /// Authorised for shipping at once.
+        AutoApproved = "auto_approved",
+        /// Left to the seller to answer.
+        ToSeller = "to_seller",
+    }
+}
+
+string_enum! {
     /// Why a refund fell due.
     pub enum RefundBasis ("basis") {
         AutoReturnless = "auto_returnless",
