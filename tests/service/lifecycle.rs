@@ -180,7 +180,13 @@ async fn allowed_actions_are_those_of_the_caller() {
 
     assert_eq!(
         strings(&for_buyer["allowed_actions"]),
-        sorted(&["escalate", "withdraw", "messages", "evidence"])
+        sorted(&[
+            "escalate",
+            "withdraw",
+            "messages",
+            "evidence",
+            "choose-method"
+        ])
     );
     assert_eq!(
         strings(&for_seller["allowed_actions"]),

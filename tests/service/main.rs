@@ -16,6 +16,7 @@ mod idempotency;
 mod lifecycle;
 mod limits;
 mod matrix;
+mod methods;
 mod metrics;
 mod openapi;
 mod orders;

@@ -79,6 +79,7 @@ fn action_body(action: &str) -> Value {
         "evidence" => json!({"kind": "photo", "url": "https://cdn.example/p.jpg"}),
         "grant-exception" => json!({"rule": "return_window", "note": "Goodwill"}),
         "rate" => json!({"score": 5}),
+        "choose-method" => json!({"method": "mail"}),
         "decide" => {
             json!({"outcome": "refund_buyer", "refund_amount_minor": 100, "rationale": "Fair"})
         }

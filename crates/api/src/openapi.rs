@@ -120,6 +120,7 @@ use crate::test_clock::AdvanceBody;
         MessageBody,
         GrantExceptionBody,
         RateBody,
+        crate::returns::MethodBody,
         DecideBody,
         EmptyBody,
         AdvanceBody,
@@ -210,6 +211,24 @@ vocabulary! {
         returns_domain::policy::OnSellerTimeout::ALL;
     RefundMethod: "A way of settling a return that a seller's policy offers." =>
         returns_domain::policy::RefundMethod::ALL;
+    MethodKind: "How the item goes back: a mail label, a relay point, a carrier pickup, a store." =>
+        returns_domain::methods::MethodKind::ALL;
+    BuyerPays: "Who pays for a return method: as the reason says, never, or always." =>
+        returns_domain::methods::BuyerPays::ALL;
+}
+
+/// One return method a policy offers.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct MethodTermsBody {
+    pub method: MethodKind,
+    /// ["by_reason"]: `by_reason` (as `buyer_pays_return_shipping_for` says), `never`, `always`
+    /// (never under the EU conformity guarantee).
+    pub buyer_pays: Option<BuyerPays>,
+    /// What the method costs the buyer where the buyer pays, deducted from the refund; absent:
+    /// the policy's `return_shipping_fee_minor`.
+    #[schema(minimum = 0)]
+    pub fee_minor: Option<i64>,
 }
 
 // ----- request parts documented here only -----
@@ -261,6 +280,9 @@ pub struct PolicyBody {
     /// [0].
     #[schema(minimum = 0)]
     pub store_credit_bonus_percent: Option<u32>,
+    /// The ways the item may go back, 1 to 4, each once [[{"method": "mail", "buyer_pays":
+    /// "by_reason"}]].
+    pub return_methods: Option<Vec<MethodTermsBody>>,
 }
 
 /// The optional headers of a command (any POST or PUT of `/v1`).
@@ -470,6 +492,11 @@ fn action_doc(action: Action) -> Option<ActionDoc> {
             EmptyBody::name(),
         ),
         Action::Decide => ("Decide the dispute", "escalated", DecideBody::name()),
+        Action::ChooseMethod => (
+            "Choose how the item goes back: mail, a relay point, a carrier pickup or a store",
+            "requested, offer_pending, authorized",
+            crate::returns::MethodBody::name(),
+        ),
         Action::Rate => (
             "Rate how the return was handled (1 to 5, once, within 30 days of closing)",
             "closed",

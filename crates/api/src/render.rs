@@ -14,10 +14,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use returns_app::{ActorRef, RecordedEvent};
+use returns_domain::methods::{MethodTerms, ReturnMethod};
 use returns_domain::order::{OrderLine, ReturnAllocation};
 use returns_domain::policy::{OnSellerTimeout, RefundMethod};
 use returns_domain::returns::{
-    allowed_actions, dispute_for_parties, evidence_for_parties, exceptions_for_parties,
+    allowed_actions, dispute_for_parties, evidence_for_parties, exceptions_for_parties, next_step,
     sees_operator_data, Authorization, Deadlines, Decline, Dispute, EvidenceRecord,
     GrantedException, Inspection, IssuedRefund, MissedDeadline, Offer, Outcome,
     PolicyView as ReturnPolicy, Rating, ReturnItem, Shipment, Status, OPERATOR_SHOWN_TO_PARTIES,
@@ -129,6 +130,12 @@ pub struct ReturnView<'a> {
     /// The buyer's rating once given: `score` (1 to 5), `comment`?, `rated_at`.
     #[schema(value_type = Option<Object>, required = true)]
     pub rating: &'a Option<Rating>,
+    /// How the item goes back: `method` (`mail`, `relay_point`, `pickup`, `store`) and its
+    /// details (`point_id` and `drop_off_code`, `slot_start` and `slot_end`, `store_id`).
+    #[schema(value_type = Object)]
+    pub return_method: &'a ReturnMethod,
+    /// What happens next, in words: who is to act, what to do and by when.
+    pub next_step: String,
     /// The actions this caller may take now.
     #[schema(value_type = Vec<crate::openapi::ReturnAction>)]
     pub allowed_actions: Vec<&'static str>,
@@ -219,6 +226,14 @@ pub struct DeadlinesView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime)]
     pub escalate_by: Option<String>,
+    /// The item is to be left at the relay point or the store by then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub drop_off_by: Option<String>,
+    /// The end of the booked pickup slot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub pickup_by: Option<String>,
 }
 
 impl DeadlinesView {
@@ -231,6 +246,8 @@ impl DeadlinesView {
             decision_due,
             offer_expires,
             escalate_by,
+            drop_off_by,
+            pickup_by,
         } = deadlines;
         DeadlinesView {
             seller_response_due: seller_response_due.map(time),
@@ -240,6 +257,8 @@ impl DeadlinesView {
             decision_due: decision_due.map(time),
             offer_expires: offer_expires.map(time),
             escalate_by: escalate_by.map(time),
+            drop_off_by: drop_off_by.map(time),
+            pickup_by: pickup_by.map(time),
         }
     }
 }
@@ -308,6 +327,8 @@ pub fn return_view<'a>(case: &'a ReturnCase, caller: &Actor, now: DateTime<Utc>)
         message_count: case.message_count,
         closed_at: case.closed_at.map(time),
         rating: &case.rating,
+        return_method: &case.return_method,
+        next_step: next_step(case),
         allowed_actions: allowed_actions(case, caller, now),
         version: case.version,
         created_at: time(case.created_at),
@@ -386,6 +407,9 @@ pub struct PolicyView<'a> {
     #[schema(value_type = Vec<crate::openapi::RefundMethod>)]
     pub refund_methods: &'a [RefundMethod],
     pub store_credit_bonus_percent: u32,
+    /// The ways the item may go back: `method`, `buyer_pays`, `fee_minor`.
+    #[schema(value_type = Vec<crate::openapi::MethodTermsBody>)]
+    pub return_methods: &'a [MethodTerms],
     pub seller_id: &'a str,
     pub policy_version: u64,
 }
@@ -409,6 +433,7 @@ pub fn policy_view<'a>(
         inspect_business_days,
         refund_methods,
         store_credit_bonus_percent,
+        return_methods,
     } = policy;
     PolicyView {
         return_window_days: *return_window_days,
@@ -424,6 +449,7 @@ pub fn policy_view<'a>(
         inspect_business_days: *inspect_business_days,
         refund_methods,
         store_credit_bonus_percent: *store_credit_bonus_percent,
+        return_methods,
         seller_id,
         policy_version: version,
     }

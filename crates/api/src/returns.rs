@@ -19,12 +19,14 @@ use crate::problem::Problem;
 use crate::render;
 use crate::ApiState;
 use returns_app::OpenReturnRequest;
+use returns_domain::methods::{MethodKind, MethodRequest};
 use returns_domain::order::ItemRequest;
 use returns_domain::returns::{
     AcceptOffer, AcceptReturn, Action, AddEvidence, AssignDispute, CarrierStatus, CarrierUpdate,
-    DecideDispute, DecisionOutcome, DeclineOffer, DeclineReturn, EscalateReturn, ExceptionRule,
-    FundedBy, GrantException, InspectReturn, IssueRefund, MakeOffer, OfferKind, PayoutMethod,
-    PostMessage, RateReturn, ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn, WithdrawReturn,
+    ChooseMethod, DecideDispute, DecisionOutcome, DeclineOffer, DeclineReturn, EscalateReturn,
+    ExceptionRule, FundedBy, GrantException, InspectReturn, IssueRefund, MakeOffer, OfferKind,
+    PayoutMethod, PostMessage, RateReturn, ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn,
+    WithdrawReturn,
 };
 use returns_domain::{
     Evidence, EvidenceKind, Grade, LineId, MinorUnits, OrderId, Reason, Resolution, ReturnId,
@@ -68,10 +70,15 @@ pub(crate) struct OpenReturnBody {
     resolution: Resolution,
     #[serde(default)]
     evidence: Vec<EvidenceBody>,
+    /// How the item is to go back (a mail label when absent).
+    #[serde(default)]
+    return_method: Option<MethodBody>,
 }
 
-impl From<OpenReturnBody> for OpenReturnRequest {
-    fn from(body: OpenReturnBody) -> Self {
+impl TryFrom<OpenReturnBody> for OpenReturnRequest {
+    type Error = Problem;
+
+    fn try_from(body: OpenReturnBody) -> Result<Self, Problem> {
         let OpenReturnBody {
             order_id,
             items,
@@ -79,15 +86,71 @@ impl From<OpenReturnBody> for OpenReturnRequest {
             description,
             resolution,
             evidence,
+            return_method,
         } = body;
-        OpenReturnRequest {
+        Ok(OpenReturnRequest {
             order_id,
             items: items.into_iter().map(ItemRequest::from).collect(),
             reason,
             description,
             resolution,
             evidence: evidence.into_iter().map(Evidence::from).collect(),
-        }
+            return_method: return_method
+                .map(|m| m.into_request("return_method."))
+                .transpose()?,
+        })
+    }
+}
+
+/// `choose-method`, and `return_method` of `POST /v1/returns`: how the item goes back, with what
+/// the method needs.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "ReturnMethod")]
+pub(crate) struct MethodBody {
+    #[schema(value_type = crate::openapi::MethodKind)]
+    method: MethodKind,
+    /// `relay_point`: the carrier's relay point id (1 to 64 characters of `A-Za-z0-9._:-`).
+    #[serde(default)]
+    point_id: Option<String>,
+    /// `pickup`: the slot, starting in the future (within 30 days), up to 12 hours long.
+    #[serde(default, deserialize_with = "crate::time::bounded_opt")]
+    slot_start: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::time::bounded_opt")]
+    slot_end: Option<DateTime<Utc>>,
+    /// `store`: the seller's store id (1 to 64 characters of `A-Za-z0-9._:-`).
+    #[serde(default)]
+    store_id: Option<String>,
+}
+
+impl MethodBody {
+    /// The request, with missing details named under `prefix`.
+    fn into_request(self, prefix: &str) -> Result<MethodRequest, Problem> {
+        let MethodBody {
+            method,
+            point_id,
+            slot_start,
+            slot_end,
+            store_id,
+        } = self;
+        let missing = |field: &str| {
+            Problem::invalid(
+                &format!("{prefix}{field}"),
+                format!("is required for {method}"),
+            )
+        };
+        Ok(match method {
+            MethodKind::Mail => MethodRequest::Mail,
+            MethodKind::RelayPoint => MethodRequest::RelayPoint {
+                point_id: point_id.ok_or_else(|| missing("point_id"))?,
+            },
+            MethodKind::Pickup => MethodRequest::Pickup {
+                slot_start: slot_start.ok_or_else(|| missing("slot_start"))?,
+                slot_end: slot_end.ok_or_else(|| missing("slot_end"))?,
+            },
+            MethodKind::Store => MethodRequest::Store {
+                store_id: store_id.ok_or_else(|| missing("store_id"))?,
+            },
+        })
     }
 }
 
@@ -479,7 +542,7 @@ async fn open_return(
     caller: Caller,
     body: RawBody,
 ) -> Reply {
-    let request = OpenReturnRequest::from(parse_json::<OpenReturnBody>(&body.0)?);
+    let request = OpenReturnRequest::try_from(parse_json::<OpenReturnBody>(&body.0)?)?;
     let opts = command_options(&req, &body.0)?;
     let render = case_answer(&state, &caller, StatusCode::CREATED);
     let answer = state
@@ -743,6 +806,10 @@ fn parse_action(action: &str, body: &[u8]) -> Result<ReturnCommand, Problem> {
         }
         Action::Decide => ReturnCommand::Decide(parse_json::<DecideBody>(body)?.into()),
         Action::Rate => ReturnCommand::Rate(parse_json::<RateBody>(body)?.into()),
+        Action::ChooseMethod => ReturnCommand::ChooseMethod(ChooseMethod {
+            method: parse_json::<MethodBody>(body)?.into_request("")?,
+            drop_off_code: String::new(),
+        }),
         // Opening has its own path and deadlines are the scheduler's.
         Action::Open | Action::ApplyDeadline => return Err(Problem::not_found()),
     })

@@ -73,6 +73,7 @@ async fn free_text_never_enters_the_log_and_erasure_keeps_the_history() {
                     description: Some(format!("Broken on arrival. {SECRET_TEXT}")),
                     resolution: "refund".parse().unwrap(),
                     evidence: Vec::new(),
+                    return_method: None,
                 },
                 &opts,
                 no_render,

@@ -153,6 +153,7 @@ fn open_request(order_id: &str) -> OpenReturnRequest {
         description: Some("It flickers.".into()),
         resolution: "refund".parse().unwrap(),
         evidence: Vec::new(),
+        return_method: None,
     }
 }
 

@@ -60,6 +60,7 @@ async fn two_schedulers_apply_each_due_deadline_exactly_once() {
             description: None,
             resolution: "refund".parse().unwrap(),
             evidence: Vec::new(),
+            return_method: None,
         };
         let opened = first
             .open_return(&Actor::buyer("buyer-1"), request, &opts, no_render)

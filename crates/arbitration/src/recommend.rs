@@ -538,7 +538,10 @@ fn starts_deadline(event: &ReturnEvent) -> Option<DeadlineKind> {
         ReturnEvent::ExceptionGranted(e) if e.reopened_seller_response_due.is_some() => {
             Some(DeadlineKind::SellerResponseDue)
         }
-        ReturnEvent::ReturnAuthorized(e) if e.ship_by.is_some() => Some(DeadlineKind::ShipBy),
+        ReturnEvent::ReturnAuthorized(e) if e.ship_by.is_some() => {
+            Some(e.ship_deadline.unwrap_or(DeadlineKind::ShipBy))
+        }
+        ReturnEvent::ReturnMethodChosen(e) => e.deadline.map(|d| d.kind),
         ReturnEvent::ItemArrived(e) if e.inspect_by.is_some() => Some(DeadlineKind::InspectBy),
         ReturnEvent::RefundApproved(_) => Some(DeadlineKind::RefundDue),
         ReturnEvent::ReturnEscalated(_) => Some(DeadlineKind::DecisionDue),
@@ -624,16 +627,23 @@ fn missed_deadline(
             Side::Seller,
             format!("The buyer did not ship the item back by the ship-by date ({due})."),
         ),
+        DeadlineKind::DropOffBy => (
+            Rule::BuyerNeverShipped,
+            Side::Seller,
+            format!("The buyer did not drop the item off by the drop-off date ({due})."),
+        ),
         DeadlineKind::RefundDue => (
             Rule::RefundOverdue,
             Side::Buyer,
             format!("The approved refund was not paid by its due date ({due})."),
         ),
-        // Offers lapse and escalation windows close without anyone being at fault, and the
-        // operator's own SLA says nothing about the parties.
-        DeadlineKind::OfferExpires | DeadlineKind::EscalateBy | DeadlineKind::DecisionDue => {
-            return None
-        }
+        // Offers lapse and escalation windows close without anyone being at fault, the
+        // operator's own SLA says nothing about the parties, and a pickup the carrier missed is
+        // no party's doing (the buyer may then send the item by mail).
+        DeadlineKind::OfferExpires
+        | DeadlineKind::EscalateBy
+        | DeadlineKind::DecisionDue
+        | DeadlineKind::PickupBy => return None,
     };
     Some(Finding::new(
         rule,

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::calendar;
 use crate::error::{Checks, Rejection};
 use crate::law;
+use crate::methods::{BuyerPays, MethodKind};
 use crate::money::MinorUnits;
 use crate::order::{ItemRequest, Order};
 use crate::policy::SellerPolicy;
@@ -90,6 +91,29 @@ pub fn evaluate_with_exceptions(
     reason: Reason,
     requested_at: DateTime<Utc>,
     exceptions: &[ExceptionRule],
+) -> Result<PolicyEvaluation, Rejection> {
+    let method = policy.default_method();
+    evaluate_request(
+        order,
+        policy,
+        items,
+        reason,
+        requested_at,
+        exceptions,
+        method,
+    )
+}
+
+/// `evaluate_with_exceptions` for a return sent back by `method`: its terms say who pays the
+/// return shipping and what it costs the buyer.
+pub fn evaluate_request(
+    order: &Order,
+    policy: &SellerPolicy,
+    items: &[ItemRequest],
+    reason: Reason,
+    requested_at: DateTime<Utc>,
+    exceptions: &[ExceptionRule],
+    method: MethodKind,
 ) -> Result<PolicyEvaluation, Rejection> {
     let waived = |rule: ExceptionRule| exceptions.contains(&rule);
 
@@ -206,12 +230,22 @@ pub fn evaluate_with_exceptions(
         }
     }
 
-    // The buyer pays return shipping where the policy says so for the reason, never under the
-    // conformity guarantee; the label's price is deducted from the refund, never below 0.
-    let buyer_pays_return_shipping = policy.buyer_pays_return_shipping(reason) && !conformity_ok;
+    // The buyer pays return shipping where the method's terms say so (for the reason, or always),
+    // never under the conformity guarantee; its price is deducted from the refund, never below 0.
+    // A method the policy does not list costs what the policy's mail label costs.
+    let terms = policy.method_terms(method);
+    let by_terms = match terms.map_or(BuyerPays::ByReason, |t| t.buyer_pays) {
+        BuyerPays::ByReason => policy.buyer_pays_return_shipping(reason),
+        BuyerPays::Never => false,
+        BuyerPays::Always => true,
+    };
+    let buyer_pays_return_shipping = by_terms && !conformity_ok;
     let after_fee = total.saturating_sub(restocking_fee_minor);
+    let method_fee = terms
+        .and_then(|t| t.fee_minor)
+        .unwrap_or(policy.return_shipping_fee_minor);
     let return_shipping_fee_minor = if buyer_pays_return_shipping {
-        policy.return_shipping_fee_minor.min(after_fee)
+        method_fee.min(after_fee)
     } else {
         MinorUnits::ZERO
     };

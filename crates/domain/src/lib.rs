@@ -11,6 +11,7 @@
 //! - [`ids`], [`money`], [`actor`], [`taxonomy`]: parsed value types (the only way in is `parse`).
 //! - [`calendar`]: calendar and business-day arithmetic for deadlines.
 //! - [`law`]: jurisdictions and the EU legal floor.
+//! - [`methods`]: return methods (mail, relay point, pickup, store) and their terms.
 //! - [`policy`]: seller return policies and the policy aggregate (stream per seller).
 //! - [`evaluation`]: eligibility of a return under policy and law, and which rules applied.
 //! - [`rma`]: human-readable RMA codes.
@@ -39,6 +40,7 @@ pub mod evaluation;
 pub mod holidays;
 pub mod ids;
 pub mod law;
+pub mod methods;
 pub mod money;
 pub mod order;
 pub mod policy;

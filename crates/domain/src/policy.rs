@@ -17,6 +17,7 @@ use crate::actor::{Actor, Role};
 use crate::error::{Checks, FieldError, Rejection};
 use crate::ids::SellerId;
 use crate::macros::{stored_events, string_enum};
+use crate::methods::{BuyerPays, MethodKind, MethodTerms};
 use crate::money::MinorUnits;
 use crate::taxonomy::{Category, Reason};
 
@@ -56,6 +57,10 @@ pub struct SellerPolicy {
     pub inspect_business_days: u32,
     pub refund_methods: Vec<RefundMethod>,
     pub store_credit_bonus_percent: u32,
+    /// The ways the item may go back, and who pays for each (docs/product.md, "Return
+    /// methods"); by default a mail label at `return_shipping_fee_minor`, paid as
+    /// `buyer_pays_return_shipping_for` says.
+    pub return_methods: Vec<MethodTerms>,
 }
 
 impl Default for SellerPolicy {
@@ -74,7 +79,18 @@ impl Default for SellerPolicy {
             inspect_business_days: 3,
             refund_methods: vec![RefundMethod::OriginalPayment],
             store_credit_bonus_percent: 0,
+            return_methods: vec![mail_by_reason()],
         }
+    }
+}
+
+/// The mail label paid as the reason says, at the policy's `return_shipping_fee_minor`: the
+/// method of a policy that names none.
+fn mail_by_reason() -> MethodTerms {
+    MethodTerms {
+        method: MethodKind::Mail,
+        buyer_pays: BuyerPays::ByReason,
+        fee_minor: None,
     }
 }
 
@@ -148,7 +164,10 @@ impl SellerPolicy {
                 RefundMethod::parse(text).map_err(|e| e.to_string())
             }),
             store_credit_bonus_percent: reader.uint("store_credit_bonus_percent", 0, 100, 0),
+            return_methods: Vec::new(),
         };
+        let mut policy = policy;
+        policy.return_methods = reader.method_terms("return_methods");
         if policy.refund_methods.is_empty() {
             checks.fail("refund_methods", "must name at least one method");
         }
@@ -168,6 +187,25 @@ impl SellerPolicy {
 
     pub fn buyer_pays_return_shipping(&self, reason: Reason) -> bool {
         self.buyer_pays_return_shipping_for.contains(&reason)
+    }
+
+    /// The terms of `method`, if the policy offers it.
+    pub fn method_terms(&self, method: MethodKind) -> Option<MethodTerms> {
+        self.return_methods
+            .iter()
+            .copied()
+            .find(|t| t.method == method)
+    }
+
+    /// The method a return gets until the buyer chooses: mail when offered, else the first.
+    pub fn default_method(&self) -> MethodKind {
+        if self.method_terms(MethodKind::Mail).is_some() {
+            MethodKind::Mail
+        } else {
+            self.return_methods
+                .first()
+                .map_or(MethodKind::Mail, |t| t.method)
+        }
     }
 }
 
@@ -242,6 +280,72 @@ impl<'a> Reader<'a> {
                 default
             }
         }
+    }
+
+    /// `return_methods`: 1 to 4 objects `{"method", "buyer_pays"?, "fee_minor"?}`, each method
+    /// once; `buyer_pays` defaults to `by_reason`, and without `fee_minor` the method costs the
+    /// policy's `return_shipping_fee_minor`. Absent: a mail label by reason.
+    fn method_terms(&mut self, field: &str) -> Vec<MethodTerms> {
+        let fallback = vec![mail_by_reason()];
+        let Some(value) = self.present(field) else {
+            return fallback;
+        };
+        let Some(items) = value.as_array() else {
+            self.checks.fail(field, "must be a list of methods");
+            return fallback;
+        };
+        if items.is_empty() || items.len() > MethodKind::ALL.len() {
+            self.checks.fail(
+                field,
+                format!("must list 1 to {} methods", MethodKind::ALL.len()),
+            );
+            return fallback;
+        }
+        let mut terms: Vec<MethodTerms> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{field}[{i}]");
+            let Some(object) = item.as_object() else {
+                self.checks.fail(
+                    &at,
+                    "must be an object with `method`, `buyer_pays`, `fee_minor`",
+                );
+                continue;
+            };
+            let mut inner_checks = Checks::new();
+            let mut inner = Reader {
+                object,
+                checks: &mut inner_checks,
+            };
+            let method = inner.one_of("method", MethodKind::Mail, MethodKind::parse);
+            let named = inner.present("method").is_some();
+            let buyer_pays = inner.one_of("buyer_pays", BuyerPays::ByReason, BuyerPays::parse);
+            let fee_minor = inner
+                .present("fee_minor")
+                .is_some()
+                .then(|| inner.amount("fee_minor"));
+            let clean = inner_checks.is_empty();
+            for error in inner_checks.into_errors() {
+                self.checks
+                    .fail(format!("{at}.{}", error.field), error.message);
+            }
+            if !named {
+                self.checks.fail(format!("{at}.method"), "is required");
+                continue;
+            }
+            if !clean {
+                continue;
+            }
+            if terms.iter().any(|t| t.method == method) {
+                self.checks.fail(format!("{at}.method"), "is listed twice");
+                continue;
+            }
+            terms.push(MethodTerms {
+                method,
+                buyer_pays,
+                fee_minor,
+            });
+        }
+        terms
     }
 
     fn list<T: PartialEq>(
@@ -442,6 +546,61 @@ mod tests {
     }
 
     #[test]
+    fn return_methods_default_to_a_mail_label_at_the_policy_fee_and_refuse_bad_entries() {
+        let parsed = SellerPolicy::parse(&json!({"return_shipping_fee_minor": 495})).unwrap();
+        assert_eq!(
+            parsed.return_methods,
+            [MethodTerms {
+                method: MethodKind::Mail,
+                buyer_pays: BuyerPays::ByReason,
+                fee_minor: None,
+            }]
+        );
+        let listed = json!({"return_shipping_fee_minor": 495, "return_methods": [
+            {"method": "relay_point", "buyer_pays": "never"},
+            {"method": "pickup", "buyer_pays": "always", "fee_minor": 800},
+        ]});
+        let parsed = SellerPolicy::parse(&listed).unwrap();
+        assert_eq!(parsed.default_method(), MethodKind::RelayPoint);
+        assert_eq!(
+            parsed
+                .method_terms(MethodKind::Pickup)
+                .and_then(|t| t.fee_minor),
+            Some(MinorUnits::new(800).unwrap())
+        );
+        assert_eq!(
+            parsed
+                .method_terms(MethodKind::RelayPoint)
+                .and_then(|t| t.fee_minor),
+            None
+        );
+        // The stored form parses back to the same policy.
+        let stored = serde_json::to_value(&parsed).unwrap();
+        assert_eq!(SellerPolicy::parse(&stored).unwrap(), parsed);
+        for (bad, field) in [
+            (json!([]), "return_methods"),
+            (json!([{"method": "drone"}]), "return_methods[0].method"),
+            (json!([{"buyer_pays": "never"}]), "return_methods[0].method"),
+            (
+                json!([{"method": "mail"}, {"method": "mail"}]),
+                "return_methods[1].method",
+            ),
+            (
+                json!([{"method": "mail", "buyer_pays": "sometimes"}]),
+                "return_methods[0].buyer_pays",
+            ),
+            (
+                json!([{"method": "mail", "fee_minor": -1}]),
+                "return_methods[0].fee_minor",
+            ),
+            (json!(["mail"]), "return_methods[0]"),
+        ] {
+            let errors = SellerPolicy::parse(&json!({ "return_methods": bad })).unwrap_err();
+            assert!(errors.iter().any(|e| e.field == field), "{bad}: {errors:?}");
+        }
+    }
+
+    #[test]
     fn the_serialised_policy_has_exactly_the_api_fields() {
         let value = serde_json::to_value(SellerPolicy::default()).unwrap();
         let mut keys: Vec<&str> = value
@@ -461,6 +620,7 @@ mod tests {
                 "on_seller_timeout",
                 "refund_methods",
                 "restocking_fee_percent",
+                "return_methods",
                 "return_shipping_fee_minor",
                 "return_window_days",
                 "returnless_refund_max_minor",

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::error::Rejection;
-use crate::evaluation::{evaluate_with_exceptions, PolicyEvaluation};
+use crate::evaluation::{evaluate_request, PolicyEvaluation};
 use crate::money::{Currency, MinorUnits};
 use crate::order::Order;
 use crate::policy::SellerPolicy;
@@ -112,13 +112,21 @@ pub fn what_if(
     let exceptions: Vec<_> = case.exceptions.iter().map(|e| e.rule).collect();
     let items = case.item_requests();
     let before = &case.policy.evaluation;
-    let after = evaluate_with_exceptions(
+    // The method the buyer chose, if the proposal still offers it; else the proposal's default.
+    let kind = case.return_method.kind();
+    let kind = if proposed.method_terms(kind).is_some() {
+        kind
+    } else {
+        proposed.default_method()
+    };
+    let after = evaluate_request(
         order,
         proposed,
         &items,
         case.reason,
         case.created_at,
         &exceptions,
+        kind,
     )?;
 
     let intake = actual_intake(case);

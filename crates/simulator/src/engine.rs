@@ -495,6 +495,7 @@ impl Engine<'_> {
             } else {
                 Vec::new()
             },
+            return_method: None,
         };
         let result = self
             .service

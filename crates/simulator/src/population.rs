@@ -504,6 +504,7 @@ fn draw_policy(rng: &mut StdRng, category: &CategorySpec) -> Result<SellerPolicy
         inspect_business_days: inspect,
         refund_methods: methods,
         store_credit_bonus_percent: bonus,
+        return_methods: SellerPolicy::default().return_methods,
     })
 }
 

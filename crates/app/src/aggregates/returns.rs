@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use returns_domain::credit::CreditAccount;
+use returns_domain::methods::{drop_off_code, MethodRequest};
 use returns_domain::order::ItemRequest;
 use returns_domain::policy::PolicySet;
 use returns_domain::returns::{
@@ -119,6 +120,8 @@ pub struct OpenReturnRequest {
     pub description: Option<String>,
     pub resolution: Resolution,
     pub evidence: Vec<Evidence>,
+    /// How the item is to go back; the policy's default when absent.
+    pub return_method: Option<MethodRequest>,
 }
 
 /// What a decision on a return needs.
@@ -213,6 +216,8 @@ impl Command for OpenReturnCommand {
             description: request.description,
             resolution: request.resolution,
             evidence: request.evidence,
+            return_method: request.return_method,
+            drop_off_code: drop_off_code(rand::random::<u64>()),
         });
         let decision = decide(None, &command, &facts.context(cx))?;
         record(facts, decision, cx, writes)?.ok_or(AppError::NotFound)
@@ -400,12 +405,20 @@ impl Command for ReturnActionCommand {
     ) -> Result<ReturnCase, AppError> {
         let version = facts.case.as_ref().map_or(0, |(_, v)| *v);
         cx.opts.expect_version(version)?;
+        // What the service adds to a command: the recommendation a decision was shown, the
+        // drop-off code of a relay point.
         let attached;
         let command = match (&self.command, shown) {
             (ReturnCommand::Decide(decide), Some(shown)) => {
                 let mut decide = decide.clone();
                 decide.recommendation = Some(shown);
                 attached = ReturnCommand::Decide(decide);
+                &attached
+            }
+            (ReturnCommand::ChooseMethod(choose), _) => {
+                let mut choose = choose.clone();
+                choose.drop_off_code = drop_off_code(rand::random::<u64>());
+                attached = ReturnCommand::ChooseMethod(choose);
                 &attached
             }
             (command, _) => command,

@@ -148,6 +148,8 @@ pub fn open(n: u128, order_id: &str, reason: Reason) -> ReturnCommand {
         description: None,
         resolution: Resolution::Refund,
         evidence: Vec::new(),
+        return_method: None,
+        drop_off_code: String::new(),
     })
 }
 pub fn accept() -> ReturnCommand {

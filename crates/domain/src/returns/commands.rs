@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{OrderId, ReturnId};
+use crate::methods::MethodRequest;
 use crate::money::MinorUnits;
 use crate::order::ItemRequest;
 use crate::rma::Rma;
@@ -30,6 +31,12 @@ pub struct OpenReturn {
     pub resolution: Resolution,
     #[serde(default)]
     pub evidence: Vec<Evidence>,
+    /// How the item is to go back (the policy's default method when absent).
+    #[serde(default)]
+    pub return_method: Option<MethodRequest>,
+    /// Drawn by the service, used when the method is a relay point.
+    #[serde(default)]
+    pub drop_off_code: String,
 }
 
 /// A prepaid label the seller provides when accepting.
@@ -161,6 +168,15 @@ pub struct RateReturn {
     pub comment: Option<String>,
 }
 
+/// The buyer chooses (or changes) how the item goes back, before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChooseMethod {
+    pub method: MethodRequest,
+    /// Drawn by the service, used when the method is a relay point.
+    #[serde(default)]
+    pub drop_off_code: String,
+}
+
 /// The scheduler reports that a deadline it knows of fell due. Idempotent: a deadline that is no
 /// longer running with this `due_at`, or not yet due, yields no events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +206,7 @@ pub enum ReturnCommand {
     Assign(AssignDispute),
     Decide(DecideDispute),
     Rate(RateReturn),
+    ChooseMethod(ChooseMethod),
     ApplyDeadline(ApplyDeadline),
 }
 
@@ -215,6 +232,7 @@ impl ReturnCommand {
             ReturnCommand::Assign(_) => Action::Assign,
             ReturnCommand::Decide(_) => Action::Decide,
             ReturnCommand::Rate(_) => Action::Rate,
+            ReturnCommand::ChooseMethod(_) => Action::ChooseMethod,
             ReturnCommand::ApplyDeadline(_) => Action::ApplyDeadline,
         }
     }

@@ -10,23 +10,24 @@ use crate::actor::{Actor, Role};
 use crate::calendar;
 use crate::credit::{CreditEvent, CreditIssued};
 use crate::error::{Checks, Rejection};
-use crate::evaluation::{evaluate, evaluate_with_exceptions, PolicyEvaluation};
+use crate::evaluation::{evaluate_request, PolicyEvaluation};
+use crate::methods::{MethodRequest, ReturnMethod};
 use crate::money::MinorUnits;
 use crate::order::{latest_reportable, Order, OrderEvent};
 use crate::policy::{OnSellerTimeout, RefundMethod, SellerPolicy};
 use crate::taxonomy::{Evidence, Reason, Resolution, MAX_URL_LEN};
 
 use super::commands::{
-    AcceptReturn, AddEvidence, ApplyDeadline, CarrierUpdate, DecideDispute, DeclineReturn,
-    EscalateReturn, GrantException, InspectReturn, IssueRefund, MakeOffer, OpenReturn, PostMessage,
-    RateReturn, ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn,
+    AcceptReturn, AddEvidence, ApplyDeadline, CarrierUpdate, ChooseMethod, DecideDispute,
+    DeclineReturn, EscalateReturn, GrantException, InspectReturn, IssueRefund, MakeOffer,
+    OpenReturn, PostMessage, RateReturn, ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn,
 };
 use super::events::{
     DeadlineMissed, DisputeAssigned, DisputeDecided, EvidenceAdded, ExceptionGranted, ItemArrived,
-    ItemInspected, MessagePosted, OfferAccepted, OfferDeclined, OfferExpired, OfferMade,
-    RefundApproved, RefundIssued, ReturnAuthorized, ReturnClosed, ReturnDeclined, ReturnEscalated,
-    ReturnEvent, ReturnItem, ReturnRated, ReturnRequested, ReturnShipped, ReturnWithdrawn,
-    ShipmentInTransit,
+    ItemInspected, MessagePosted, MethodDeadline, OfferAccepted, OfferDeclined, OfferExpired,
+    OfferMade, RefundApproved, RefundIssued, ReturnAuthorized, ReturnClosed, ReturnDeclined,
+    ReturnEscalated, ReturnEvent, ReturnItem, ReturnMethodChosen, ReturnRated, ReturnRequested,
+    ReturnShipped, ReturnWithdrawn, ShipmentInTransit,
 };
 use super::rules::{allowed_actions, can_see, not_now, role_may};
 use super::state::ReturnCase;
@@ -185,10 +186,28 @@ fn open_return(open: &OpenReturn, ctx: &Context<'_>) -> Result<Decision, Rejecti
             None
         }
     };
+    // A request that names no method goes by mail; a policy without a mail label has the buyer
+    // name one.
+    let method_request = open.return_method.clone().unwrap_or(MethodRequest::Mail);
+    method_request.check(
+        &ctx.policy.return_methods,
+        now,
+        "return_method",
+        &mut checks,
+    );
     checks.finish()?;
     let reservation =
         reservation.ok_or_else(|| Rejection::field("items", "could not be reserved"))?;
-    let evaluation = evaluate(order, ctx.policy, &open.items, open.reason, now)?;
+    let return_method = method_request.chosen(&open.drop_off_code);
+    let evaluation = evaluate_request(
+        order,
+        ctx.policy,
+        &open.items,
+        open.reason,
+        now,
+        &[],
+        return_method.kind(),
+    )?;
 
     let mut items = Vec::with_capacity(open.items.len());
     for item in &open.items {
@@ -236,6 +255,7 @@ fn open_return(open: &OpenReturn, ctx: &Context<'_>) -> Result<Decision, Rejecti
         evidence: open.evidence.clone(),
         evaluation,
         seller_response_due,
+        return_method,
         at: now,
     };
     let case = ReturnCase::from_requested(&requested_event);
@@ -326,6 +346,7 @@ fn act(
         ReturnCommand::Assign(_) => b.assign(),
         ReturnCommand::Decide(cmd) => b.decide_dispute(cmd)?,
         ReturnCommand::Rate(cmd) => b.rate(cmd)?,
+        ReturnCommand::ChooseMethod(cmd) => b.choose_method(cmd)?,
         ReturnCommand::ApplyDeadline(cmd) => b.apply_deadline(cmd)?,
     }
     Ok(b.decision)
@@ -412,20 +433,63 @@ impl<'a> Builder<'a> {
         on_arrival: OnArrival,
     ) {
         // No shipping deadline when it was waived, or when the item is already on its way.
-        let ship_by = if self.case.is_waived(ExceptionRule::ShipBy) || self.case.item_was_shipped()
+        let deadline = if self.case.is_waived(ExceptionRule::ShipBy) || self.case.item_was_shipped()
         {
             None
         } else {
-            Some(calendar::add_days(self.now, self.policy.ship_by_days))
+            Some(self.method_deadline(&self.case.return_method.clone()))
         };
         self.emit(ReturnEvent::ReturnAuthorized(ReturnAuthorized {
             source,
             label,
             instructions,
-            ship_by,
+            ship_by: deadline.map(|d| d.due_at),
+            // `ship_by` is the default kind, left out.
+            ship_deadline: deadline
+                .map(|d| d.kind)
+                .filter(|kind| *kind != DeadlineKind::ShipBy),
             on_arrival,
             at: self.now,
         }));
+    }
+
+    /// The deadline an authorisation starts for `method`: the pickup slot's end for a pickup
+    /// still to come, else the policy's days to ship (by mail) or to drop the item off (at a
+    /// relay point or a store).
+    fn method_deadline(&self, method: &ReturnMethod) -> MethodDeadline {
+        let days = calendar::add_days(self.now, self.policy.ship_by_days);
+        match method {
+            ReturnMethod::Pickup { slot_end, .. } if *slot_end > self.now => MethodDeadline {
+                kind: DeadlineKind::PickupBy,
+                due_at: *slot_end,
+            },
+            ReturnMethod::Mail | ReturnMethod::Pickup { .. } => MethodDeadline {
+                kind: DeadlineKind::ShipBy,
+                due_at: days,
+            },
+            ReturnMethod::RelayPoint { .. } | ReturnMethod::Store { .. } => MethodDeadline {
+                kind: DeadlineKind::DropOffBy,
+                due_at: days,
+            },
+        }
+    }
+
+    /// The return judged again as at its request, with `exceptions` waived and sent back by
+    /// `method`.
+    fn judged_again(
+        &self,
+        exceptions: &[ExceptionRule],
+        method: crate::methods::MethodKind,
+    ) -> Result<PolicyEvaluation, Rejection> {
+        evaluate_request(
+            &self.order,
+            self.policy,
+            &self.case.item_requests(),
+            self.case.reason,
+            self.case.created_at,
+            exceptions,
+            method,
+        )
     }
 
     /// The refund falls due. A zero refund has nothing to pay: the return closes as refunded.
@@ -739,12 +803,13 @@ impl<'a> Builder<'a> {
         self.reported_time("at", cmd.at, &mut checks);
         checks.finish()?;
         match cmd.status {
-            CarrierStatus::InTransit => {
+            CarrierStatus::InTransit | CarrierStatus::DroppedOff | CarrierStatus::PickedUp => {
                 let repeat = self.case.status == Status::InTransit
                     && self.case.shipment.in_transit_at == Some(cmd.at);
                 if !repeat {
                     self.emit(ReturnEvent::ShipmentInTransit(ShipmentInTransit {
                         in_transit_at: cmd.at,
+                        scan: (cmd.status != CarrierStatus::InTransit).then_some(cmd.status),
                         at: self.now,
                     }));
                 }
@@ -924,14 +989,7 @@ impl<'a> Builder<'a> {
         let mut rules: Vec<_> = self.case.exceptions.iter().map(|e| e.rule).collect();
         rules.push(cmd.rule);
         // Judged as at the time of the request, with the rule waived.
-        let evaluation = evaluate_with_exceptions(
-            &self.order,
-            self.policy,
-            &self.case.item_requests(),
-            self.case.reason,
-            self.case.created_at,
-            &rules,
-        )?;
+        let evaluation = self.judged_again(&rules, self.case.return_method.kind())?;
         // A request the seller turned down is reopened: the seller (or operator) just waived what
         // stood in its way. A refusal at inspection is about the item, not the policy, and stands.
         let reopen = self.case.status == Status::Declined
@@ -1028,6 +1086,49 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The buyer chooses how the item goes back. The return is judged again with the method's
+    /// terms (its fee may differ). Once authorised, the method's deadline replaces the running one
+    /// without granting more time: the days to ship or drop off run from the authorisation, and
+    /// a pickup slot must end by then.
+    fn choose_method(&mut self, cmd: &ChooseMethod) -> Result<(), Rejection> {
+        let mut checks = Checks::new();
+        cmd.method
+            .check(&self.policy.return_methods, self.now, "", &mut checks);
+        let running = self.case.deadlines.running().first().copied();
+        let authorized = self.case.status == Status::Authorized;
+        if let (true, Some((_, due)), MethodRequest::Pickup { slot_end, .. }) =
+            (authorized, running, &cmd.method)
+        {
+            checks.check(
+                *slot_end <= due,
+                "slot_end",
+                format!("must end by the return's deadline ({due})"),
+            );
+        }
+        checks.finish()?;
+        let method = cmd.method.chosen(&cmd.drop_off_code);
+        let exceptions: Vec<_> = self.case.exceptions.iter().map(|e| e.rule).collect();
+        let evaluation = self.judged_again(&exceptions, method.kind())?;
+        let deadline = match (authorized, running) {
+            (true, Some((_, due))) => {
+                let mut deadline = self.method_deadline(&method);
+                if deadline.kind != DeadlineKind::PickupBy {
+                    deadline.due_at = due;
+                }
+                Some(deadline)
+            }
+            _ => None,
+        };
+        let evaluation = (evaluation != self.case.policy.evaluation).then_some(evaluation);
+        self.emit(ReturnEvent::ReturnMethodChosen(ReturnMethodChosen {
+            method,
+            evaluation,
+            deadline,
+            at: self.now,
+        }));
+        Ok(())
+    }
+
     fn rate(&mut self, cmd: &RateReturn) -> Result<(), Rejection> {
         let mut checks = Checks::new();
         checks.check(
@@ -1070,7 +1171,18 @@ impl<'a> Builder<'a> {
                     self.escalate(EscalationTrigger::SellerResponseTimeout, None);
                 }
             }
-            DeadlineKind::ShipBy => self.close(Outcome::Lapsed),
+            DeadlineKind::ShipBy | DeadlineKind::DropOffBy => self.close(Outcome::Lapsed),
+            // The carrier did not collect the parcel in its slot: the buyer is not to lose the
+            // return for it, and may send it by mail within the policy's days from now.
+            DeadlineKind::PickupBy => {
+                let deadline = self.method_deadline(&ReturnMethod::Mail);
+                self.emit(ReturnEvent::ReturnMethodChosen(ReturnMethodChosen {
+                    method: ReturnMethod::Mail,
+                    evaluation: None,
+                    deadline: Some(deadline),
+                    at: self.now,
+                }));
+            }
             DeadlineKind::InspectBy => {
                 if self.case.on_arrival == OnArrival::Exchange {
                     self.close(Outcome::Exchanged);

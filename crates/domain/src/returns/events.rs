@@ -20,14 +20,16 @@ use crate::evaluation::PolicyEvaluation;
 use crate::ids::{BuyerId, LineId, OrderId, ReturnId, SellerId, Sku};
 use crate::law::Jurisdiction;
 use crate::macros::stored_events;
+use crate::methods::ReturnMethod;
 use crate::money::{Currency, MinorUnits};
 use crate::rma::Rma;
 use crate::taxonomy::{Category, Evidence, Grade, Reason, Resolution};
 
 use super::commands::ReturnLabel;
 use super::vocab::{
-    ApprovalSource, ArrivalSource, DeadlineKind, DecisionOutcome, DeclineStage, EscalationTrigger,
-    ExceptionRule, FundedBy, OfferKind, OnArrival, Outcome, PayoutMethod, RefundBasis,
+    ApprovalSource, ArrivalSource, CarrierStatus, DeadlineKind, DecisionOutcome, DeclineStage,
+    EscalationTrigger, ExceptionRule, FundedBy, OfferKind, OnArrival, Outcome, PayoutMethod,
+    RefundBasis,
 };
 
 /// An item of a return, with the order line's facts copied in so the return stands on its own.
@@ -63,7 +65,30 @@ pub struct ReturnRequested {
     pub evaluation: PolicyEvaluation,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seller_response_due: Option<DateTime<Utc>>,
+    /// How the item is to go back (absent in requests recorded before methods: mail).
+    #[serde(default)]
+    pub return_method: ReturnMethod,
     pub at: DateTime<Utc>,
+}
+
+/// The buyer chose how the item goes back. `evaluation` is the return judged again with the
+/// method's terms (absent when unchanged); `deadline` is the shipping deadline it starts when the
+/// return is authorised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnMethodChosen {
+    pub method: ReturnMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<PolicyEvaluation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<MethodDeadline>,
+    pub at: DateTime<Utc>,
+}
+
+/// The deadline by which the item is to be sent, dropped off or picked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodDeadline {
+    pub kind: DeadlineKind,
+    pub due_at: DateTime<Utc>,
 }
 
 /// The item is to come back to the seller.
@@ -74,9 +99,14 @@ pub struct ReturnAuthorized {
     pub label: Option<ReturnLabel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
-    /// Absent when waived by a `ship_by` exception or when the item is already on its way.
+    /// The due time of the shipping deadline; absent when waived by a `ship_by` exception or
+    /// when the item is already on its way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ship_by: Option<DateTime<Utc>>,
+    /// Which deadline `ship_by` is, by the return method: `ship_by` (mail, and when absent),
+    /// `drop_off_by` (relay point, store) or `pickup_by` (the pickup slot's end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_deadline: Option<DeadlineKind>,
     pub on_arrival: OnArrival,
     pub at: DateTime<Utc>,
 }
@@ -137,6 +167,9 @@ pub struct ReturnShipped {
 pub struct ShipmentInTransit {
     /// When the carrier saw the parcel moving.
     pub in_transit_at: DateTime<Utc>,
+    /// What the carrier saw: `in_transit` (also when absent), `dropped_off` or `picked_up`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<CarrierStatus>,
     pub at: DateTime<Utc>,
 }
 
@@ -313,6 +346,7 @@ stored_events! {
         DeadlineMissed(DeadlineMissed) = "return.deadline_missed",
         ReturnClosed(ReturnClosed) = "return.closed",
         ReturnRated(ReturnRated) = "return.rated",
+        ReturnMethodChosen(ReturnMethodChosen) = "return.method_chosen",
     }
 }
 
@@ -343,6 +377,7 @@ impl ReturnEvent {
             ReturnEvent::DeadlineMissed(e) => e.at,
             ReturnEvent::ReturnClosed(e) => e.at,
             ReturnEvent::ReturnRated(e) => e.at,
+            ReturnEvent::ReturnMethodChosen(e) => e.at,
         }
     }
 
@@ -403,7 +438,8 @@ impl ReturnEvent {
             | ReturnEvent::ReturnWithdrawn(_)
             | ReturnEvent::DisputeAssigned(_)
             | ReturnEvent::DeadlineMissed(_)
-            | ReturnEvent::ReturnClosed(_) => &[],
+            | ReturnEvent::ReturnClosed(_)
+            | ReturnEvent::ReturnMethodChosen(_) => &[],
         }
     }
 }

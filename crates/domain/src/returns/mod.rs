@@ -24,7 +24,10 @@
 //!   the policy says `auto_accept` and the return is eligible and not a `not_received` claim.
 //! - `offer_expires` (offer_pending; 3 days): the offer expires, the request stands again with a
 //!   fresh seller response deadline.
-//! - `ship_by` (authorized; the policy's days): closed as `lapsed`; none when waived.
+//! - `ship_by` (authorized, by mail; the policy's days): closed as `lapsed`; none when waived.
+//! - `drop_off_by` (authorized, to a relay point or a store; the policy's days): closed as `lapsed`.
+//! - `pickup_by` (authorized, a carrier pickup; the slot's end): the method falls back to mail
+//!   with a fresh `ship_by` (the carrier missed it, not the buyer).
 //! - `inspect_by` (delivered; the policy's business days from arrival): the requested amount falls
 //!   due (an exchange goes ahead: closed as `exchanged`).
 //! - `refund_due` (refund_pending): escalated to an operator.
@@ -37,6 +40,7 @@ mod events;
 mod rules;
 mod state;
 mod vocab;
+mod words;
 
 pub use commands::*;
 pub use decide::{
@@ -52,3 +56,4 @@ pub use rules::{
 };
 pub use state::*;
 pub use vocab::*;
+pub use words::{amount, next_step};

@@ -26,7 +26,8 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         | Action::DeclineOffer
         | Action::Ship
         | Action::Withdraw
-        | Action::Rate => &[Role::Buyer],
+        | Action::Rate
+        | Action::ChooseMethod => &[Role::Buyer],
         Action::CarrierUpdate | Action::Refund => &[Role::Platform],
         Action::Escalate => &[Role::Buyer, Role::Seller],
         Action::Messages | Action::Evidence => &[Role::Buyer, Role::Seller, Role::Operator],
@@ -135,6 +136,10 @@ pub fn not_now(case: &ReturnCase, action: Action, now: DateTime<Utc>) -> Option<
         }
         Action::Assign | Action::Decide => in_status(&[Status::Escalated]),
         Action::Rate => rating_blocked(case, now),
+        // Before the item is on its way.
+        Action::ChooseMethod => {
+            in_status(&[Status::Requested, Status::OfferPending, Status::Authorized])
+        }
         Action::Open => Some("the return already exists".to_owned()),
         // Deadlines are judged by `decide` itself (idempotently), never refused for the state.
         Action::ApplyDeadline => None,

@@ -12,6 +12,7 @@ use crate::actor::Actor;
 use crate::evaluation::PolicyEvaluation;
 use crate::ids::{BuyerId, OrderId, ReturnId, SellerId};
 use crate::law::Jurisdiction;
+use crate::methods::ReturnMethod;
 use crate::money::{Currency, MinorUnits};
 use crate::order::ItemRequest;
 use crate::rma::Rma;
@@ -26,7 +27,8 @@ use super::vocab::{
 };
 
 /// The deadlines running now. Each status has at most one: `seller_response_due` (requested),
-/// `offer_expires` (offer_pending), `ship_by` (authorized), `inspect_by` (delivered), `refund_due`
+/// `offer_expires` (offer_pending), `ship_by`, `drop_off_by` or `pickup_by` by the return method
+/// (authorized), `inspect_by` (delivered), `refund_due`
 /// (refund_pending), `escalate_by` (declined), `decision_due` (escalated).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadlines {
@@ -44,6 +46,10 @@ pub struct Deadlines {
     pub offer_expires: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalate_by: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_off_by: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_by: Option<DateTime<Utc>>,
 }
 
 impl Deadlines {
@@ -63,6 +69,8 @@ impl Deadlines {
             DeadlineKind::DecisionDue => &mut self.decision_due,
             DeadlineKind::OfferExpires => &mut self.offer_expires,
             DeadlineKind::EscalateBy => &mut self.escalate_by,
+            DeadlineKind::DropOffBy => &mut self.drop_off_by,
+            DeadlineKind::PickupBy => &mut self.pickup_by,
         }
     }
 
@@ -75,6 +83,8 @@ impl Deadlines {
             DeadlineKind::DecisionDue => self.decision_due,
             DeadlineKind::OfferExpires => self.offer_expires,
             DeadlineKind::EscalateBy => self.escalate_by,
+            DeadlineKind::DropOffBy => self.drop_off_by,
+            DeadlineKind::PickupBy => self.pickup_by,
         }
     }
 
@@ -288,6 +298,9 @@ pub struct ReturnCase {
     pub closed_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub rating: Option<Rating>,
+    /// How the item goes back.
+    #[serde(default)]
+    pub return_method: ReturnMethod,
     /// The number of events in the stream (the `version` of the view and the ETag).
     pub version: u64,
     pub created_at: DateTime<Utc>,
@@ -344,6 +357,7 @@ impl ReturnCase {
             message_count: 0,
             closed_at: None,
             rating: None,
+            return_method: e.return_method.clone(),
             version: 1,
             created_at: e.at,
             updated_at: e.at,
@@ -421,7 +435,8 @@ impl ReturnCase {
                 } else {
                     Status::Authorized
                 };
-                self.enter(status, Deadlines::only(DeadlineKind::ShipBy, e.ship_by));
+                let kind = e.ship_deadline.unwrap_or(DeadlineKind::ShipBy);
+                self.enter(status, Deadlines::only(kind, e.ship_by));
                 self.on_arrival = e.on_arrival;
                 if e.label.is_some() {
                     self.shipment.label = e.label.clone();
@@ -575,10 +590,7 @@ impl ReturnCase {
                     granted_by: e.granted_by.clone(),
                     granted_at: e.at,
                 });
-                self.policy.eligible = e.evaluation.eligible;
-                self.policy.rules = e.evaluation.rules.clone();
-                self.policy.evaluation = e.evaluation.clone();
-                self.requested_amount_minor = e.evaluation.requested_amount_minor;
+                self.set_evaluation(&e.evaluation);
                 if let Some(due) = e.reopened_seller_response_due {
                     self.enter(
                         Status::Requested,
@@ -619,6 +631,15 @@ impl ReturnCase {
                     }
                 }
             }
+            ReturnEvent::ReturnMethodChosen(e) => {
+                self.return_method = e.method.clone();
+                if let Some(evaluation) = &e.evaluation {
+                    self.set_evaluation(evaluation);
+                }
+                if let Some(deadline) = e.deadline {
+                    self.deadlines = Deadlines::only(deadline.kind, Some(deadline.due_at));
+                }
+            }
             ReturnEvent::ReturnRated(e) => {
                 self.rating = Some(Rating {
                     score: e.score,
@@ -632,6 +653,14 @@ impl ReturnCase {
                 self.closed_at = Some(e.at);
             }
         }
+    }
+
+    /// The return judged again (an exception granted, a method chosen).
+    fn set_evaluation(&mut self, evaluation: &PolicyEvaluation) {
+        self.policy.eligible = evaluation.eligible;
+        self.policy.rules = evaluation.rules.clone();
+        self.policy.evaluation = evaluation.clone();
+        self.requested_amount_minor = evaluation.requested_amount_minor;
     }
 
     fn set_offer_status(&mut self, status: OfferStatus) {

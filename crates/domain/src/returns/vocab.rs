@@ -66,13 +66,14 @@ string_enum! {
         Assign = "assign",
         Decide = "decide",
         Rate = "rate",
+        ChooseMethod = "choose-method",
         ApplyDeadline = "apply-deadline",
     }
 }
 
 impl Action {
     /// The actions reported in a return view's `allowed_actions`, in docs/api.md's order.
-    pub const ON_A_RETURN: [Action; 18] = [
+    pub const ON_A_RETURN: [Action; 19] = [
         Action::Accept,
         Action::Decline,
         Action::Offer,
@@ -91,6 +92,7 @@ impl Action {
         Action::Assign,
         Action::Decide,
         Action::Rate,
+        Action::ChooseMethod,
     ];
 }
 
@@ -114,6 +116,10 @@ string_enum! {
     pub enum CarrierStatus ("status") {
         InTransit = "in_transit",
         Delivered = "delivered",
+        /// The parcel was left at a relay point (or a carrier's counter).
+        DroppedOff = "dropped_off",
+        /// The carrier collected the parcel at the buyer's.
+        PickedUp = "picked_up",
     }
 }
 
@@ -151,6 +157,10 @@ string_enum! {
         DecisionDue = "decision_due",
         OfferExpires = "offer_expires",
         EscalateBy = "escalate_by",
+        /// The item is to be left at the relay point or the store by then.
+        DropOffBy = "drop_off_by",
+        /// The end of the booked pickup slot.
+        PickupBy = "pickup_by",
     }
 }
 

@@ -14,10 +14,17 @@ use crate::harness::*;
 fn histories() -> Vec<Story> {
     vec![
         Story::us()
+            .policy(|p| p.return_methods = every_method())
             .opened()
             .step(buyer(), message())
             .step(seller(), add_evidence())
             .step(seller(), grant(ExceptionRule::ShipBy))
+            .step(
+                buyer(),
+                choose_method(methods::MethodRequest::RelayPoint {
+                    point_id: "FR-75011-042".to_owned(),
+                }),
+            )
             .step(seller(), accept())
             .step(buyer(), ship())
             .step(platform(), carrier(CarrierStatus::InTransit, now()))

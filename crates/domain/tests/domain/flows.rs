@@ -85,6 +85,7 @@ fn accepting_yields_exactly_the_authorisation() {
             label: None,
             instructions: None,
             ship_by: Some(now() + days(10)),
+            ship_deadline: None,
             on_arrival: OnArrival::Inspect,
             at: now(),
         })]);

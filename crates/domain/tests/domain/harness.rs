@@ -140,6 +140,8 @@ pub fn open_return(
         description: Some("It broke".to_owned()),
         resolution,
         evidence: Vec::new(),
+        return_method: None,
+        drop_off_code: String::new(),
     })
 }
 
@@ -212,6 +214,24 @@ pub fn escalate() -> ReturnCommand {
 }
 pub fn withdraw() -> ReturnCommand {
     ReturnCommand::Withdraw(WithdrawReturn)
+}
+/// Every return method, each paid as the reason says at the policy's fee.
+pub fn every_method() -> Vec<returns_domain::methods::MethodTerms> {
+    returns_domain::methods::MethodKind::ALL
+        .iter()
+        .map(|&method| returns_domain::methods::MethodTerms {
+            method,
+            buyer_pays: returns_domain::methods::BuyerPays::ByReason,
+            fee_minor: None,
+        })
+        .collect()
+}
+
+pub fn choose_method(method: returns_domain::methods::MethodRequest) -> ReturnCommand {
+    ReturnCommand::ChooseMethod(ChooseMethod {
+        method,
+        drop_off_code: "K7Q3XD2M".to_owned(),
+    })
 }
 pub fn rate(score: u8, comment: Option<&str>) -> ReturnCommand {
     ReturnCommand::Rate(RateReturn {

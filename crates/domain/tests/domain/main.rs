@@ -10,6 +10,7 @@ mod deadlines;
 mod evaluation;
 mod events;
 mod flows;
+mod methods;
 mod opening;
 mod orders;
 mod permissions;

@@ -65,6 +65,12 @@ fn table() -> Vec<(&'static str, Vec<Role>, Vec<Status>)> {
         ("decide", vec![Operator], vec![Escalated]),
         // Once, within 30 days of closing.
         ("rate", vec![Buyer], vec![Closed]),
+        // Before the item is on its way.
+        (
+            "choose-method",
+            vec![Buyer],
+            vec![Requested, OfferPending, Authorized],
+        ),
     ]
 }
 
@@ -87,6 +93,7 @@ fn command_for(action: &str) -> ReturnCommand {
         "grant-exception" => grant(ExceptionRule::ShipBy),
         "assign" => assign(),
         "decide" => decide_refund(1000, false),
+        "choose-method" => choose_method(methods::MethodRequest::Mail),
         "rate" => ReturnCommand::Rate(RateReturn {
             score: 4,
             comment: None,
@@ -163,7 +170,7 @@ fn every_action_role_and_status_follows_the_table() {
             );
         }
     }
-    assert_eq!(checked, 9 * 5 * 18);
+    assert_eq!(checked, 9 * 5 * 19);
 }
 
 #[test]

@@ -59,7 +59,8 @@ fn actor(step: &Step, command: &ReturnCommand) -> Actor {
         | Action::Ship
         | Action::Withdraw
         | Action::Escalate
-        | Action::Rate => buyer(),
+        | Action::Rate
+        | Action::ChooseMethod => buyer(),
         Action::Accept
         | Action::Decline
         | Action::Offer
