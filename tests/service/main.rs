@@ -11,6 +11,7 @@ mod credit;
 mod deadlines;
 mod erasure;
 mod eu_rules;
+mod exchanges;
 mod health;
 mod idempotency;
 mod lifecycle;

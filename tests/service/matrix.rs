@@ -80,6 +80,7 @@ fn action_body(action: &str) -> Value {
         "grant-exception" => json!({"rule": "return_window", "note": "Goodwill"}),
         "rate" => json!({"score": 5}),
         "choose-method" => json!({"method": "mail"}),
+        "ship-replacement" => json!({"carrier": "UPS", "tracking_number": "T-2"}),
         "decide" => {
             json!({"outcome": "refund_buyer", "refund_amount_minor": 100, "rationale": "Fair"})
         }

@@ -121,6 +121,8 @@ use crate::test_clock::AdvanceBody;
         GrantExceptionBody,
         RateBody,
         crate::returns::MethodBody,
+        crate::returns::ShipReplacementBody,
+        crate::returns::ReplacementItemBody,
         DecideBody,
         EmptyBody,
         AdvanceBody,
@@ -492,6 +494,16 @@ fn action_doc(action: Action) -> Option<ActionDoc> {
             EmptyBody::name(),
         ),
         Action::Decide => ("Decide the dispute", "escalated", DecideBody::name()),
+        Action::ShipReplacement => (
+            "Ship the replacement of an exchange (by default the returned items again)",
+            "exchange_pending",
+            crate::returns::ShipReplacementBody::name(),
+        ),
+        Action::OutOfStock => (
+            "Report that no replacement can be sent: the requested amount is refunded instead",
+            "exchange_pending",
+            EmptyBody::name(),
+        ),
         Action::ChooseMethod => (
             "Choose how the item goes back: mail, a relay point, a carrier pickup or a store",
             "requested, offer_pending, authorized",
@@ -652,7 +664,7 @@ mod tests {
     fn vocabularies_list_the_domains_strings() {
         let doc = document();
         let status = &doc["components"]["schemas"]["Status"]["enum"];
-        assert_eq!(status.as_array().unwrap().len(), 9);
+        assert_eq!(status.as_array().unwrap().len(), 11);
         assert!(status
             .as_array()
             .unwrap()

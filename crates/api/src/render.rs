@@ -20,8 +20,9 @@ use returns_domain::policy::{OnSellerTimeout, RefundMethod};
 use returns_domain::returns::{
     allowed_actions, dispute_for_parties, evidence_for_parties, exceptions_for_parties, next_step,
     sees_operator_data, Authorization, Deadlines, Decline, Dispute, EvidenceRecord,
-    GrantedException, Inspection, IssuedRefund, MissedDeadline, Offer, Outcome,
-    PolicyView as ReturnPolicy, Rating, ReturnItem, Shipment, Status, OPERATOR_SHOWN_TO_PARTIES,
+    ExchangeFailure, GrantedException, Inspection, IssuedRefund, MissedDeadline, Offer, Outcome,
+    PolicyView as ReturnPolicy, Rating, Replacement, ReturnItem, Shipment, Status,
+    OPERATOR_SHOWN_TO_PARTIES,
 };
 use returns_domain::{
     Actor, BuyerId, Category, Currency, Jurisdiction, LineId, MinorUnits, Order, OrderId, Reason,
@@ -136,6 +137,13 @@ pub struct ReturnView<'a> {
     pub return_method: &'a ReturnMethod,
     /// What happens next, in words: who is to act, what to do and by when.
     pub next_step: String,
+    /// The replacement of an exchange once shipped: `items` (`line_id`, `sku`, `quantity`),
+    /// `carrier`, `tracking_number`, `shipped_at`, `delivered_at`?.
+    #[schema(value_type = Option<Object>, required = true)]
+    pub replacement: &'a Option<Replacement>,
+    /// Why an exchange fell back to a refund: `out_of_stock` or `not_shipped_in_time`.
+    #[schema(value_type = Option<String>, required = true)]
+    pub exchange_failure: Option<ExchangeFailure>,
     /// The actions this caller may take now.
     #[schema(value_type = Vec<crate::openapi::ReturnAction>)]
     pub allowed_actions: Vec<&'static str>,
@@ -234,6 +242,10 @@ pub struct DeadlinesView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime)]
     pub pickup_by: Option<String>,
+    /// The seller ships the replacement of an exchange by then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub replacement_ship_by: Option<String>,
 }
 
 impl DeadlinesView {
@@ -248,6 +260,7 @@ impl DeadlinesView {
             escalate_by,
             drop_off_by,
             pickup_by,
+            replacement_ship_by,
         } = deadlines;
         DeadlinesView {
             seller_response_due: seller_response_due.map(time),
@@ -259,6 +272,7 @@ impl DeadlinesView {
             escalate_by: escalate_by.map(time),
             drop_off_by: drop_off_by.map(time),
             pickup_by: pickup_by.map(time),
+            replacement_ship_by: replacement_ship_by.map(time),
         }
     }
 }
@@ -329,6 +343,8 @@ pub fn return_view<'a>(case: &'a ReturnCase, caller: &Actor, now: DateTime<Utc>)
         rating: &case.rating,
         return_method: &case.return_method,
         next_step: next_step(case),
+        replacement: &case.replacement,
+        exchange_failure: case.exchange_failure,
         allowed_actions: allowed_actions(case, caller, now),
         version: case.version,
         created_at: time(case.created_at),

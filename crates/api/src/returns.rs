@@ -25,11 +25,11 @@ use returns_domain::returns::{
     AcceptOffer, AcceptReturn, Action, AddEvidence, AssignDispute, CarrierStatus, CarrierUpdate,
     ChooseMethod, DecideDispute, DecisionOutcome, DeclineOffer, DeclineReturn, EscalateReturn,
     ExceptionRule, FundedBy, GrantException, InspectReturn, IssueRefund, MakeOffer, OfferKind,
-    PayoutMethod, PostMessage, RateReturn, ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn,
-    WithdrawReturn,
+    OutOfStock, PayoutMethod, PostMessage, RateReturn, ReceiveReturn, ReplacementItem,
+    ReturnCommand, ReturnLabel, ShipReplacement, ShipReturn, WithdrawReturn,
 };
 use returns_domain::{
-    Evidence, EvidenceKind, Grade, LineId, MinorUnits, OrderId, Reason, Resolution, ReturnId,
+    Evidence, EvidenceKind, Grade, LineId, MinorUnits, OrderId, Reason, Resolution, ReturnId, Sku,
 };
 
 /// The routes of returns, except `/returns/{id}/{action}`, which comes last (see [`configure_actions`]).
@@ -299,6 +299,61 @@ impl From<OfferBody> for MakeOffer {
     fn from(body: OfferBody) -> Self {
         let OfferBody { kind, amount_minor } = body;
         MakeOffer { kind, amount_minor }
+    }
+}
+
+/// `ship-replacement`: the replacement of an exchange goes out; `items` default to the returned
+/// items.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "ShipReplacement")]
+pub(crate) struct ShipReplacementBody {
+    #[serde(default)]
+    items: Option<Vec<ReplacementItemBody>>,
+    #[schema(example = "DHL")]
+    carrier: String,
+    tracking_number: String,
+}
+
+/// A line of the replacement: a returned line, possibly as another SKU (another size).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "ReplacementItem")]
+pub(crate) struct ReplacementItemBody {
+    #[schema(value_type = String, example = "line-2", pattern = r"^[A-Za-z0-9._:-]{1,64}$")]
+    line_id: LineId,
+    #[schema(value_type = String, example = "SKU-TS-200-L", pattern = r"^[A-Za-z0-9._:-]{1,64}$")]
+    sku: Sku,
+    /// At least 1, at most what came back of the line.
+    #[schema(minimum = 1)]
+    quantity: u32,
+}
+
+impl From<ShipReplacementBody> for ShipReplacement {
+    fn from(body: ShipReplacementBody) -> Self {
+        let ShipReplacementBody {
+            items,
+            carrier,
+            tracking_number,
+        } = body;
+        ShipReplacement {
+            items: items.map(|items| {
+                items
+                    .into_iter()
+                    .map(
+                        |ReplacementItemBody {
+                             line_id,
+                             sku,
+                             quantity,
+                         }| ReplacementItem {
+                            line_id,
+                            sku,
+                            quantity,
+                        },
+                    )
+                    .collect()
+            }),
+            carrier,
+            tracking_number,
+        }
     }
 }
 
@@ -806,6 +861,13 @@ fn parse_action(action: &str, body: &[u8]) -> Result<ReturnCommand, Problem> {
         }
         Action::Decide => ReturnCommand::Decide(parse_json::<DecideBody>(body)?.into()),
         Action::Rate => ReturnCommand::Rate(parse_json::<RateBody>(body)?.into()),
+        Action::ShipReplacement => {
+            ReturnCommand::ShipReplacement(parse_json::<ShipReplacementBody>(body)?.into())
+        }
+        Action::OutOfStock => {
+            parse_json::<Value>(body)?;
+            ReturnCommand::OutOfStock(OutOfStock)
+        }
         Action::ChooseMethod => ReturnCommand::ChooseMethod(ChooseMethod {
             method: parse_json::<MethodBody>(body)?.into_request("")?,
             drop_off_code: String::new(),

@@ -542,6 +542,7 @@ fn starts_deadline(event: &ReturnEvent) -> Option<DeadlineKind> {
             Some(e.ship_deadline.unwrap_or(DeadlineKind::ShipBy))
         }
         ReturnEvent::ReturnMethodChosen(e) => e.deadline.map(|d| d.kind),
+        ReturnEvent::ExchangeApproved(_) => Some(DeadlineKind::ReplacementShipBy),
         ReturnEvent::ItemArrived(e) if e.inspect_by.is_some() => Some(DeadlineKind::InspectBy),
         ReturnEvent::RefundApproved(_) => Some(DeadlineKind::RefundDue),
         ReturnEvent::ReturnEscalated(_) => Some(DeadlineKind::DecisionDue),
@@ -626,6 +627,11 @@ fn missed_deadline(
             Rule::BuyerNeverShipped,
             Side::Seller,
             format!("The buyer did not ship the item back by the ship-by date ({due})."),
+        ),
+        DeadlineKind::ReplacementShipBy => (
+            Rule::SellerMissedDeadline,
+            Side::Buyer,
+            format!("The seller did not ship the replacement by its deadline ({due})."),
         ),
         DeadlineKind::DropOffBy => (
             Rule::BuyerNeverShipped,

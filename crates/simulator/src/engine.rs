@@ -31,7 +31,7 @@ use returns_domain::returns::{
     AcceptOffer, AcceptReturn, AssignDispute, CarrierStatus, CarrierUpdate, DecideDispute,
     DecisionOutcome, DeclineOffer, DeclineReturn, EscalateReturn, EscalationTrigger, FundedBy,
     InspectReturn, IssueRefund, MakeOffer, OfferKind, OnArrival, ReceiveReturn, ReturnCommand,
-    ReturnLabel, ShipReturn, Status, WithdrawReturn,
+    ReturnLabel, ShipReplacement, ShipReturn, Status, WithdrawReturn,
 };
 use returns_domain::{
     Actor, Evidence, EvidenceKind, Grade, MinorUnits, Reason, Resolution, ReturnCase, ReturnId,
@@ -176,6 +176,8 @@ enum Act {
         amount: i64,
     },
     Refund,
+    /// The seller sends the replacement of an exchange.
+    ShipReplacement,
     Escalate,
     Assign,
     Decide {
@@ -628,6 +630,14 @@ impl Engine<'_> {
                 )
             }
             Act::Withdraw => (buyer, ReturnCommand::Withdraw(WithdrawReturn)),
+            Act::ShipReplacement => (
+                seller,
+                ReturnCommand::ShipReplacement(ShipReplacement {
+                    items: None,
+                    carrier: "UPS".to_owned(),
+                    tracking_number: format!("1Z{no:010}R"),
+                }),
+            ),
             Act::InTransit => (
                 self.platform.clone(),
                 ReturnCommand::CarrierUpdate(CarrierUpdate {
@@ -891,6 +901,19 @@ fn plan(
                 return at(day, Act::Assign);
             }
             at(day, decision(rng, truth, order, case))
+        }
+        Status::ExchangePending => {
+            let due = case.deadlines.replacement_ship_by;
+            if rng.random_bool(habits.late_inspection) {
+                return let_pass(active, due);
+            }
+            let day = moment.pick(rng, 0, 2, due);
+            at(day, Act::ShipReplacement)
+        }
+        // The carrier delivers the replacement to the buyer.
+        Status::ReplacementShipped => {
+            let day = moment.today + rng.random_range(1..=3);
+            at(day, Act::Arrived { by_seller: false })
         }
         Status::Closed => at(moment.today + 30, Act::Wait),
     }

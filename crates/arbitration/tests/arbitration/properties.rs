@@ -145,6 +145,9 @@ fn guided(story: &Story, which: usize, amount: i64) -> usize {
         Some(Status::Declined) => &[11, 14, 15],
         Some(Status::RefundPending) => &[10, 11, 19],
         Some(Status::Escalated) => &[16, 17, 15, 19],
+        // The replacement goes out, or does not in time.
+        Some(Status::ExchangePending) => &[11, 19],
+        Some(Status::ReplacementShipped) => &[7, 8, 11],
         Some(Status::Closed) | None => &[18],
     };
     fitting[amount as usize % fitting.len()]

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{OrderId, ReturnId};
+use crate::ids::{LineId, OrderId, ReturnId, Sku};
 use crate::methods::MethodRequest;
 use crate::money::MinorUnits;
 use crate::order::ItemRequest;
@@ -177,6 +177,28 @@ pub struct ChooseMethod {
     pub drop_off_code: String,
 }
 
+/// One line of a replacement: by default the returned line again, possibly another SKU (another
+/// size or colour) of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplacementItem {
+    pub line_id: LineId,
+    pub sku: Sku,
+    pub quantity: u32,
+}
+
+/// The seller ships the replacement of an exchange; `items` default to the returned items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipReplacement {
+    #[serde(default)]
+    pub items: Option<Vec<ReplacementItem>>,
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+/// The seller cannot send a replacement: the exchange falls back to a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutOfStock;
+
 /// The scheduler reports that a deadline it knows of fell due. Idempotent: a deadline that is no
 /// longer running with this `due_at`, or not yet due, yields no events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +229,8 @@ pub enum ReturnCommand {
     Decide(DecideDispute),
     Rate(RateReturn),
     ChooseMethod(ChooseMethod),
+    ShipReplacement(ShipReplacement),
+    OutOfStock(OutOfStock),
     ApplyDeadline(ApplyDeadline),
 }
 
@@ -233,6 +257,8 @@ impl ReturnCommand {
             ReturnCommand::Decide(_) => Action::Decide,
             ReturnCommand::Rate(_) => Action::Rate,
             ReturnCommand::ChooseMethod(_) => Action::ChooseMethod,
+            ReturnCommand::ShipReplacement(_) => Action::ShipReplacement,
+            ReturnCommand::OutOfStock(_) => Action::OutOfStock,
             ReturnCommand::ApplyDeadline(_) => Action::ApplyDeadline,
         }
     }

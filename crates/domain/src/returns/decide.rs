@@ -20,12 +20,14 @@ use crate::taxonomy::{Evidence, Reason, Resolution, MAX_URL_LEN};
 use super::commands::{
     AcceptReturn, AddEvidence, ApplyDeadline, CarrierUpdate, ChooseMethod, DecideDispute,
     DeclineReturn, EscalateReturn, GrantException, InspectReturn, IssueRefund, MakeOffer,
-    OpenReturn, PostMessage, RateReturn, ReceiveReturn, ReturnCommand, ReturnLabel, ShipReturn,
+    OpenReturn, PostMessage, RateReturn, ReceiveReturn, ReplacementItem, ReturnCommand,
+    ReturnLabel, ShipReplacement, ShipReturn,
 };
 use super::events::{
-    DeadlineMissed, DisputeAssigned, DisputeDecided, EvidenceAdded, ExceptionGranted, ItemArrived,
-    ItemInspected, MessagePosted, MethodDeadline, OfferAccepted, OfferDeclined, OfferExpired,
-    OfferMade, RefundApproved, RefundIssued, ReturnAuthorized, ReturnClosed, ReturnDeclined,
+    DeadlineMissed, DisputeAssigned, DisputeDecided, EvidenceAdded, ExceptionGranted,
+    ExchangeApproved, ExchangeFailed, ItemArrived, ItemInspected, MessagePosted, MethodDeadline,
+    OfferAccepted, OfferDeclined, OfferExpired, OfferMade, RefundApproved, RefundIssued,
+    ReplacementDelivered, ReplacementShipped, ReturnAuthorized, ReturnClosed, ReturnDeclined,
     ReturnEscalated, ReturnEvent, ReturnItem, ReturnMethodChosen, ReturnRated, ReturnRequested,
     ReturnShipped, ReturnWithdrawn, ShipmentInTransit,
 };
@@ -33,8 +35,8 @@ use super::rules::{allowed_actions, can_see, not_now, role_may};
 use super::state::ReturnCase;
 use super::vocab::{
     Action, ApprovalSource, ArrivalSource, CarrierStatus, DeadlineKind, DecisionOutcome,
-    DeclineStage, EscalationTrigger, ExceptionRule, FundedBy, Intake, OfferKind, OnArrival,
-    Outcome, PayoutMethod, RefundBasis, Status,
+    DeclineStage, EscalationTrigger, ExceptionRule, ExchangeFailure, FundedBy, Intake, OfferKind,
+    OnArrival, Outcome, PayoutMethod, RefundBasis, Status,
 };
 
 /// After a decline, the buyer may escalate for this many days (docs/api.md's default).
@@ -61,6 +63,8 @@ pub const MAX_CARRIER_LEN: usize = 100;
 pub const MAX_TRACKING_LEN: usize = 100;
 pub const MAX_REFERENCE_LEN: usize = 200;
 pub const MAX_RATING_COMMENT_LEN: usize = 2000;
+/// The seller ships the replacement of an exchange within this many business days.
+pub const REPLACEMENT_SHIP_BUSINESS_DAYS: u32 = 3;
 /// A closed return may be rated for this many days.
 pub const RATING_WINDOW_DAYS: u32 = 30;
 
@@ -347,6 +351,8 @@ fn act(
         ReturnCommand::Decide(cmd) => b.decide_dispute(cmd)?,
         ReturnCommand::Rate(cmd) => b.rate(cmd)?,
         ReturnCommand::ChooseMethod(cmd) => b.choose_method(cmd)?,
+        ReturnCommand::ShipReplacement(cmd) => b.ship_replacement(cmd)?,
+        ReturnCommand::OutOfStock(_) => b.exchange_failed(ExchangeFailure::OutOfStock)?,
         ReturnCommand::ApplyDeadline(cmd) => b.apply_deadline(cmd)?,
     }
     Ok(b.decision)
@@ -472,6 +478,30 @@ impl<'a> Builder<'a> {
                 due_at: days,
             },
         }
+    }
+
+    /// The exchange goes ahead: the seller has `REPLACEMENT_SHIP_BUSINESS_DAYS` to ship the
+    /// replacement.
+    fn approve_exchange(&mut self) {
+        let replacement_ship_by = calendar::add_business_days(
+            self.now,
+            REPLACEMENT_SHIP_BUSINESS_DAYS,
+            &self.case.jurisdiction,
+        );
+        self.emit(ReturnEvent::ExchangeApproved(ExchangeApproved {
+            replacement_ship_by,
+            at: self.now,
+        }));
+    }
+
+    /// The exchange cannot go ahead: the requested amount is refunded instead.
+    fn exchange_failed(&mut self, cause: ExchangeFailure) -> Result<(), Rejection> {
+        self.emit(ReturnEvent::ExchangeFailed(ExchangeFailed {
+            cause,
+            at: self.now,
+        }));
+        let requested = self.case.requested_amount_minor;
+        self.approve_refund(Refund::money(requested, RefundBasis::ExchangeFailed))
     }
 
     /// The return judged again as at its request, with `exceptions` waived and sent back by
@@ -802,6 +832,17 @@ impl<'a> Builder<'a> {
         let mut checks = Checks::new();
         self.reported_time("at", cmd.at, &mut checks);
         checks.finish()?;
+        if self.case.status == Status::ReplacementShipped {
+            // The parcel on its way now is the replacement, going to the buyer.
+            if cmd.status == CarrierStatus::Delivered {
+                self.emit(ReturnEvent::ReplacementDelivered(ReplacementDelivered {
+                    delivered_at: cmd.at,
+                    at: self.now,
+                }));
+                self.close(Outcome::Exchanged);
+            }
+            return Ok(());
+        }
         match cmd.status {
             CarrierStatus::InTransit | CarrierStatus::DroppedOff | CarrierStatus::PickedUp => {
                 let repeat = self.case.status == Status::InTransit
@@ -854,7 +895,7 @@ impl<'a> Builder<'a> {
             self.decline(DeclineStage::Inspection, None, cmd.evidence.clone());
             Ok(())
         } else {
-            self.close(Outcome::Exchanged);
+            self.approve_exchange();
             Ok(())
         }
     }
@@ -1129,6 +1170,54 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// The seller ships the replacement: by default the returned items again; a line may go out
+    /// as another SKU (another size), never more of it than came back.
+    fn ship_replacement(&mut self, cmd: &ShipReplacement) -> Result<(), Rejection> {
+        let mut checks = Checks::new();
+        checks.text("carrier", &cmd.carrier, MAX_CARRIER_LEN);
+        checks.text("tracking_number", &cmd.tracking_number, MAX_TRACKING_LEN);
+        let items = match &cmd.items {
+            None => self
+                .case
+                .items
+                .iter()
+                .map(|item| ReplacementItem {
+                    line_id: item.line_id.clone(),
+                    sku: item.sku.clone(),
+                    quantity: item.quantity,
+                })
+                .collect(),
+            Some(items) => {
+                checks.check(!items.is_empty(), "items", "must list at least one item");
+                for (i, item) in items.iter().enumerate() {
+                    let returned = self.case.items.iter().find(|r| r.line_id == item.line_id);
+                    match returned {
+                        None => checks.fail(
+                            format!("items[{i}].line_id"),
+                            "is not a line of this return",
+                        ),
+                        Some(returned) => checks.check(
+                            (1..=returned.quantity).contains(&item.quantity),
+                            format!("items[{i}].quantity"),
+                            format!("must be from 1 to {} (what came back)", returned.quantity),
+                        ),
+                    }
+                    let repeated = items[..i].iter().any(|o| o.line_id == item.line_id);
+                    checks.check(!repeated, format!("items[{i}].line_id"), "is listed twice");
+                }
+                items.clone()
+            }
+        };
+        checks.finish()?;
+        self.emit(ReturnEvent::ReplacementShipped(ReplacementShipped {
+            items,
+            carrier: cmd.carrier.clone(),
+            tracking_number: cmd.tracking_number.clone(),
+            at: self.now,
+        }));
+        Ok(())
+    }
+
     fn rate(&mut self, cmd: &RateReturn) -> Result<(), Rejection> {
         let mut checks = Checks::new();
         checks.check(
@@ -1172,6 +1261,9 @@ impl<'a> Builder<'a> {
                 }
             }
             DeadlineKind::ShipBy | DeadlineKind::DropOffBy => self.close(Outcome::Lapsed),
+            DeadlineKind::ReplacementShipBy => {
+                self.exchange_failed(ExchangeFailure::NotShippedInTime)?;
+            }
             // The carrier did not collect the parcel in its slot: the buyer is not to lose the
             // return for it, and may send it by mail within the policy's days from now.
             DeadlineKind::PickupBy => {
@@ -1185,7 +1277,7 @@ impl<'a> Builder<'a> {
             }
             DeadlineKind::InspectBy => {
                 if self.case.on_arrival == OnArrival::Exchange {
-                    self.close(Outcome::Exchanged);
+                    self.approve_exchange();
                 } else {
                     let requested = self.case.requested_amount_minor;
                     self.approve_refund(Refund::money(requested, RefundBasis::InspectionDeadline))?;

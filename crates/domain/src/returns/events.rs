@@ -25,11 +25,11 @@ use crate::money::{Currency, MinorUnits};
 use crate::rma::Rma;
 use crate::taxonomy::{Category, Evidence, Grade, Reason, Resolution};
 
-use super::commands::ReturnLabel;
+use super::commands::{ReplacementItem, ReturnLabel};
 use super::vocab::{
     ApprovalSource, ArrivalSource, CarrierStatus, DeadlineKind, DecisionOutcome, DeclineStage,
-    EscalationTrigger, ExceptionRule, FundedBy, OfferKind, OnArrival, Outcome, PayoutMethod,
-    RefundBasis,
+    EscalationTrigger, ExceptionRule, ExchangeFailure, FundedBy, OfferKind, OnArrival, Outcome,
+    PayoutMethod, RefundBasis,
 };
 
 /// An item of a return, with the order line's facts copied in so the return stands on its own.
@@ -306,6 +306,37 @@ pub struct ReturnRated {
     pub at: DateTime<Utc>,
 }
 
+/// The exchange goes ahead (the returned item passed inspection, or was not inspected in time):
+/// the seller is to ship the replacement by `replacement_ship_by`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeApproved {
+    pub replacement_ship_by: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// The seller shipped the replacement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplacementShipped {
+    pub items: Vec<ReplacementItem>,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The carrier delivered the replacement to the buyer (`return.closed` as `exchanged` follows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplacementDelivered {
+    pub delivered_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// The exchange could not go ahead; the refund of the requested amount follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeFailed {
+    pub cause: ExchangeFailure,
+    pub at: DateTime<Utc>,
+}
+
 /// A deadline passed unmet; its consequence follows as further events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineMissed {
@@ -347,6 +378,10 @@ stored_events! {
         ReturnClosed(ReturnClosed) = "return.closed",
         ReturnRated(ReturnRated) = "return.rated",
         ReturnMethodChosen(ReturnMethodChosen) = "return.method_chosen",
+        ExchangeApproved(ExchangeApproved) = "return.exchange_approved",
+        ReplacementShipped(ReplacementShipped) = "return.replacement_shipped",
+        ReplacementDelivered(ReplacementDelivered) = "return.replacement_delivered",
+        ExchangeFailed(ExchangeFailed) = "return.exchange_failed",
     }
 }
 
@@ -378,6 +413,10 @@ impl ReturnEvent {
             ReturnEvent::ReturnClosed(e) => e.at,
             ReturnEvent::ReturnRated(e) => e.at,
             ReturnEvent::ReturnMethodChosen(e) => e.at,
+            ReturnEvent::ExchangeApproved(e) => e.at,
+            ReturnEvent::ReplacementShipped(e) => e.at,
+            ReturnEvent::ReplacementDelivered(e) => e.at,
+            ReturnEvent::ExchangeFailed(e) => e.at,
         }
     }
 
@@ -426,7 +465,9 @@ impl ReturnEvent {
             ReturnEvent::ReturnRated(_) => &["comment"],
             // Where a parcel went and how it is found, and the payment's reference, point at a
             // person as surely as their words do.
-            ReturnEvent::ReturnShipped(_) => &["carrier", "tracking_number"],
+            ReturnEvent::ReturnShipped(_) | ReturnEvent::ReplacementShipped(_) => {
+                &["carrier", "tracking_number"]
+            }
             ReturnEvent::RefundIssued(_) => &["reference"],
             ReturnEvent::OfferMade(_)
             | ReturnEvent::OfferAccepted(_)
@@ -439,7 +480,10 @@ impl ReturnEvent {
             | ReturnEvent::DisputeAssigned(_)
             | ReturnEvent::DeadlineMissed(_)
             | ReturnEvent::ReturnClosed(_)
-            | ReturnEvent::ReturnMethodChosen(_) => &[],
+            | ReturnEvent::ReturnMethodChosen(_)
+            | ReturnEvent::ExchangeApproved(_)
+            | ReturnEvent::ReplacementDelivered(_)
+            | ReturnEvent::ExchangeFailed(_) => &[],
         }
     }
 }

@@ -16,6 +16,9 @@
 //!    │               └─escalate (within escalate_by) ─► escalated ─decide─► refund_pending | authorized | closed
 //!    └─ (auto-approval, returnless refund at opening)
 //! refund_pending ─refund─► closed (refunded | partially_refunded)
+//! delivered ─inspect (exchange, good grade)─► exchange_pending ─ship-replacement─► replacement_shipped
+//!    exchange_pending ─out-of-stock / replacement_ship_by─► refund_pending
+//!    replacement_shipped ─carrier delivered─► closed (exchanged)
 //! ```
 //!
 //! Deadlines and what missing them does (applied by the scheduler through `ApplyDeadline`, always
@@ -31,6 +34,8 @@
 //! - `inspect_by` (delivered; the policy's business days from arrival): the requested amount falls
 //!   due (an exchange goes ahead: closed as `exchanged`).
 //! - `refund_due` (refund_pending): escalated to an operator.
+//! - `replacement_ship_by` (exchange_pending; 3 business days): the exchange falls back to a
+//!   refund of the requested amount.
 //! - `escalate_by` (declined; 7 days): closed as `denied`.
 //! - `decision_due` (escalated; 2 business days): reported only; the dispute is marked overdue.
 
@@ -46,7 +51,7 @@ pub use commands::*;
 pub use decide::{
     decide, intake_for, Context, Decision, DECISION_BUSINESS_DAYS, ESCALATION_WINDOW_DAYS,
     MAX_EVIDENCE_PER_RETURN, MAX_MESSAGES_PER_RETURN, OFFER_VALID_DAYS, RATING_WINDOW_DAYS,
-    REFUND_PROCESSING_DAYS,
+    REFUND_PROCESSING_DAYS, REPLACEMENT_SHIP_BUSINESS_DAYS,
 };
 pub use events::*;
 pub use rules::{

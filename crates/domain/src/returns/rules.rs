@@ -19,9 +19,13 @@ use super::vocab::{Action, Status};
 pub fn roles_for(action: Action) -> &'static [Role] {
     match action {
         Action::Open => &[Role::Buyer],
-        Action::Accept | Action::Decline | Action::Offer | Action::Receive | Action::Inspect => {
-            &[Role::Seller]
-        }
+        Action::Accept
+        | Action::Decline
+        | Action::Offer
+        | Action::Receive
+        | Action::Inspect
+        | Action::ShipReplacement
+        | Action::OutOfStock => &[Role::Seller],
         Action::AcceptOffer
         | Action::DeclineOffer
         | Action::Ship
@@ -122,9 +126,14 @@ pub fn not_now(case: &ReturnCase, action: Action, now: DateTime<Utc>) -> Option<
         Action::Accept | Action::Decline | Action::Offer => in_status(&[Status::Requested]),
         Action::AcceptOffer | Action::DeclineOffer => in_status(&[Status::OfferPending]),
         Action::Ship => in_status(&[Status::Authorized]),
-        Action::CarrierUpdate | Action::Receive => {
-            in_status(&[Status::Authorized, Status::InTransit])
-        }
+        // On a replacement's way to the buyer, the carrier reports on the replacement.
+        Action::CarrierUpdate => in_status(&[
+            Status::Authorized,
+            Status::InTransit,
+            Status::ReplacementShipped,
+        ]),
+        Action::Receive => in_status(&[Status::Authorized, Status::InTransit]),
+        Action::ShipReplacement | Action::OutOfStock => in_status(&[Status::ExchangePending]),
         Action::Inspect => in_status(&[Status::Delivered]),
         Action::Refund => in_status(&[Status::RefundPending]),
         Action::Escalate => escalation_blocked(case, now),

@@ -18,12 +18,12 @@ use crate::order::ItemRequest;
 use crate::rma::Rma;
 use crate::taxonomy::{Evidence, Grade, Reason, Resolution};
 
-use super::commands::ReturnLabel;
+use super::commands::{ReplacementItem, ReturnLabel};
 use super::events::{ReturnEvent, ReturnItem, ReturnRequested};
 use super::vocab::{
     ApprovalSource, ArrivalSource, DeadlineKind, DecisionOutcome, DeclineStage, EscalationTrigger,
-    ExceptionRule, FundedBy, OfferKind, OfferStatus, OnArrival, Outcome, PayoutMethod, RefundBasis,
-    Status,
+    ExceptionRule, ExchangeFailure, FundedBy, OfferKind, OfferStatus, OnArrival, Outcome,
+    PayoutMethod, RefundBasis, Status,
 };
 
 /// The deadlines running now. Each status has at most one: `seller_response_due` (requested),
@@ -50,6 +50,8 @@ pub struct Deadlines {
     pub drop_off_by: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pickup_by: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement_ship_by: Option<DateTime<Utc>>,
 }
 
 impl Deadlines {
@@ -71,6 +73,7 @@ impl Deadlines {
             DeadlineKind::EscalateBy => &mut self.escalate_by,
             DeadlineKind::DropOffBy => &mut self.drop_off_by,
             DeadlineKind::PickupBy => &mut self.pickup_by,
+            DeadlineKind::ReplacementShipBy => &mut self.replacement_ship_by,
         }
     }
 
@@ -85,6 +88,7 @@ impl Deadlines {
             DeadlineKind::EscalateBy => self.escalate_by,
             DeadlineKind::DropOffBy => self.drop_off_by,
             DeadlineKind::PickupBy => self.pickup_by,
+            DeadlineKind::ReplacementShipBy => self.replacement_ship_by,
         }
     }
 
@@ -256,6 +260,17 @@ pub struct Rating {
     pub rated_at: DateTime<Utc>,
 }
 
+/// The replacement of an exchange, once shipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    pub items: Vec<ReplacementItem>,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
 /// A return case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnCase {
@@ -301,6 +316,12 @@ pub struct ReturnCase {
     /// How the item goes back.
     #[serde(default)]
     pub return_method: ReturnMethod,
+    /// The replacement of an exchange, once shipped.
+    #[serde(default)]
+    pub replacement: Option<Replacement>,
+    /// Why an exchange fell back to a refund.
+    #[serde(default)]
+    pub exchange_failure: Option<ExchangeFailure>,
     /// The number of events in the stream (the `version` of the view and the ETag).
     pub version: u64,
     pub created_at: DateTime<Utc>,
@@ -358,6 +379,8 @@ impl ReturnCase {
             closed_at: None,
             rating: None,
             return_method: e.return_method.clone(),
+            replacement: None,
+            exchange_failure: None,
             version: 1,
             created_at: e.at,
             updated_at: e.at,
@@ -639,6 +662,31 @@ impl ReturnCase {
                 if let Some(deadline) = e.deadline {
                     self.deadlines = Deadlines::only(deadline.kind, Some(deadline.due_at));
                 }
+            }
+            ReturnEvent::ExchangeApproved(e) => {
+                self.enter(
+                    Status::ExchangePending,
+                    Deadlines::only(DeadlineKind::ReplacementShipBy, Some(e.replacement_ship_by)),
+                );
+            }
+            ReturnEvent::ReplacementShipped(e) => {
+                self.enter(Status::ReplacementShipped, Deadlines::default());
+                self.replacement = Some(Replacement {
+                    items: e.items.clone(),
+                    carrier: e.carrier.clone(),
+                    tracking_number: e.tracking_number.clone(),
+                    shipped_at: e.at,
+                    delivered_at: None,
+                });
+            }
+            ReturnEvent::ReplacementDelivered(e) => {
+                if let Some(replacement) = &mut self.replacement {
+                    replacement.delivered_at = Some(e.delivered_at);
+                }
+            }
+            ReturnEvent::ExchangeFailed(e) => {
+                self.deadlines.clear(DeadlineKind::ReplacementShipBy);
+                self.exchange_failure = Some(e.cause);
             }
             ReturnEvent::ReturnRated(e) => {
                 self.rating = Some(Rating {

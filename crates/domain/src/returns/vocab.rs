@@ -18,6 +18,10 @@ string_enum! {
         RefundPending = "refund_pending",
         Escalated = "escalated",
         Closed = "closed",
+        /// An exchange goes ahead: the seller is to ship the replacement.
+        ExchangePending = "exchange_pending",
+        /// The replacement is on its way to the buyer.
+        ReplacementShipped = "replacement_shipped",
     }
 }
 
@@ -67,13 +71,15 @@ string_enum! {
         Decide = "decide",
         Rate = "rate",
         ChooseMethod = "choose-method",
+        ShipReplacement = "ship-replacement",
+        OutOfStock = "out-of-stock",
         ApplyDeadline = "apply-deadline",
     }
 }
 
 impl Action {
     /// The actions reported in a return view's `allowed_actions`, in docs/api.md's order.
-    pub const ON_A_RETURN: [Action; 19] = [
+    pub const ON_A_RETURN: [Action; 21] = [
         Action::Accept,
         Action::Decline,
         Action::Offer,
@@ -93,6 +99,8 @@ impl Action {
         Action::Decide,
         Action::Rate,
         Action::ChooseMethod,
+        Action::ShipReplacement,
+        Action::OutOfStock,
     ];
 }
 
@@ -161,6 +169,8 @@ string_enum! {
         DropOffBy = "drop_off_by",
         /// The end of the booked pickup slot.
         PickupBy = "pickup_by",
+        /// The seller is to ship the replacement of an exchange by then.
+        ReplacementShipBy = "replacement_ship_by",
     }
 }
 
@@ -202,6 +212,19 @@ string_enum! {
         /// The seller did not inspect in time: the requested amount falls due.
         InspectionDeadline = "inspection_deadline",
         Decision = "decision",
+        /// The exchange could not go ahead (out of stock, or the replacement not shipped in time):
+        /// the requested amount is refunded instead.
+        ExchangeFailed = "exchange_failed",
+    }
+}
+
+string_enum! {
+    /// Why an exchange fell back to a refund.
+    pub enum ExchangeFailure ("cause") {
+        /// The seller reported the replacement out of stock.
+        OutOfStock = "out_of_stock",
+        /// The seller did not ship the replacement by `replacement_ship_by`.
+        NotShippedInTime = "not_shipped_in_time",
     }
 }
 

@@ -119,6 +119,11 @@ pub fn next_step(case: &ReturnCase) -> String {
                 format!("An operator decides the dispute{}.", by(d.decision_due))
             }
         }
+        Status::ExchangePending => format!(
+            "The seller ships the replacement{}.",
+            by(d.replacement_ship_by)
+        ),
+        Status::ReplacementShipped => "The replacement is on its way to the buyer.".to_owned(),
         Status::Closed => match case.outcome {
             Some(Outcome::Refunded | Outcome::PartiallyRefunded) => format!(
                 "Closed: {} refunded.",

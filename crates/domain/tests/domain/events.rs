@@ -47,6 +47,10 @@ fn histories() -> Vec<Story> {
             .step(buyer(), escalate())
             .step(operator(), assign())
             .step(operator(), decide_refund(2500, true)),
+        exchange_approved()
+            .step(seller(), ship_replacement(None))
+            .step(platform(), carrier(CarrierStatus::Delivered, now())),
+        exchange_approved().step(seller(), out_of_stock()),
     ]
 }
 

@@ -402,7 +402,7 @@ fn money_due_is_never_paid_as_store_credit() {
 }
 
 #[test]
-fn an_exchange_offer_brings_the_item_back_and_ends_exchanged() {
+fn an_exchange_offer_brings_the_item_back_and_sends_a_replacement() {
     let story = Story::us()
         .opened()
         .step(seller(), offer(OfferKind::Exchange, None))
@@ -413,9 +413,8 @@ fn an_exchange_offer_brings_the_item_back_and_ends_exchanged() {
     let then = story
         .given()
         .when(seller(), inspect(Grade::Opened, 0, false))
-        .then_types(&["return.inspected", "return.closed"])
-        .then_order_types(&["order.return_items_released"]);
-    assert_eq!(then.state().outcome, Some(Outcome::Exchanged));
+        .then_types(&["return.inspected", "return.exchange_approved"]);
+    assert_eq!(then.state().status, Status::ExchangePending);
     // A bad grade with evidence refuses the exchange; a refund instead of a replacement is possible.
     story
         .given()
@@ -477,17 +476,81 @@ fn declining_an_offer_puts_the_request_back_to_the_seller() {
 }
 
 #[test]
-fn resolution_exchange_ends_exchanged_when_accepted() {
-    let story = Story::us()
-        .step(
-            buyer(),
-            open_return(1, &[("L1", 1)], Reason::SizeFit, Resolution::Exchange),
+fn resolution_exchange_ends_exchanged_when_the_replacement_is_delivered() {
+    let story = exchange_approved();
+    assert_eq!(story.status(), Status::ExchangePending);
+    assert_eq!(
+        story.deadline(DeadlineKind::ReplacementShipBy),
+        calendar::add_business_days(now(), 3, &story.case().jurisdiction)
+    );
+    let shipped = story.step(seller(), ship_replacement(None));
+    assert_eq!(shipped.status(), Status::ReplacementShipped);
+    let replacement = shipped.case().replacement.clone().unwrap();
+    assert_eq!(replacement.items.len(), 1);
+    assert_eq!(replacement.items[0].line_id, LineId::parse("L1").unwrap());
+    // A scan on the way changes nothing; the delivery closes the exchange.
+    let scanned = shipped
+        .given()
+        .when(platform(), carrier(CarrierStatus::InTransit, now()));
+    assert!(scanned.decision().return_events.is_empty());
+    let then = shipped
+        .given()
+        .when(platform(), carrier(CarrierStatus::Delivered, now()))
+        .then_types(&["return.replacement_delivered", "return.closed"]);
+    assert_eq!(then.state().outcome, Some(Outcome::Exchanged));
+}
+
+#[test]
+fn an_exchange_falls_back_to_a_refund_when_out_of_stock_or_not_shipped_in_time() {
+    let approved = exchange_approved();
+    let requested = approved.case().requested_amount_minor;
+    for story in [
+        approved.clone().step(seller(), out_of_stock()),
+        approved.clone().fire(DeadlineKind::ReplacementShipBy),
+    ] {
+        assert_eq!(story.status(), Status::RefundPending);
+        let pending = story.case().pending_refund.clone().unwrap();
+        assert_eq!(pending.amount_minor, requested);
+        assert_eq!(pending.basis, RefundBasis::ExchangeFailed);
+        assert!(!pending.keep_item);
+        assert!(story.case().exchange_failure.is_some());
+    }
+    // A replacement of other lines, or more than came back, is refused.
+    approved
+        .given()
+        .when(
+            seller(),
+            ship_replacement(Some(vec![ReplacementItem {
+                line_id: LineId::parse("L2").unwrap(),
+                sku: Sku::parse("SKU-2").unwrap(),
+                quantity: 1,
+            }])),
         )
-        .step(seller(), accept())
-        .step(buyer(), ship())
-        .step(seller(), receive())
-        .step(seller(), inspect(Grade::AsNew, 0, false));
-    assert_eq!(story.case().outcome, Some(Outcome::Exchanged));
+        .then_field_error("items[0].line_id");
+    approved
+        .given()
+        .when(
+            seller(),
+            ship_replacement(Some(vec![ReplacementItem {
+                line_id: LineId::parse("L1").unwrap(),
+                sku: Sku::parse("SKU-1-L").unwrap(),
+                quantity: 2,
+            }])),
+        )
+        .then_field_error("items[0].quantity");
+    // Another size of the same line is fine.
+    let other_size = approved.step(
+        seller(),
+        ship_replacement(Some(vec![ReplacementItem {
+            line_id: LineId::parse("L1").unwrap(),
+            sku: Sku::parse("SKU-1-L").unwrap(),
+            quantity: 1,
+        }])),
+    );
+    assert_eq!(
+        other_size.case().replacement.as_ref().unwrap().items[0].sku,
+        Sku::parse("SKU-1-L").unwrap()
+    );
 }
 
 #[test]

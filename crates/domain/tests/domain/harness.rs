@@ -227,6 +227,30 @@ pub fn every_method() -> Vec<returns_domain::methods::MethodTerms> {
         .collect()
 }
 
+/// A size that did not fit, asked as an exchange: back with the seller, inspected as new, the
+/// exchange approved.
+pub fn exchange_approved() -> Story {
+    Story::us()
+        .step(
+            buyer(),
+            open_return(1, &[("L1", 1)], Reason::SizeFit, Resolution::Exchange),
+        )
+        .step(seller(), accept())
+        .step(buyer(), ship())
+        .step(seller(), receive())
+        .step(seller(), inspect(Grade::AsNew, 0, false))
+}
+
+pub fn ship_replacement(items: Option<Vec<ReplacementItem>>) -> ReturnCommand {
+    ReturnCommand::ShipReplacement(ShipReplacement {
+        items,
+        carrier: "DHL".to_owned(),
+        tracking_number: "R-1".to_owned(),
+    })
+}
+pub fn out_of_stock() -> ReturnCommand {
+    ReturnCommand::OutOfStock(OutOfStock)
+}
 pub fn choose_method(method: returns_domain::methods::MethodRequest) -> ReturnCommand {
     ReturnCommand::ChooseMethod(ChooseMethod {
         method,

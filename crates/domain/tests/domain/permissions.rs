@@ -27,7 +27,7 @@ fn table() -> Vec<(&'static str, Vec<Role>, Vec<Status>)> {
         (
             "carrier-update",
             vec![Platform],
-            vec![Authorized, InTransit],
+            vec![Authorized, InTransit, ReplacementShipped],
         ),
         ("receive", vec![Seller], vec![Authorized, InTransit]),
         ("inspect", vec![Seller], vec![Delivered]),
@@ -65,6 +65,8 @@ fn table() -> Vec<(&'static str, Vec<Role>, Vec<Status>)> {
         ("decide", vec![Operator], vec![Escalated]),
         // Once, within 30 days of closing.
         ("rate", vec![Buyer], vec![Closed]),
+        ("ship-replacement", vec![Seller], vec![ExchangePending]),
+        ("out-of-stock", vec![Seller], vec![ExchangePending]),
         // Before the item is on its way.
         (
             "choose-method",
@@ -94,6 +96,8 @@ fn command_for(action: &str) -> ReturnCommand {
         "assign" => assign(),
         "decide" => decide_refund(1000, false),
         "choose-method" => choose_method(methods::MethodRequest::Mail),
+        "ship-replacement" => ship_replacement(None),
+        "out-of-stock" => out_of_stock(),
         "rate" => ReturnCommand::Rate(RateReturn {
             score: 4,
             comment: None,
@@ -107,6 +111,7 @@ fn stories() -> Vec<Story> {
     let opened = Story::us().opened();
     let accepted = opened.clone().step(seller(), accept());
     let shipped = accepted.clone().step(buyer(), ship());
+    let exchange = exchange_approved();
     vec![
         opened.clone(),
         opened
@@ -119,6 +124,8 @@ fn stories() -> Vec<Story> {
         opened.clone().step(seller(), accept_returnless()),
         opened.clone().step(buyer(), escalate()),
         opened.step(buyer(), withdraw()),
+        exchange.clone(),
+        exchange.step(seller(), ship_replacement(None)),
     ]
 }
 
@@ -170,7 +177,7 @@ fn every_action_role_and_status_follows_the_table() {
             );
         }
     }
-    assert_eq!(checked, 9 * 5 * 19);
+    assert_eq!(checked, 11 * 5 * 21);
 }
 
 #[test]

@@ -66,7 +66,9 @@ fn actor(step: &Step, command: &ReturnCommand) -> Actor {
         | Action::Offer
         | Action::Receive
         | Action::Inspect
-        | Action::GrantException => seller(),
+        | Action::GrantException
+        | Action::ShipReplacement
+        | Action::OutOfStock => seller(),
         Action::CarrierUpdate | Action::Refund => platform(),
         Action::Assign | Action::Decide | Action::Messages | Action::Evidence => operator(),
         Action::ApplyDeadline => system(),
@@ -134,6 +136,8 @@ fn command(
         17 => assign(),
         18 => decide_refund(amount % 6000, step.quantity % 2 == 0),
         19 => side_with_seller(),
+        21 if step.amount % 5 == 0 => out_of_stock(),
+        21 => ship_replacement(None),
         // Mostly a valid score, sometimes 0 or more than 5.
         20 => ReturnCommand::Rate(RateReturn {
             score: (step.quantity * 2) as u8,
