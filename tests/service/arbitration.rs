@@ -255,3 +255,118 @@ async fn parties_never_see_operator_identities_or_the_recorded_recommendation() 
         );
     }
 }
+
+/// The rules of docs/arbitration.md over HTTP: what the operator is recommended for each.
+async fn recommended(app: &TestApp, id: &str) -> Value {
+    expect_json(
+        get(
+            app,
+            &app.operator(),
+            &format!("/v1/returns/{id}/recommendation"),
+        )
+        .await,
+        200,
+    )
+    .await
+}
+
+fn first_rule(rec: &Value) -> &str {
+    rec["reasons"][0]["rule"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn a_not_received_claim_without_a_recorded_delivery_is_refunded_whatever_the_tracking() {
+    let app = TestApp::spawn().await;
+    app.given_order(&crate::support::order("o-nr", "DE", "EUR", None))
+        .await;
+    let mut claim = headphones_return("o-nr");
+    claim["reason"] = json!("not_received");
+    let id = crate::support::id_of(&app.given_return(&app.buyer(), &claim).await);
+    let tracking = json!({"kind": "tracking", "note": "In transit at the hub"});
+    app.act(
+        &app.seller(),
+        &id,
+        "decline",
+        &json!({"reason_text": "Shipped", "evidence": [tracking]}),
+    )
+    .await;
+    app.act(
+        &app.buyer(),
+        &id,
+        "escalate",
+        &json!({"reason_text": "Never came"}),
+    )
+    .await;
+    let rec = recommended(&app, &id).await;
+    assert_eq!(rec["outcome"], "refund_buyer", "{rec}");
+    assert_eq!(rec["return_required"], false);
+    assert_eq!(first_rule(&rec), "no_recorded_delivery", "{rec}");
+}
+
+#[tokio::test]
+async fn a_lost_return_parcel_the_carrier_scanned_is_escalated_and_refunded_without_a_return() {
+    let app = TestApp::spawn().await;
+    app.given_order(&eu_order("o-lost")).await;
+    let id = crate::support::id_of(
+        &app.given_return(&app.buyer(), &headphones_return("o-lost"))
+            .await,
+    );
+    app.act(&app.seller(), &id, "accept", &json!({})).await;
+    app.act(&app.buyer(), &id, "ship", &crate::support::ship_body())
+        .await;
+    let scan = |status: &str| json!({"status": status, "at": crate::support::just_now()});
+    let scanned = app
+        .act(&app.platform(), &id, "carrier-update", &scan("in_transit"))
+        .await;
+    assert!(scanned["shipment"]["accepted_at"].is_string(), "{scanned}");
+    let lost = app
+        .act(&app.platform(), &id, "carrier-update", &scan("lost"))
+        .await;
+    assert_eq!(lost["status"], "escalated");
+    assert_eq!(lost["dispute"]["escalated_by"], "parcel_lost");
+    let rec = recommended(&app, &id).await;
+    assert_eq!(rec["outcome"], "refund_buyer", "{rec}");
+    assert_eq!(rec["return_required"], false);
+    assert_eq!(rec["funded_by"], "seller");
+    assert_eq!(first_rule(&rec), "return_parcel_lost", "{rec}");
+}
+
+#[tokio::test]
+async fn a_buyer_who_never_ships_while_the_case_is_escalated_is_not_refunded() {
+    let app = TestApp::spawn().await;
+    app.given_order(&eu_order("o-ns")).await;
+    let id = crate::support::id_of(
+        &app.given_return(&app.buyer(), &headphones_return("o-ns"))
+            .await,
+    );
+    app.act(&app.seller(), &id, "accept", &json!({})).await;
+    app.act(
+        &app.buyer(),
+        &id,
+        "escalate",
+        &json!({"reason_text": "Label?"}),
+    )
+    .await;
+    // Ten days to ship; eleven pass with nothing sent.
+    app.given_time_passes(24 * 11).await;
+    let rec = recommended(&app, &id).await;
+    assert_eq!(rec["outcome"], "side_with_seller", "{rec}");
+    assert_eq!(first_rule(&rec), "buyer_never_shipped", "{rec}");
+}
+
+#[tokio::test]
+async fn a_silent_seller_loses_the_case_and_funds_the_refund() {
+    let app = TestApp::spawn().await;
+    app.given_order(&eu_order("o-ss")).await;
+    let id = crate::support::id_of(
+        &app.given_return(&app.buyer(), &headphones_return("o-ss"))
+            .await,
+    );
+    app.given_time_passes(24 * 7).await;
+    let view = app.return_view(&id).await;
+    assert_eq!(view["status"], "escalated");
+    let rec = recommended(&app, &id).await;
+    assert_eq!(rec["outcome"], "refund_buyer", "{rec}");
+    assert_eq!(rec["funded_by"], "seller");
+    assert_eq!(first_rule(&rec), "seller_silence", "{rec}");
+}

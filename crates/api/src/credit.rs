@@ -188,6 +188,8 @@ fn buyer_of(path: &str) -> Result<BuyerId, Problem> {
         ReadProblems,
         (status = 403, description = "`forbidden`: sellers never read store credit",
          body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a malformed `buyer_id`",
+         body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]

@@ -447,14 +447,14 @@ impl Service {
         id: ReturnId,
     ) -> Result<returns_arbitration::Recommendation, AppError> {
         let client = self.store.pool().get().await?;
-        let (case, policy) = read_case(&client, caller, id).await?;
+        let (case, order, policy) = read_case(&client, caller, id).await?;
         if caller.role != Role::Operator {
             return Err(AppError::Rejected(returns_domain::Rejection::Forbidden {
                 action: "read-recommendation",
                 role: caller.role,
             }));
         }
-        recommend_now(&self.store, &client, &case, &policy, self.now()).await
+        recommend_now(&self.store, &client, &case, &order, &policy, self.now()).await
     }
 
     /// Deletes stored idempotent answers older than their 24-hour retention, at most `max` rows a
@@ -695,17 +695,19 @@ pub(crate) async fn recommend_now<C: GenericClient + Sync>(
     store: &EventStore,
     client: &C,
     case: &ReturnCase,
+    order: &Order,
     policy: &SellerPolicy,
     now: DateTime<Utc>,
 ) -> Result<returns_arbitration::Recommendation, AppError> {
     let history = history_of(store, client, case.id).await?;
-    let parties = crate::flags::standing(
+    let mut parties = crate::flags::standing(
         client,
         case.buyer_id.as_str(),
         case.seller_id.as_str(),
         policy.returnless_refund_max_minor,
     )
     .await?;
+    parties.order_delivered_at = order.delivered_at;
     Ok(returns_arbitration::recommend(
         &history, case, &parties, now,
     ))

@@ -3,18 +3,21 @@
 //!
 //! # How a recommendation is reached
 //!
-//! Every rule that fires yields a *finding*: a rule name, a sentence, the positions of the events it
+//! docs/arbitration.md lists every rule with its source and examples. Every rule that fires yields
+//! a *finding*: a rule name, a sentence, the positions of the events it
 //! rests on, and an effect. There are three kinds of effect, applied in this order:
 //!
 //! 1. **Procedural defaults decide.** A party failed a step that the service itself recorded:
 //!
 //!    | rule | favours | fires when |
 //!    | --- | --- | --- |
-//!    | `seller_missed_deadline` | buyer | a `seller_response_due` or `inspect_by` deadline was missed (recorded, or past at `now` and not yet applied) |
+//!    | `seller_silence` | buyer | a `seller_response_due` deadline was missed (recorded, or past at `now` and not yet applied) |
+//!    | `seller_missed_deadline` | buyer | an `inspect_by` or `replacement_ship_by` deadline was missed (the same) |
 //!    | `refusal_without_evidence` | buyer | the seller refused the item at inspection (refund 0) with no photo or video evidence |
 //!    | `carrier_delivered_to_seller` | buyer | the carrier reported delivery to the seller, and the seller escalated without inspecting |
 //!    | `refund_overdue` | buyer | an approved refund was not paid by its due date |
-//!    | `buyer_never_shipped` | seller | the `ship_by` deadline passed without a shipment |
+//!    | `return_parcel_lost` | buyer | the carrier lost the return parcel, sent on the seller's label or proven sent by a carrier scan |
+//!    | `buyer_never_shipped` | seller | the `ship_by` (or `drop_off_by`) date passed without a shipment, also while the case sat escalated |
 //!
 //!    If several fired, the **latest** (by event position; a deadline past due but not yet applied
 //!    counts as the latest of all) decides: the case moved on from the earlier ones. One exception:
@@ -33,7 +36,8 @@
 //!    | `non_returnable_category` | −3 | ineligible: a category is excluded by the seller or the law |
 //!    | `refusal_with_evidence` | −4 / −2 | refused at inspection with photo/video evidence: −4 for `empty_box` and `wrong_item` (not the item sold), −2 for `used`, `damaged`, `missing_parts` |
 //!    | `refusal_contradicts_grade` | +2 | refused although the seller's own grade is `as_new` or `opened` |
-//!    | `delivery_tracked_to_buyer` | −3 | a `not_received` claim, and the seller gave tracking evidence |
+//!    | `delivery_tracked_to_buyer` | −3 | a `not_received` claim on an order whose delivery is recorded |
+//!    | `no_recorded_delivery` | +3 | a `not_received` claim on an order whose delivery is not recorded (tracking evidence alone proves nothing) |
 //!    | `buyer_flagged` | −1 | the buyer has a confirmed abuse flag |
 //!    | `seller_flagged` | +1 | the seller has a confirmed abuse flag |
 //!
@@ -91,6 +95,7 @@ const NOT_THE_ITEM_SOLD: i32 = -4;
 const REFUSAL_WITH_EVIDENCE: i32 = -2;
 const REFUSAL_CONTRADICTS_GRADE: i32 = 2;
 const DELIVERY_TRACKED: i32 = -3;
+const NO_RECORDED_DELIVERY: i32 = 3;
 const BUYER_FLAGGED: i32 = -1;
 const SELLER_FLAGGED: i32 = 1;
 const EARLIER_MISSED_DEADLINE: i32 = 1;
@@ -100,11 +105,13 @@ const EARLIER_MISSED_DEADLINE: i32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
+    SellerSilence,
     SellerMissedDeadline,
     RefusalWithoutEvidence,
     CarrierDeliveredToSeller,
     RefundOverdue,
     BuyerNeverShipped,
+    ReturnParcelLost,
     LegalGuarantee,
     WithinReturnWindow,
     GoodwillException,
@@ -113,6 +120,7 @@ pub enum Rule {
     RefusalWithEvidence,
     RefusalContradictsGrade,
     DeliveryTrackedToBuyer,
+    NoRecordedDelivery,
     BuyerFlagged,
     SellerFlagged,
     PartialForUse,
@@ -123,11 +131,13 @@ pub enum Rule {
 
 impl Rule {
     pub const ALL: &'static [Rule] = &[
+        Rule::SellerSilence,
         Rule::SellerMissedDeadline,
         Rule::RefusalWithoutEvidence,
         Rule::CarrierDeliveredToSeller,
         Rule::RefundOverdue,
         Rule::BuyerNeverShipped,
+        Rule::ReturnParcelLost,
         Rule::LegalGuarantee,
         Rule::WithinReturnWindow,
         Rule::GoodwillException,
@@ -136,6 +146,7 @@ impl Rule {
         Rule::RefusalWithEvidence,
         Rule::RefusalContradictsGrade,
         Rule::DeliveryTrackedToBuyer,
+        Rule::NoRecordedDelivery,
         Rule::BuyerFlagged,
         Rule::SellerFlagged,
         Rule::PartialForUse,
@@ -147,11 +158,13 @@ impl Rule {
     /// The stable name (the same string serde writes).
     pub const fn as_str(self) -> &'static str {
         match self {
+            Rule::SellerSilence => "seller_silence",
             Rule::SellerMissedDeadline => "seller_missed_deadline",
             Rule::RefusalWithoutEvidence => "refusal_without_evidence",
             Rule::CarrierDeliveredToSeller => "carrier_delivered_to_seller",
             Rule::RefundOverdue => "refund_overdue",
             Rule::BuyerNeverShipped => "buyer_never_shipped",
+            Rule::ReturnParcelLost => "return_parcel_lost",
             Rule::LegalGuarantee => "legal_guarantee",
             Rule::WithinReturnWindow => "within_return_window",
             Rule::GoodwillException => "goodwill_exception",
@@ -160,6 +173,7 @@ impl Rule {
             Rule::RefusalWithEvidence => "refusal_with_evidence",
             Rule::RefusalContradictsGrade => "refusal_contradicts_grade",
             Rule::DeliveryTrackedToBuyer => "delivery_tracked_to_buyer",
+            Rule::NoRecordedDelivery => "no_recorded_delivery",
             Rule::BuyerFlagged => "buyer_flagged",
             Rule::SellerFlagged => "seller_flagged",
             Rule::PartialForUse => "partial_for_use",
@@ -281,6 +295,10 @@ pub struct PartyStanding {
     pub seller_flags: Vec<ConfirmedFlag>,
     #[serde(default)]
     pub returnless_refund_max_minor: MinorUnits,
+    /// When the order's delivery to the buyer was recorded (by the platform at registration or
+    /// later), if it was: the only proof of delivery a `not_received` claim is judged against.
+    #[serde(default)]
+    pub order_delivered_at: Option<DateTime<Utc>>,
 }
 
 impl PartyStanding {
@@ -306,8 +324,9 @@ pub fn recommend(
     deadline_findings(&log, case, now, &mut findings);
     inspection_findings(&log, &mut findings);
     carrier_finding(&log, &mut findings);
+    lost_parcel_finding(&log, case, &mut findings);
     eligibility_finding(&log, case, &mut findings);
-    delivery_tracked_finding(&log, case, &mut findings);
+    delivery_finding(&log, case, parties, &mut findings);
     flag_findings(parties, &mut findings);
 
     let deciding = deciding_finding(&findings);
@@ -601,6 +620,89 @@ fn deadline_findings(log: &Log<'_>, case: &ReturnCase, now: DateTime<Utc>, out: 
             out.push(finding.pending());
         }
     }
+    never_shipped_while_escalated(log, case, now, out);
+}
+
+/// An escalation stops the shipping deadline, but not the buyer's duty to send the item: a buyer
+/// who was to send it back and let its date pass without sending it while the case sat with an
+/// operator has not shipped it, whatever the escalation says.
+fn never_shipped_while_escalated(
+    log: &Log<'_>,
+    case: &ReturnCase,
+    now: DateTime<Utc>,
+    out: &mut Vec<Finding>,
+) {
+    if case.status.as_str() != "escalated" || case.item_was_shipped() || case.item_is_back() {
+        return;
+    }
+    // The latest shipping deadline the case was given: by its authorisation, a method chosen
+    // since, or a parcel brought back to the buyer.
+    let due = log.iter().rev().find_map(|(p, e)| match e {
+        ReturnEvent::ReturnAuthorized(a) => a
+            .ship_by
+            .map(|due| (p, a.ship_deadline.unwrap_or(DeadlineKind::ShipBy), due)),
+        ReturnEvent::ReturnMethodChosen(m) => m.deadline.map(|d| (p, d.kind, d.due_at)),
+        ReturnEvent::ShipmentReturnedToSender(r) => r.deadline.map(|d| (p, d.kind, d.due_at)),
+        _ => None,
+    });
+    let Some((set_at, kind, due_at)) = due else {
+        return;
+    };
+    let recorded = log.after(set_at).any(|(_, e)| {
+        matches!(e, ReturnEvent::DeadlineMissed(m) if m.kind == kind && m.due_at == due_at)
+    });
+    if recorded || due_at > now || kind == DeadlineKind::PickupBy {
+        return;
+    }
+    let escalated = log.after(set_at).filter_map(|(p, e)| match e {
+        ReturnEvent::ReturnEscalated(_) => Some(p),
+        _ => None,
+    });
+    let note = " The case was escalated meanwhile, which does not excuse the shipment.";
+    if let Some(finding) =
+        missed_deadline(kind, due_at, [set_at].into_iter().chain(escalated), note)
+    {
+        out.push(finding.pending());
+    }
+}
+
+/// The carrier lost the return parcel. A parcel sent on the seller's label, or whose sending the
+/// carrier's acceptance scan proves (EU Directive 2011/83/EU, art. 13(3): the trader refunds once
+/// the consumer shows the goods were sent back), is not the buyer's loss.
+fn lost_parcel_finding(log: &Log<'_>, case: &ReturnCase, out: &mut Vec<Finding>) {
+    let Some(lost) = log.iter().rev().find_map(|(p, e)| match e {
+        ReturnEvent::ShipmentLost(_) => Some(p),
+        _ => None,
+    }) else {
+        return;
+    };
+    if case.item_is_back() {
+        return;
+    }
+    let on_sellers_label = log.iter().rev().find_map(|(p, e)| match e {
+        ReturnEvent::ReturnAuthorized(a) if a.label.is_some() => Some(p),
+        _ => None,
+    });
+    let scanned = log.iter().find_map(|(p, e)| match e {
+        ReturnEvent::ShipmentInTransit(_) => Some(p),
+        _ => None,
+    });
+    let (why, proof) = match (on_sellers_label, scanned) {
+        (Some(label), _) => ("it travelled on the seller's prepaid label", label),
+        (None, Some(scan)) => (
+            "the carrier's acceptance scan proves the buyer sent it",
+            scan,
+        ),
+        (None, None) => return,
+    };
+    out.push(Finding::new(
+        Rule::ReturnParcelLost,
+        Effect::Decides(Side::Buyer),
+        [proof, lost],
+        format!(
+            "The carrier lost the return parcel; {why}, so the loss is not the buyer's and the item cannot be sent again."
+        ),
+    ));
 }
 
 fn missed_deadline(
@@ -612,7 +714,7 @@ fn missed_deadline(
     let due = time(due_at);
     let (rule, side, detail) = match kind {
         DeadlineKind::SellerResponseDue => (
-            Rule::SellerMissedDeadline,
+            Rule::SellerSilence,
             Side::Buyer,
             format!("The seller did not answer the request by its response deadline ({due})."),
         ),
@@ -821,32 +923,53 @@ fn eligibility_finding(log: &Log<'_>, case: &ReturnCase, out: &mut Vec<Finding>)
     out.push(finding);
 }
 
-/// A `not_received` claim against the seller's tracking evidence of delivery.
-fn delivery_tracked_finding(log: &Log<'_>, case: &ReturnCase, out: &mut Vec<Finding>) {
+/// A `not_received` claim judged by the proof of delivery: a delivery of the order recorded by the
+/// platform. The seller's tracking evidence alone proves nothing (a tracking page may say the
+/// parcel is still on its way); eBay's Money Back Guarantee and PayPal's Seller Protection both ask
+/// for tracking that shows delivery.
+fn delivery_finding(
+    log: &Log<'_>,
+    case: &ReturnCase,
+    parties: &PartyStanding,
+    out: &mut Vec<Finding>,
+) {
     if case.reason != ReturnReason::NotReceived {
         return;
     }
     let tracking = |evidence: &Evidence| evidence.kind == EvidenceKind::Tracking;
-    let positions: Vec<i64> = log
-        .iter()
-        .filter(|(_, e)| match e {
-            ReturnEvent::ReturnDeclined(d) => d.evidence.iter().any(tracking),
-            ReturnEvent::EvidenceAdded(a) => {
-                a.added_by.role == Role::Seller && tracking(&a.evidence)
-            }
-            _ => false,
-        })
-        .map(|(p, _)| p)
+    let requested = log.requested().map(|(p, _)| p);
+    let positions: Vec<i64> = requested
+        .into_iter()
+        .chain(
+            log.iter()
+                .filter(|(_, e)| match e {
+                    ReturnEvent::ReturnDeclined(d) => d.evidence.iter().any(tracking),
+                    ReturnEvent::EvidenceAdded(a) => {
+                        a.added_by.role == Role::Seller && tracking(&a.evidence)
+                    }
+                    _ => false,
+                })
+                .map(|(p, _)| p),
+        )
         .collect();
-    if !positions.is_empty() {
-        out.push(Finding::new(
+    out.push(match parties.order_delivered_at {
+        Some(delivered) => Finding::new(
             Rule::DeliveryTrackedToBuyer,
             Effect::Weighs(DELIVERY_TRACKED),
             positions,
-            "The buyer says the order never arrived; the seller gave tracking evidence of its delivery."
+            format!(
+                "The buyer says the order never arrived; its delivery on {} is recorded.",
+                time(delivered)
+            ),
+        ),
+        None => Finding::new(
+            Rule::NoRecordedDelivery,
+            Effect::Weighs(NO_RECORDED_DELIVERY),
+            positions,
+            "The buyer says the order never arrived, and no delivery of it is recorded: tracking evidence without a recorded delivery does not prove it."
                 .to_owned(),
-        ));
-    }
+        ),
+    });
 }
 
 fn flag_findings(parties: &PartyStanding, out: &mut Vec<Finding>) {
@@ -1004,6 +1127,7 @@ fn refund_terms(
     let returnless_max = parties.returnless_refund_max_minor;
     let return_required = if case.item_is_back()
         || case.reason == ReturnReason::NotReceived
+        || case.shipment.lost_at.is_some()
         || keeps_item
     {
         false
@@ -1082,7 +1206,9 @@ fn funding(
         f.favours() == Some(Side::Buyer)
             && matches!(
                 f.rule,
-                Rule::SellerMissedDeadline
+                Rule::SellerSilence
+                    | Rule::SellerMissedDeadline
+                    | Rule::ReturnParcelLost
                     | Rule::RefusalWithoutEvidence
                     | Rule::CarrierDeliveredToSeller
                     | Rule::LegalGuarantee

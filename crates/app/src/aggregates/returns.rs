@@ -247,14 +247,14 @@ pub(crate) async fn read_case<C: GenericClient + Sync>(
     client: &C,
     caller: &Actor,
     return_id: ReturnId,
-) -> Result<(ReturnCase, SellerPolicy), AppError> {
+) -> Result<(ReturnCase, Order, SellerPolicy), AppError> {
     let stmt = client.prepare_cached(CASE_READ_SQL).await?;
     let row = client
         .query_opt(&stmt, &[&return_stream(*return_id.as_uuid())])
         .await?;
     let facts = case_facts(row.as_ref(), caller)?;
     let (case, _) = facts.case.ok_or(AppError::NotFound)?;
-    Ok((case, facts.policy))
+    Ok((case, facts.order.0, facts.policy))
 }
 
 /// A page of a seller's returns created in `[$2, $3)`, after the `(created_at, return_id)` cursor
@@ -372,8 +372,15 @@ impl Command for ReturnActionCommand {
             if case.status.as_str() != "escalated" {
                 return Ok((facts, None));
             }
-            let shown =
-                crate::service::recommend_now(store, client, case, &facts.policy, cx.now).await?;
+            let shown = crate::service::recommend_now(
+                store,
+                client,
+                case,
+                &facts.order.0,
+                &facts.policy,
+                cx.now,
+            )
+            .await?;
             let followed = shown.is_followed_by(
                 decide.outcome,
                 decide.refund_amount_minor,

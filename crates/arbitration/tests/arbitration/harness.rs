@@ -173,6 +173,9 @@ pub fn ship() -> ReturnCommand {
         tracking_number: "JD0001".to_owned(),
     })
 }
+pub fn carrier(status: CarrierStatus, at: DateTime<Utc>) -> ReturnCommand {
+    ReturnCommand::CarrierUpdate(CarrierUpdate { status, at })
+}
 pub fn carrier_delivered(at: DateTime<Utc>) -> ReturnCommand {
     ReturnCommand::CarrierUpdate(CarrierUpdate {
         status: CarrierStatus::Delivered,
@@ -364,8 +367,13 @@ impl Story {
             .unwrap_or_else(|| panic!("no {event_type} in the history"))
     }
 
+    /// The recommendation now, with the order's recorded delivery as the service supplies it.
     pub fn recommend(&self, parties: &PartyStanding) -> Recommendation {
-        recommend(&self.history, self.case(), parties, self.now)
+        let parties = PartyStanding {
+            order_delivered_at: self.order.delivered_at,
+            ..parties.clone()
+        };
+        recommend(&self.history, self.case(), &parties, self.now)
     }
 }
 

@@ -206,6 +206,7 @@ fn history(setup: &Setup, steps: &[(usize, i64, bool, i64)]) -> (Story, PartySta
             vec![]
         },
         returnless_refund_max_minor: minor(setup.returnless_max),
+        order_delivered_at: story.order.delivered_at,
     };
     (story, standing)
 }

@@ -62,7 +62,7 @@ fn us_delivered(days_ago: i64) -> Story {
     ))
 }
 
-// --- seller_missed_deadline ----------------------------------------------------------------------
+// --- seller_silence and seller_missed_deadline --------------------------------------------------
 
 #[test]
 fn a_missed_response_deadline_decides_for_the_buyer() {
@@ -75,7 +75,7 @@ fn a_missed_response_deadline_decides_for_the_buyer() {
 
     assert_refund(&rec, 2500, true, FundedBy::Seller);
     let first = &rec.reasons[0];
-    assert_eq!(first.rule, Rule::SellerMissedDeadline);
+    assert_eq!(first.rule, Rule::SellerSilence);
     assert_eq!(first.favours, Some(Side::Buyer));
     assert_eq!(
         first.event_positions,
@@ -101,7 +101,7 @@ fn a_response_deadline_past_due_but_not_yet_applied_counts_as_missed() {
     let rec = lagging.recommend(&nobody_flagged());
 
     assert_refund(&rec, 2500, true, FundedBy::Seller);
-    assert_eq!(rec.reasons[0].rule, Rule::SellerMissedDeadline);
+    assert_eq!(rec.reasons[0].rule, Rule::SellerSilence);
     assert_eq!(
         rec.reasons[0].event_positions,
         [story.position("return.requested")]
@@ -111,7 +111,7 @@ fn a_response_deadline_past_due_but_not_yet_applied_counts_as_missed() {
     assert!(!early
         .recommend(&nobody_flagged())
         .rules()
-        .contains(&Rule::SellerMissedDeadline));
+        .contains(&Rule::SellerSilence));
 }
 
 #[test]
@@ -332,7 +332,7 @@ fn the_latest_default_decides_a_seller_timeout_then_a_buyer_who_never_shipped() 
 
     assert_sides_with_seller(&rec);
     assert_eq!(rec.reasons[0].rule, Rule::BuyerNeverShipped);
-    assert!(rec.rules().contains(&Rule::SellerMissedDeadline));
+    assert!(rec.rules().contains(&Rule::SellerSilence));
 }
 
 #[test]
@@ -350,10 +350,7 @@ fn a_response_timeout_after_which_the_item_went_back_only_weighs() {
 
     // +2 window, +1 earlier miss, −4 empty box: the seller.
     assert_sides_with_seller(&rec);
-    assert_eq!(
-        reason(&rec, Rule::SellerMissedDeadline).favours,
-        Some(Side::Buyer)
-    );
+    assert_eq!(reason(&rec, Rule::SellerSilence).favours, Some(Side::Buyer));
 }
 
 // --- legal_guarantee ---------------------------------------------------------------------------
@@ -542,25 +539,38 @@ fn damage_in_transit_is_funded_by_the_platform() {
 }
 
 #[test]
-fn a_not_received_claim_against_the_sellers_tracking_sides_with_the_seller() {
+fn a_not_received_claim_is_judged_by_the_recorded_delivery_not_by_tracking_evidence() {
+    // The order's delivery is recorded (5 days ago): the claim fails, tracking or not.
     let claim = Story::us().opened(Reason::NotReceived);
-    let without = claim
+    let delivered = claim
         .clone()
         .step(seller(), decline(vec![]))
         .step(buyer(), escalate());
-    let rec = without.recommend(&nobody_flagged());
-    // Nothing to send back for a parcel that never arrived.
-    assert_refund(&rec, 2500, false, FundedBy::Seller);
-
-    let with = claim
-        .step(seller(), decline(vec![tracking()]))
-        .step(buyer(), escalate());
-    let rec = with.recommend(&nobody_flagged());
+    let rec = delivered.recommend(&nobody_flagged());
     assert_sides_with_seller(&rec);
     assert_eq!(rec.reasons[0].rule, Rule::DeliveryTrackedToBuyer);
     assert_eq!(
         rec.reasons[0].event_positions,
-        [with.position("return.declined")]
+        [delivered.position("return.requested")]
+    );
+
+    // No delivery recorded: the seller's tracking evidence (a parcel still in transit, say)
+    // proves nothing, and the buyer is refunded with nothing to send back.
+    let undelivered = order_of("ORD-1", "buyer-1", "shop-1", "US", now(), None, "apparel");
+    let with_tracking = Story::new(undelivered)
+        .opened(Reason::NotReceived)
+        .step(seller(), decline(vec![tracking()]))
+        .step(buyer(), escalate());
+    let rec = with_tracking.recommend(&nobody_flagged());
+    assert_refund(&rec, 2500, false, FundedBy::Seller);
+    assert_eq!(rec.reasons[0].rule, Rule::NoRecordedDelivery);
+    assert!(!rec.rules().contains(&Rule::DeliveryTrackedToBuyer));
+    assert_eq!(
+        rec.reasons[0].event_positions,
+        [
+            with_tracking.position("return.requested"),
+            with_tracking.position("return.declined")
+        ]
     );
 }
 
@@ -614,7 +624,7 @@ fn the_answer_has_the_api_field_names() {
     assert_eq!(json["return_required"], true);
     assert_eq!(json["funded_by"], "seller");
     let first = &json["reasons"][0];
-    assert_eq!(first["rule"], "seller_missed_deadline");
+    assert_eq!(first["rule"], "seller_silence");
     assert!(first["detail"].is_string());
     assert!(first["event_positions"].is_array());
     assert_eq!(first["favours"], "buyer");
@@ -647,4 +657,66 @@ fn details_carry_no_free_text_written_by_people() {
     for text in ["Unfair", "seams", "https://"] {
         assert!(!json.contains(text), "{text} leaked into {json}");
     }
+}
+
+// --- return_parcel_lost --------------------------------------------------------------------------
+
+/// EU Directive 2011/83/EU, art. 13(3): the trader refunds once the consumer shows the goods were
+/// sent back; a parcel on the seller's own label travels at the seller's risk.
+#[test]
+fn a_lost_return_parcel_the_buyer_can_show_was_sent_is_refunded_without_a_return() {
+    let scanned = Story::us()
+        .opened(Reason::ChangedMind)
+        .step(seller(), accept())
+        .step(buyer(), ship())
+        .step(platform(), carrier(CarrierStatus::InTransit, now()))
+        .step(platform(), carrier(CarrierStatus::Lost, now()));
+    assert_eq!(scanned.case().status, Status::Escalated);
+    let rec = scanned.recommend(&nobody_flagged());
+    assert_refund(&rec, 2500, false, FundedBy::Seller);
+    assert_eq!(rec.reasons[0].rule, Rule::ReturnParcelLost);
+    assert_eq!(
+        rec.reasons[0].event_positions,
+        [
+            scanned.position("return.shipment_in_transit"),
+            scanned.position("return.shipment_lost")
+        ]
+    );
+
+    // Never scanned, and on the buyer's own shipping: no proof it was sent.
+    let unproven = Story::us()
+        .opened(Reason::ChangedMind)
+        .step(seller(), accept())
+        .step(buyer(), ship())
+        .step(platform(), carrier(CarrierStatus::Lost, now()));
+    let rec = unproven.recommend(&nobody_flagged());
+    assert!(!rec.rules().contains(&Rule::ReturnParcelLost));
+}
+
+// --- buyer_never_shipped while escalated ---------------------------------------------------------
+
+#[test]
+fn a_buyer_who_lets_the_ship_by_date_pass_while_escalated_is_not_refunded() {
+    let story = Story::us()
+        .opened(Reason::ChangedMind)
+        .step(seller(), accept())
+        .step(buyer(), escalate());
+    let due = story
+        .history
+        .iter()
+        .find_map(|(_, e)| match e {
+            ReturnEvent::ReturnAuthorized(a) => a.ship_by,
+            _ => None,
+        })
+        .unwrap();
+    // Before the date, the buyer may still send it: the merits decide.
+    let early = story.clone().at(due - chrono::TimeDelta::hours(1));
+    assert!(!early
+        .recommend(&nobody_flagged())
+        .rules()
+        .contains(&Rule::BuyerNeverShipped));
+    let late = story.at(due + chrono::TimeDelta::hours(1));
+    let rec = late.recommend(&nobody_flagged());
+    assert_sides_with_seller(&rec);
+    assert_eq!(rec.reasons[0].rule, Rule::BuyerNeverShipped);
 }

@@ -29,7 +29,8 @@ use super::events::{
     OfferAccepted, OfferDeclined, OfferExpired, OfferMade, RefundApproved, RefundIssued,
     ReplacementDelivered, ReplacementShipped, ReturnAuthorized, ReturnClosed, ReturnDeclined,
     ReturnEscalated, ReturnEvent, ReturnItem, ReturnMethodChosen, ReturnRated, ReturnRequested,
-    ReturnShipped, ReturnWithdrawn, ShipmentInTransit,
+    ReturnShipped, ReturnWithdrawn, ShipmentException, ShipmentInTransit, ShipmentLost,
+    ShipmentReturnedToSender,
 };
 use super::rules::{allowed_actions, can_see, not_now, role_may};
 use super::state::ReturnCase;
@@ -834,16 +835,50 @@ impl<'a> Builder<'a> {
         checks.finish()?;
         if self.case.status == Status::ReplacementShipped {
             // The parcel on its way now is the replacement, going to the buyer.
-            if cmd.status == CarrierStatus::Delivered {
-                self.emit(ReturnEvent::ReplacementDelivered(ReplacementDelivered {
-                    delivered_at: cmd.at,
-                    at: self.now,
-                }));
-                self.close(Outcome::Exchanged);
+            match cmd.status {
+                CarrierStatus::Delivered => {
+                    self.emit(ReturnEvent::ReplacementDelivered(ReplacementDelivered {
+                        delivered_at: cmd.at,
+                        at: self.now,
+                    }));
+                    self.close(Outcome::Exchanged);
+                }
+                // A lost replacement goes to an operator, who may refund instead.
+                CarrierStatus::Lost => self.escalate(EscalationTrigger::ParcelLost, None),
+                _ => {}
             }
             return Ok(());
         }
         match cmd.status {
+            CarrierStatus::Exception => {
+                self.emit(ReturnEvent::ShipmentException(ShipmentException {
+                    at_carrier: cmd.at,
+                    at: self.now,
+                }));
+                Ok(())
+            }
+            // A lost parcel is no party's doing to settle alone: an operator decides, and a
+            // parcel the buyer can show was sent is not the buyer's loss (docs/arbitration.md).
+            CarrierStatus::Lost => {
+                self.emit(ReturnEvent::ShipmentLost(ShipmentLost {
+                    lost_at: cmd.at,
+                    at: self.now,
+                }));
+                self.escalate(EscalationTrigger::ParcelLost, None);
+                Ok(())
+            }
+            CarrierStatus::ReturnedToSender => {
+                let deadline = (!self.case.is_waived(ExceptionRule::ShipBy))
+                    .then(|| self.method_deadline(&self.case.return_method.clone()));
+                self.emit(ReturnEvent::ShipmentReturnedToSender(
+                    ShipmentReturnedToSender {
+                        returned_at: cmd.at,
+                        deadline,
+                        at: self.now,
+                    },
+                ));
+                Ok(())
+            }
             CarrierStatus::InTransit | CarrierStatus::DroppedOff | CarrierStatus::PickedUp => {
                 let repeat = self.case.status == Status::InTransit
                     && self.case.shipment.in_transit_at == Some(cmd.at);

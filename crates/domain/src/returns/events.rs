@@ -173,6 +173,29 @@ pub struct ShipmentInTransit {
     pub at: DateTime<Utc>,
 }
 
+/// The carrier reported a problem on the way (`at_carrier`: when it saw it); recorded only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentException {
+    pub at_carrier: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// The carrier lost the return parcel (`lost_at`: when it said so). An escalation follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentLost {
+    pub lost_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// The carrier brought the parcel back to the buyer, who is to send it again by `deadline`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentReturnedToSender {
+    pub returned_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<MethodDeadline>,
+    pub at: DateTime<Utc>,
+}
+
 /// The item reached the seller, by the carrier's report or the seller's own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemArrived {
@@ -382,6 +405,9 @@ stored_events! {
         ReplacementShipped(ReplacementShipped) = "return.replacement_shipped",
         ReplacementDelivered(ReplacementDelivered) = "return.replacement_delivered",
         ExchangeFailed(ExchangeFailed) = "return.exchange_failed",
+        ShipmentException(ShipmentException) = "return.shipment_exception",
+        ShipmentLost(ShipmentLost) = "return.shipment_lost",
+        ShipmentReturnedToSender(ShipmentReturnedToSender) = "return.shipment_returned_to_sender",
     }
 }
 
@@ -417,6 +443,9 @@ impl ReturnEvent {
             ReturnEvent::ReplacementShipped(e) => e.at,
             ReturnEvent::ReplacementDelivered(e) => e.at,
             ReturnEvent::ExchangeFailed(e) => e.at,
+            ReturnEvent::ShipmentException(e) => e.at,
+            ReturnEvent::ShipmentLost(e) => e.at,
+            ReturnEvent::ShipmentReturnedToSender(e) => e.at,
         }
     }
 
@@ -483,7 +512,10 @@ impl ReturnEvent {
             | ReturnEvent::ReturnMethodChosen(_)
             | ReturnEvent::ExchangeApproved(_)
             | ReturnEvent::ReplacementDelivered(_)
-            | ReturnEvent::ExchangeFailed(_) => &[],
+            | ReturnEvent::ExchangeFailed(_)
+            | ReturnEvent::ShipmentException(_)
+            | ReturnEvent::ShipmentLost(_)
+            | ReturnEvent::ShipmentReturnedToSender(_) => &[],
         }
     }
 }

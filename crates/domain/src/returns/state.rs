@@ -178,6 +178,18 @@ pub struct Shipment {
     pub shipped_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_transit_at: Option<DateTime<Utc>>,
+    /// The carrier's first scan of the parcel: proof that the buyer sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// The carrier's latest report of a problem on the way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception_at: Option<DateTime<Utc>>,
+    /// The carrier lost the parcel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_at: Option<DateTime<Utc>>,
+    /// The carrier brought the parcel back to the buyer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned_to_sender_at: Option<DateTime<Utc>>,
     /// When the item reached the seller, and who said so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<DateTime<Utc>>,
@@ -526,6 +538,9 @@ impl ReturnCase {
             ReturnEvent::ShipmentInTransit(e) => {
                 self.enter(Status::InTransit, Deadlines::default());
                 self.shipment.in_transit_at = Some(e.in_transit_at);
+                if self.shipment.accepted_at.is_none() {
+                    self.shipment.accepted_at = Some(e.in_transit_at);
+                }
             }
             ReturnEvent::ItemArrived(e) => {
                 self.enter(
@@ -662,6 +677,23 @@ impl ReturnCase {
                 if let Some(deadline) = e.deadline {
                     self.deadlines = Deadlines::only(deadline.kind, Some(deadline.due_at));
                 }
+            }
+            ReturnEvent::ShipmentException(e) => {
+                self.shipment.exception_at = Some(e.at_carrier);
+            }
+            ReturnEvent::ShipmentLost(e) => {
+                self.shipment.lost_at = Some(e.lost_at);
+            }
+            ReturnEvent::ShipmentReturnedToSender(e) => {
+                // The item is back with the buyer: it is to be sent again.
+                self.shipment.returned_to_sender_at = Some(e.returned_at);
+                self.shipment.shipped_at = None;
+                self.shipment.in_transit_at = None;
+                self.shipment.accepted_at = None;
+                let deadlines = e.deadline.map_or_else(Deadlines::default, |d| {
+                    Deadlines::only(d.kind, Some(d.due_at))
+                });
+                self.enter(Status::Authorized, deadlines);
             }
             ReturnEvent::ExchangeApproved(e) => {
                 self.enter(

@@ -128,6 +128,12 @@ string_enum! {
         DroppedOff = "dropped_off",
         /// The carrier collected the parcel at the buyer's.
         PickedUp = "picked_up",
+        /// A delay or a problem on the way (address, customs, damage); the parcel still moves.
+        Exception = "exception",
+        /// The carrier lost the parcel.
+        Lost = "lost",
+        /// The carrier brought the parcel back to the buyer.
+        ReturnedToSender = "returned_to_sender",
     }
 }
 
@@ -235,6 +241,8 @@ string_enum! {
         Seller = "seller",
         SellerResponseTimeout = "seller_response_timeout",
         RefundOverdue = "refund_overdue",
+        /// The carrier lost the return parcel.
+        ParcelLost = "parcel_lost",
     }
 }
 

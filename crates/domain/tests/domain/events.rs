@@ -51,6 +51,15 @@ fn histories() -> Vec<Story> {
             .step(seller(), ship_replacement(None))
             .step(platform(), carrier(CarrierStatus::Delivered, now())),
         exchange_approved().step(seller(), out_of_stock()),
+        Story::us()
+            .opened()
+            .step(seller(), accept())
+            .step(buyer(), ship())
+            .step(platform(), carrier(CarrierStatus::Exception, now()))
+            .step(platform(), carrier(CarrierStatus::ReturnedToSender, now()))
+            .step(buyer(), ship())
+            .step(platform(), carrier(CarrierStatus::InTransit, now()))
+            .step(platform(), carrier(CarrierStatus::Lost, now())),
     ]
 }
 

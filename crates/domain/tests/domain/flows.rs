@@ -925,3 +925,38 @@ fn invalid_transitions_say_what_is_allowed() {
         .detail()
         .contains("allowed now: receive, escalate, messages, evidence"));
 }
+
+/// Carrier facts on the way back (docs/product.md, "Carrier facts"): a problem is recorded, a
+/// parcel brought back to the buyer is to be sent again, a lost parcel goes to an operator, and
+/// the first scan is the proof of sending.
+#[test]
+fn carrier_facts_record_problems_send_back_and_losses() {
+    let shipped = Story::us()
+        .opened()
+        .step(seller(), accept())
+        .advance(days(2))
+        .step(buyer(), ship());
+    let late = shipped
+        .clone()
+        .step(platform(), carrier(CarrierStatus::Exception, now()));
+    assert_eq!(late.status(), Status::InTransit);
+    assert_eq!(late.case().shipment.exception_at, Some(now()));
+
+    let back = shipped
+        .clone()
+        .step(platform(), carrier(CarrierStatus::ReturnedToSender, now()));
+    assert_eq!(back.status(), Status::Authorized);
+    assert!(!back.case().item_was_shipped());
+    // A fresh shipping deadline from the parcel's return.
+    assert_eq!(back.deadline(DeadlineKind::ShipBy), back.now + days(10));
+
+    let scanned = shipped.step(platform(), carrier(CarrierStatus::InTransit, now()));
+    assert_eq!(scanned.case().shipment.accepted_at, Some(now()));
+    let lost = scanned.step(platform(), carrier(CarrierStatus::Lost, now()));
+    assert_eq!(lost.status(), Status::Escalated);
+    assert_eq!(lost.case().shipment.lost_at, Some(now()));
+    assert_eq!(
+        lost.case().dispute.as_ref().map(|d| d.escalated_by),
+        Some(EscalationTrigger::ParcelLost)
+    );
+}
