@@ -370,3 +370,100 @@ async fn a_silent_seller_loses_the_case_and_funds_the_refund() {
     assert_eq!(rec["funded_by"], "seller");
     assert_eq!(first_rule(&rec), "seller_silence", "{rec}");
 }
+
+/// Appeals (docs/api.md, "Actions"): the party the decision went against appeals once, within 7
+/// days, with new evidence; the case returns to the queue; another operator decides, finally.
+#[tokio::test]
+async fn a_denied_buyer_appeals_and_another_operator_decides_for_good() {
+    let app = TestApp::spawn().await;
+    let id = disputed(&app).await;
+    let first = app.operator();
+    let second = app.token(returns_api::auth::Role::Operator, "operator-2");
+    app.act(
+        &first,
+        &id,
+        "decide",
+        &json!({"outcome": "side_with_seller", "refund_amount_minor": 0, "rationale": "No defect shown"}),
+    )
+    .await;
+    let appeal = json!({
+        "reason_text": "Here is a video of the fault",
+        "evidence": [{"kind": "video", "url": "https://cdn.example/fault.mp4"}],
+    });
+    // The seller won: it has nothing to appeal. Without new evidence, no appeal.
+    let res = app
+        .action(&app.seller(), &id, "appeal", &appeal, None, None)
+        .await;
+    expect_problem(res, 409, "invalid_transition").await;
+    let bare = json!({"reason_text": "Look again", "evidence": []});
+    let res = app
+        .action(&app.buyer(), &id, "appeal", &bare, None, None)
+        .await;
+    let problem = expect_problem(res, 422, "validation_failed").await;
+    crate::support::assert_names_field(&problem, "evidence");
+
+    let appealed = app.act(&app.buyer(), &id, "appeal", &appeal).await;
+    assert_eq!(appealed["status"], "escalated");
+    assert_eq!(
+        appealed["dispute"]["appeal"]["first_decision"]["outcome"],
+        "side_with_seller"
+    );
+    // Back in the queue.
+    let queue = expect_json(get(&app, &first, "/v1/disputes").await, 200).await;
+    assert_eq!(ids(&queue), vec![id.clone()]);
+
+    let overturn = json!({"outcome": "refund_buyer", "refund_amount_minor": 4999,
+                          "funded_by": "seller", "rationale": "The video shows the fault"});
+    let res = app
+        .action(&first, &id, "decide", &overturn, None, None)
+        .await;
+    let problem = expect_problem(res, 409, "invalid_transition").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("other than"),
+        "{problem}"
+    );
+    let decided = app.act(&second, &id, "decide", &overturn).await;
+    assert_eq!(decided["status"], "refund_pending");
+    assert_eq!(decided["dispute"]["appeal"]["overturned"], true);
+    // Final.
+    for token in [app.buyer(), app.seller()] {
+        let res = app.action(&token, &id, "appeal", &appeal, None, None).await;
+        expect_problem(res, 409, "invalid_transition").await;
+    }
+    let types = crate::support::event_types(&app.events_of(&id).await);
+    assert!(types.contains(&"return.appealed".to_owned()), "{types:?}");
+
+    // Analytics count the decision, the appeal and the reversal.
+    let range = [
+        ("from", "2000-01-01T00:00:00Z"),
+        ("to", "2100-01-01T00:00:00Z"),
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let appeals = loop {
+        let body = expect_json(
+            app.request(Method::GET, "/v1/analytics/summary", Some(&first))
+                .query(&range)
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        if body["appeals"]["overturned"] == 1 {
+            break body["appeals"].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never settled: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        appeals,
+        json!({"decisions": 1, "appeals": 1, "appeal_rate": 1.0, "appeals_decided": 1,
+               "overturned": 1, "overturn_rate": 1.0})
+    );
+}

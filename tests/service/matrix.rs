@@ -79,6 +79,9 @@ fn action_body(action: &str) -> Value {
         "evidence" => json!({"kind": "photo", "url": "https://cdn.example/p.jpg"}),
         "grant-exception" => json!({"rule": "return_window", "note": "Goodwill"}),
         "rate" => json!({"score": 5}),
+        "appeal" => {
+            json!({"reason_text": "New facts", "evidence": [{"kind": "text", "note": "Receipt"}]})
+        }
         "choose-method" => json!({"method": "mail"}),
         "ship-replacement" => json!({"carrier": "UPS", "tracking_number": "T-2"}),
         "decide" => {

@@ -61,6 +61,21 @@ pub(crate) struct SummaryView {
     /// Buyers' ratings of closed returns given in the range: the figures over all of them, and
     /// by reason and by outcome.
     satisfaction: SatisfactionView,
+    /// Appeals of operators' decisions on those returns.
+    appeals: AppealsView,
+}
+
+/// Decided disputes, their appeals, and appeals that reversed the first decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AppealsView {
+    decisions: i64,
+    appeals: i64,
+    /// Appeals per decided dispute, from 0 to 1.
+    appeal_rate: f64,
+    appeals_decided: i64,
+    overturned: i64,
+    /// Reversed decisions per decided appeal, from 0 to 1.
+    overturn_rate: f64,
 }
 
 /// Figures over a set of ratings (1 to 5).
@@ -130,6 +145,7 @@ impl From<returns_app::Summary> for SummaryView {
             refunded_by_currency,
             confirmed_flags,
             satisfaction,
+            appeals,
         } = s;
         SummaryView {
             seller_id,
@@ -159,6 +175,24 @@ impl From<returns_app::Summary> for SummaryView {
                 all: satisfaction.all.into(),
                 by_reason: scores_by(satisfaction.by_reason),
                 by_outcome: scores_by(satisfaction.by_outcome),
+            },
+            appeals: {
+                let returns_app::Appeals {
+                    decisions,
+                    appeals,
+                    appeal_rate,
+                    appeals_decided,
+                    overturned,
+                    overturn_rate,
+                } = appeals;
+                AppealsView {
+                    decisions,
+                    appeals,
+                    appeal_rate,
+                    appeals_decided,
+                    overturned,
+                    overturn_rate,
+                }
             },
         }
     }

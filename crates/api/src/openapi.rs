@@ -121,6 +121,7 @@ use crate::test_clock::AdvanceBody;
         GrantExceptionBody,
         RateBody,
         crate::returns::MethodBody,
+        crate::returns::AppealBody,
         crate::returns::ShipReplacementBody,
         crate::returns::ReplacementItemBody,
         DecideBody,
@@ -503,6 +504,11 @@ fn action_doc(action: Action) -> Option<ActionDoc> {
             "Report that no replacement can be sent: the requested amount is refunded instead",
             "exchange_pending",
             EmptyBody::name(),
+        ),
+        Action::Appeal => (
+            "Appeal an operator's decision (the party it went against, once, within 7 days, with new evidence); another operator decides, finally",
+            "closed (denied by a decision), refund_pending or authorized after a decision, before any refund or shipment",
+            crate::returns::AppealBody::name(),
         ),
         Action::ChooseMethod => (
             "Choose how the item goes back: mail, a relay point, a carrier pickup or a store",

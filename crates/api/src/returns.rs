@@ -22,10 +22,10 @@ use returns_app::OpenReturnRequest;
 use returns_domain::methods::{MethodKind, MethodRequest};
 use returns_domain::order::ItemRequest;
 use returns_domain::returns::{
-    AcceptOffer, AcceptReturn, Action, AddEvidence, AssignDispute, CarrierStatus, CarrierUpdate,
-    ChooseMethod, DecideDispute, DecisionOutcome, DeclineOffer, DeclineReturn, EscalateReturn,
-    ExceptionRule, FundedBy, GrantException, InspectReturn, IssueRefund, MakeOffer, OfferKind,
-    OutOfStock, PayoutMethod, PostMessage, RateReturn, ReceiveReturn, ReplacementItem,
+    AcceptOffer, AcceptReturn, Action, AddEvidence, AppealDecision, AssignDispute, CarrierStatus,
+    CarrierUpdate, ChooseMethod, DecideDispute, DecisionOutcome, DeclineOffer, DeclineReturn,
+    EscalateReturn, ExceptionRule, FundedBy, GrantException, InspectReturn, IssueRefund, MakeOffer,
+    OfferKind, OutOfStock, PayoutMethod, PostMessage, RateReturn, ReceiveReturn, ReplacementItem,
     ReturnCommand, ReturnLabel, ShipReplacement, ShipReturn, WithdrawReturn,
 };
 use returns_domain::{
@@ -278,6 +278,29 @@ impl From<DeclineBody> for DeclineReturn {
             evidence,
         } = body;
         DeclineReturn {
+            reason_text,
+            evidence: evidence_list(evidence),
+        }
+    }
+}
+
+/// `appeal`: the party an operator's decision went against asks for another look, once, within 7
+/// days, with new evidence (at least one piece).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename = "AppealDecision")]
+pub(crate) struct AppealBody {
+    reason_text: String,
+    #[schema(min_items = 1)]
+    evidence: Vec<EvidenceBody>,
+}
+
+impl From<AppealBody> for AppealDecision {
+    fn from(body: AppealBody) -> Self {
+        let AppealBody {
+            reason_text,
+            evidence,
+        } = body;
+        AppealDecision {
             reason_text,
             evidence: evidence_list(evidence),
         }
@@ -864,6 +887,7 @@ fn parse_action(action: &str, body: &[u8]) -> Result<ReturnCommand, Problem> {
         Action::ShipReplacement => {
             ReturnCommand::ShipReplacement(parse_json::<ShipReplacementBody>(body)?.into())
         }
+        Action::Appeal => ReturnCommand::Appeal(parse_json::<AppealBody>(body)?.into()),
         Action::OutOfStock => {
             parse_json::<Value>(body)?;
             ReturnCommand::OutOfStock(OutOfStock)

@@ -121,6 +121,13 @@ pub struct ReturnItemsReleased {
     pub at: DateTime<Utc>,
 }
 
+/// A return that had released its items holds them again (an appeal reopened it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnItemsReclaimed {
+    pub return_id: ReturnId,
+    pub at: DateTime<Utc>,
+}
+
 /// A refund of a return was paid. `amount_minor` is the part that pays back the goods (allocated
 /// to lines in `lines`); `bonus_minor` is a store-credit bonus on top, which pays back nothing and
 /// so is not held against what was paid.
@@ -141,6 +148,7 @@ stored_events! {
         ReturnItemsReserved(ReturnItemsReserved) = "order.return_items_reserved",
         ReturnItemsReleased(ReturnItemsReleased) = "order.return_items_released",
         RefundRecorded(RefundRecorded) = "order.refund_recorded",
+        ReturnItemsReclaimed(ReturnItemsReclaimed) = "order.return_items_reclaimed",
     }
 }
 
@@ -321,6 +329,37 @@ impl Order {
             .map(|_| OrderEvent::ReturnItemsReleased(ReturnItemsReleased { return_id, at }))
     }
 
+    /// The event by which a return that released its items holds them again, if they are still
+    /// free (no other return took them meanwhile); `None` when it holds them already.
+    pub fn reclaim(
+        &self,
+        return_id: ReturnId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<OrderEvent>, Rejection> {
+        let Some(allocation) = self.returns.get(&return_id) else {
+            return Err(Rejection::NotFound(format!(
+                "return {return_id} holds no items of this order"
+            )));
+        };
+        if allocation.status != AllocationStatus::Released {
+            return Ok(None);
+        }
+        let taken = allocation.items.iter().any(|item| {
+            let bought = self.line(&item.line_id).map_or(0, |line| line.quantity);
+            let others = self.taken_quantity(&item.line_id, Some(&return_id));
+            u64::from(item.quantity) + others > u64::from(bought)
+        });
+        if taken {
+            return Err(Rejection::field(
+                "items",
+                "another return holds these items now",
+            ));
+        }
+        Ok(Some(OrderEvent::ReturnItemsReclaimed(
+            ReturnItemsReclaimed { return_id, at },
+        )))
+    }
+
     /// Records a paid refund, attributing `amount` to the return's lines in order, each up to what
     /// its returned quantity cost and what is still unrefunded on the line over all returns.
     /// Refuses (422 on `amount_minor`) a refund that does not fit.
@@ -398,6 +437,11 @@ impl Order {
             OrderEvent::ReturnItemsReleased(e) => {
                 if let Some(allocation) = self.returns.get_mut(&e.return_id) {
                     allocation.status = AllocationStatus::Released;
+                }
+            }
+            OrderEvent::ReturnItemsReclaimed(e) => {
+                if let Some(allocation) = self.returns.get_mut(&e.return_id) {
+                    allocation.status = AllocationStatus::Open;
                 }
             }
             OrderEvent::RefundRecorded(e) => {

@@ -96,6 +96,12 @@ struct Refunded {
 }
 
 #[derive(Deserialize)]
+struct Decided {
+    #[serde(default)]
+    overturns: Option<bool>,
+}
+
+#[derive(Deserialize)]
 struct Rated {
     score: i16,
     at: DateTime<Utc>,
@@ -118,6 +124,9 @@ struct ReturnDelta {
     refunded: Option<(i64, DateTime<Utc>)>,
     closed: Option<(String, DateTime<Utc>)>,
     rated: Option<(i16, DateTime<Utc>)>,
+    decided: bool,
+    appealed: bool,
+    overturned: Option<bool>,
 }
 
 /// The changes one batch makes, gathered before they are written.
@@ -156,7 +165,9 @@ fn gather(events: &[RecordedEvent]) -> Result<Changes, String> {
             | "return.refunded"
             | "return.closed"
             | "return.deadline_missed"
-            | "return.rated" => {
+            | "return.rated"
+            | "return.dispute_decided"
+            | "return.appealed" => {
                 let Some(id) = crate::return_id_of(&e.stream_id) else {
                     return Err(format!("{} is not a return stream", e.stream_id));
                 };
@@ -178,6 +189,13 @@ fn gather(events: &[RecordedEvent]) -> Result<Changes, String> {
                         let x: Rated = e.decode().map_err(bad)?;
                         c.delta(id).rated = Some((x.score, x.at));
                     }
+                    "return.dispute_decided" => {
+                        let x: Decided = e.decode().map_err(bad)?;
+                        let d = c.delta(id);
+                        d.decided = true;
+                        d.overturned = x.overturns.or(d.overturned);
+                    }
+                    "return.appealed" => c.delta(id).appealed = true,
                     _ => c.delta(id).breaches += 1,
                 }
             }
@@ -240,14 +258,15 @@ async fn write(
             &format!(
                 "INSERT INTO {} (return_id, order_id, seller_id, buyer_id, reason, \
                  categories, requested_minor, created_at, disputed, sla_breaches, refunded_minor, \
-                 refunded_at, outcome, closed_at, currency, rating, rated_at) \
+                 refunded_at, outcome, closed_at, currency, rating, rated_at, decided, appealed, \
+                 overturned) \
              SELECT id, o, s, b, r, string_to_array(c, E'\\x1f'), m, t, d, n, rm, rt, oc, ct, cu, \
-                    sc, st \
+                    sc, st, dd, ap, ov \
              FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
                          $7::bigint[], $8::timestamptz[], $9::bool[], $10::int4[], $11::bigint[], \
                          $12::timestamptz[], $13::text[], $14::timestamptz[], $15::text[], \
-                         $16::int2[], $17::timestamptz[]) \
-                  AS x(id, o, s, b, r, c, m, t, d, n, rm, rt, oc, ct, cu, sc, st) \
+                         $16::int2[], $17::timestamptz[], $18::bool[], $19::bool[], $20::bool[]) \
+                  AS x(id, o, s, b, r, c, m, t, d, n, rm, rt, oc, ct, cu, sc, st, dd, ap, ov) \
              ON CONFLICT (return_id) DO NOTHING",
                 tables.returns
             ),
@@ -269,6 +288,9 @@ async fn write(
                 &currencies,
                 &f.rating,
                 &f.rated_at,
+                &f.decided,
+                &f.appealed,
+                &f.overturned,
             ],
         )
         .await?;
@@ -287,10 +309,14 @@ async fn write(
                  outcome = coalesce(x.oc, a.outcome), \
                  closed_at = coalesce(x.ct, a.closed_at), \
                  rating = coalesce(x.sc, a.rating), \
-                 rated_at = coalesce(x.st, a.rated_at) \
+                 rated_at = coalesce(x.st, a.rated_at), \
+                 decided = a.decided OR x.dd, \
+                 appealed = a.appealed OR x.ap, \
+                 overturned = coalesce(x.ov, a.overturned) \
              FROM unnest($1::uuid[], $2::bool[], $3::int4[], $4::bigint[], $5::timestamptz[], \
-                         $6::text[], $7::timestamptz[], $8::int2[], $9::timestamptz[]) \
-                  AS x(id, d, n, rm, rt, oc, ct, sc, st) \
+                         $6::text[], $7::timestamptz[], $8::int2[], $9::timestamptz[], \
+                         $10::bool[], $11::bool[], $12::bool[]) \
+                  AS x(id, d, n, rm, rt, oc, ct, sc, st, dd, ap, ov) \
              WHERE a.return_id = x.id",
                 tables.returns
             ),
@@ -304,6 +330,9 @@ async fn write(
                 &f.closed_at,
                 &f.rating,
                 &f.rated_at,
+                &f.decided,
+                &f.appealed,
+                &f.overturned,
             ],
         )
         .await?;
@@ -321,6 +350,9 @@ struct Folded<'a> {
     closed_at: Vec<Option<DateTime<Utc>>>,
     rating: Vec<Option<i16>>,
     rated_at: Vec<Option<DateTime<Utc>>>,
+    decided: Vec<bool>,
+    appealed: Vec<bool>,
+    overturned: Vec<Option<bool>>,
 }
 
 fn folded<'a>(deltas: &[&'a (Uuid, ReturnDelta)]) -> Folded<'a> {
@@ -345,6 +377,9 @@ fn folded<'a>(deltas: &[&'a (Uuid, ReturnDelta)]) -> Folded<'a> {
             .map(|(_, d)| d.rated.map(|(s, _)| s))
             .collect(),
         rated_at: column(&|d| d.rated.map(|(_, t)| t)),
+        decided: deltas.iter().map(|(_, d)| d.decided).collect(),
+        appealed: deltas.iter().map(|(_, d)| d.appealed).collect(),
+        overturned: deltas.iter().map(|(_, d)| d.overturned).collect(),
     }
 }
 

@@ -23,7 +23,9 @@ pub mod workers;
 
 pub use returns_event_store::{FeedPosition, RecordedEvent};
 pub use runner::{ApplyError, Projection, ProjectionError, Runner, RunnerSettings, Status};
-pub use summary::{summary, ConfirmedSellerFlag, Satisfaction, Scores, SellerScores, Summary};
+pub use summary::{
+    summary, Appeals, ConfirmedSellerFlag, Satisfaction, Scores, SellerScores, Summary,
+};
 pub use workers::{Backoff, WorkerBoard, WorkerReport, WorkerState};
 
 /// The return a `return-<uuid>` stream belongs to.

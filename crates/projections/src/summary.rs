@@ -37,6 +37,22 @@ pub struct Summary {
     pub confirmed_flags: Vec<ConfirmedSellerFlag>,
     /// The buyers' ratings given in the range.
     pub satisfaction: Satisfaction,
+    /// Disputes an operator decided, those appealed, and appeals that reversed the decision.
+    pub appeals: Appeals,
+}
+
+/// Appeals of operators' decisions, over returns created in the range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Appeals {
+    pub decisions: i64,
+    pub appeals: i64,
+    /// Appeals per decided dispute (0 without decisions).
+    pub appeal_rate: f64,
+    /// Appeals decided so far, and those that reversed the first decision.
+    pub appeals_decided: i64,
+    pub overturned: i64,
+    /// Reversed per decided appeal (0 without decided appeals).
+    pub overturn_rate: f64,
 }
 
 /// Buyers' ratings of closed returns (1 to 5), counted by when they were given.
@@ -247,6 +263,30 @@ pub async fn summary<C: GenericClient + Sync>(
         }
     }
     let satisfaction = satisfaction(client, seller_id, from, to).await?;
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE decided), count(*) FILTER (WHERE appealed), \
+                    count(*) FILTER (WHERE overturned IS NOT NULL), \
+                    count(*) FILTER (WHERE overturned) \
+             FROM analytics_returns \
+             WHERE ($1::text IS NULL OR seller_id = $1) AND created_at >= $2 AND created_at < $3",
+            &[&seller_id, &from, &to],
+        )
+        .await?;
+    let (decisions, appeals_made, appeals_decided, overturned): (i64, i64, i64, i64) = (
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+    );
+    let appeals = Appeals {
+        decisions,
+        appeals: appeals_made,
+        appeal_rate: ratio(appeals_made, decisions),
+        appeals_decided,
+        overturned,
+        overturn_rate: ratio(overturned, appeals_decided),
+    };
     let returns: i64 = totals.try_get(0)?;
     let disputes: i64 = totals.try_get(1)?;
     Ok(Summary {
@@ -270,5 +310,6 @@ pub async fn summary<C: GenericClient + Sync>(
         refunded_by_currency,
         confirmed_flags,
         satisfaction,
+        appeals,
     })
 }

@@ -199,6 +199,14 @@ pub struct ShipReplacement {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutOfStock;
 
+/// The party an operator's decision went against asks for it to be looked at again, once, with
+/// new evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppealDecision {
+    pub reason_text: String,
+    pub evidence: Vec<Evidence>,
+}
+
 /// The scheduler reports that a deadline it knows of fell due. Idempotent: a deadline that is no
 /// longer running with this `due_at`, or not yet due, yields no events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,6 +239,7 @@ pub enum ReturnCommand {
     ChooseMethod(ChooseMethod),
     ShipReplacement(ShipReplacement),
     OutOfStock(OutOfStock),
+    Appeal(AppealDecision),
     ApplyDeadline(ApplyDeadline),
 }
 
@@ -259,6 +268,7 @@ impl ReturnCommand {
             ReturnCommand::ChooseMethod(_) => Action::ChooseMethod,
             ReturnCommand::ShipReplacement(_) => Action::ShipReplacement,
             ReturnCommand::OutOfStock(_) => Action::OutOfStock,
+            ReturnCommand::Appeal(_) => Action::Appeal,
             ReturnCommand::ApplyDeadline(_) => Action::ApplyDeadline,
         }
     }

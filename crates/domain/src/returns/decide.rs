@@ -18,21 +18,21 @@ use crate::policy::{OnSellerTimeout, RefundMethod, SellerPolicy};
 use crate::taxonomy::{Evidence, Reason, Resolution, MAX_URL_LEN};
 
 use super::commands::{
-    AcceptReturn, AddEvidence, ApplyDeadline, CarrierUpdate, ChooseMethod, DecideDispute,
-    DeclineReturn, EscalateReturn, GrantException, InspectReturn, IssueRefund, MakeOffer,
-    OpenReturn, PostMessage, RateReturn, ReceiveReturn, ReplacementItem, ReturnCommand,
+    AcceptReturn, AddEvidence, AppealDecision, ApplyDeadline, CarrierUpdate, ChooseMethod,
+    DecideDispute, DeclineReturn, EscalateReturn, GrantException, InspectReturn, IssueRefund,
+    MakeOffer, OpenReturn, PostMessage, RateReturn, ReceiveReturn, ReplacementItem, ReturnCommand,
     ReturnLabel, ShipReplacement, ShipReturn,
 };
 use super::events::{
     DeadlineMissed, DisputeAssigned, DisputeDecided, EvidenceAdded, ExceptionGranted,
     ExchangeApproved, ExchangeFailed, ItemArrived, ItemInspected, MessagePosted, MethodDeadline,
     OfferAccepted, OfferDeclined, OfferExpired, OfferMade, RefundApproved, RefundIssued,
-    ReplacementDelivered, ReplacementShipped, ReturnAuthorized, ReturnClosed, ReturnDeclined,
-    ReturnEscalated, ReturnEvent, ReturnItem, ReturnMethodChosen, ReturnRated, ReturnRequested,
-    ReturnShipped, ReturnWithdrawn, ShipmentException, ShipmentInTransit, ShipmentLost,
-    ShipmentReturnedToSender,
+    ReplacementDelivered, ReplacementShipped, ReturnAppealed, ReturnAuthorized, ReturnClosed,
+    ReturnDeclined, ReturnEscalated, ReturnEvent, ReturnItem, ReturnMethodChosen, ReturnRated,
+    ReturnRequested, ReturnShipped, ReturnWithdrawn, ShipmentException, ShipmentInTransit,
+    ShipmentLost, ShipmentReturnedToSender,
 };
-use super::rules::{allowed_actions, can_see, not_now, role_may};
+use super::rules::{allowed_actions, can_see, not_now, party_blocked, role_may};
 use super::state::ReturnCase;
 use super::vocab::{
     Action, ApprovalSource, ArrivalSource, CarrierStatus, DeadlineKind, DecisionOutcome,
@@ -64,6 +64,8 @@ pub const MAX_CARRIER_LEN: usize = 100;
 pub const MAX_TRACKING_LEN: usize = 100;
 pub const MAX_REFERENCE_LEN: usize = 200;
 pub const MAX_RATING_COMMENT_LEN: usize = 2000;
+/// A party may appeal an operator's decision for this many days.
+pub const APPEAL_WINDOW_DAYS: u32 = 7;
 /// The seller ships the replacement of an exchange within this many business days.
 pub const REPLACEMENT_SHIP_BUSINESS_DAYS: u32 = 3;
 /// A closed return may be rated for this many days.
@@ -308,7 +310,9 @@ fn act(
             case.order_id
         )));
     }
-    if let Some(reason) = not_now(case, action, ctx.now) {
+    if let Some(reason) =
+        not_now(case, action, ctx.now).or_else(|| party_blocked(case, action, actor))
+    {
         return Err(Rejection::InvalidTransition {
             action: action.as_str(),
             status: case.status.as_str(),
@@ -354,6 +358,7 @@ fn act(
         ReturnCommand::ChooseMethod(cmd) => b.choose_method(cmd)?,
         ReturnCommand::ShipReplacement(cmd) => b.ship_replacement(cmd)?,
         ReturnCommand::OutOfStock(_) => b.exchange_failed(ExchangeFailure::OutOfStock)?,
+        ReturnCommand::Appeal(cmd) => b.appeal(cmd)?,
         ReturnCommand::ApplyDeadline(cmd) => b.apply_deadline(cmd)?,
     }
     Ok(b.decision)
@@ -1125,6 +1130,21 @@ impl<'a> Builder<'a> {
                 "must be 0 when siding with the seller",
             ),
         }
+        // An appeal is decided by an operator other than the first, and its outcome is final.
+        let appeal = self.case.dispute.as_ref().and_then(|d| d.appeal.as_ref());
+        if let Some(appeal) = appeal {
+            if appeal.first_decision.decided_by == self.actor.id {
+                return Err(Rejection::InvalidTransition {
+                    action: Action::Decide.as_str(),
+                    status: self.case.status.as_str(),
+                    reason:
+                        "an appeal is decided by an operator other than the one who decided first"
+                            .to_owned(),
+                    allowed: allowed_actions(&self.case, self.actor, self.now),
+                });
+            }
+        }
+        let overturns = appeal.map(|a| a.first_decision.outcome != cmd.outcome);
         checks.finish()?;
         self.emit(ReturnEvent::DisputeDecided(DisputeDecided {
             outcome: cmd.outcome,
@@ -1135,6 +1155,7 @@ impl<'a> Builder<'a> {
             decided_by: self.actor.id.clone(),
             at: self.now,
             recommendation: cmd.recommendation.clone(),
+            overturns,
         }));
         match (cmd.outcome, cmd.funded_by) {
             (DecisionOutcome::RefundBuyer, Some(funded_by)) => {
@@ -1248,6 +1269,40 @@ impl<'a> Builder<'a> {
             items,
             carrier: cmd.carrier.clone(),
             tracking_number: cmd.tracking_number.clone(),
+            at: self.now,
+        }));
+        Ok(())
+    }
+
+    /// The losing party appeals with new evidence: the case goes back to the operators. A denied
+    /// return that had released its items holds them again.
+    fn appeal(&mut self, cmd: &AppealDecision) -> Result<(), Rejection> {
+        let mut checks = Checks::new();
+        checks.text("reason_text", &cmd.reason_text, MAX_REASON_TEXT_LEN);
+        checks.check(
+            !cmd.evidence.is_empty(),
+            "evidence",
+            "an appeal brings new evidence: at least one piece",
+        );
+        Evidence::check_all(&cmd.evidence, "evidence", &mut checks);
+        checks.check(
+            self.case.evidence.len() + cmd.evidence.len() <= MAX_EVIDENCE_PER_RETURN,
+            "evidence",
+            format!("a return holds at most {MAX_EVIDENCE_PER_RETURN} pieces of evidence"),
+        );
+        checks.finish()?;
+        if let Some(reclaimed) = self.order.reclaim(self.case.id, self.now)? {
+            self.emit_order(reclaimed);
+        }
+        self.emit(ReturnEvent::ReturnAppealed(ReturnAppealed {
+            appealed_by: self.actor.clone(),
+            reason_text: cmd.reason_text.clone(),
+            evidence: cmd.evidence.clone(),
+            decision_due: calendar::add_business_days(
+                self.now,
+                DECISION_BUSINESS_DAYS,
+                &self.case.jurisdiction,
+            ),
             at: self.now,
         }));
         Ok(())

@@ -305,6 +305,9 @@ pub struct DisputeDecided {
     /// Absent in decisions recorded before recommendations were kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommendation: Option<RecommendationShown>,
+    /// On an appeal: whether this decision reverses the first one's outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overturns: Option<bool>,
 }
 
 /// The recommendation an operator was shown when deciding a dispute, and whether the decision
@@ -360,6 +363,18 @@ pub struct ExchangeFailed {
     pub at: DateTime<Utc>,
 }
 
+/// A party appealed the operator's decision: the case is back with the operators, for one other
+/// than the first to decide by `decision_due`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnAppealed {
+    pub appealed_by: Actor,
+    pub reason_text: String,
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+    pub decision_due: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
 /// A deadline passed unmet; its consequence follows as further events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineMissed {
@@ -408,6 +423,7 @@ stored_events! {
         ShipmentException(ShipmentException) = "return.shipment_exception",
         ShipmentLost(ShipmentLost) = "return.shipment_lost",
         ShipmentReturnedToSender(ShipmentReturnedToSender) = "return.shipment_returned_to_sender",
+        ReturnAppealed(ReturnAppealed) = "return.appealed",
     }
 }
 
@@ -446,6 +462,7 @@ impl ReturnEvent {
             ReturnEvent::ShipmentException(e) => e.at,
             ReturnEvent::ShipmentLost(e) => e.at,
             ReturnEvent::ShipmentReturnedToSender(e) => e.at,
+            ReturnEvent::ReturnAppealed(e) => e.at,
         }
     }
 
@@ -471,6 +488,10 @@ impl ReturnEvent {
                     "body" | "note" | "rationale" | "carrier" | "tracking_number" | "reference" => {
                         *value = serde_json::Value::String(String::new());
                     }
+                    // Required only in an appeal (optional elsewhere, where it stays absent).
+                    "reason_text" if event_type == "return.appealed" => {
+                        *value = serde_json::Value::String(String::new());
+                    }
                     _ => {}
                 }
             }
@@ -492,6 +513,7 @@ impl ReturnEvent {
             ReturnEvent::ExceptionGranted(_) => &["note"],
             ReturnEvent::DisputeDecided(_) => &["rationale"],
             ReturnEvent::ReturnRated(_) => &["comment"],
+            ReturnEvent::ReturnAppealed(_) => &["reason_text", "evidence"],
             // Where a parcel went and how it is found, and the payment's reference, point at a
             // person as surely as their words do.
             ReturnEvent::ReturnShipped(_) | ReturnEvent::ReplacementShipped(_) => {

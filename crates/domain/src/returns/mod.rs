@@ -49,14 +49,14 @@ mod words;
 
 pub use commands::*;
 pub use decide::{
-    decide, intake_for, Context, Decision, DECISION_BUSINESS_DAYS, ESCALATION_WINDOW_DAYS,
-    MAX_EVIDENCE_PER_RETURN, MAX_MESSAGES_PER_RETURN, OFFER_VALID_DAYS, RATING_WINDOW_DAYS,
-    REFUND_PROCESSING_DAYS, REPLACEMENT_SHIP_BUSINESS_DAYS,
+    decide, intake_for, Context, Decision, APPEAL_WINDOW_DAYS, DECISION_BUSINESS_DAYS,
+    ESCALATION_WINDOW_DAYS, MAX_EVIDENCE_PER_RETURN, MAX_MESSAGES_PER_RETURN, OFFER_VALID_DAYS,
+    RATING_WINDOW_DAYS, REFUND_PROCESSING_DAYS, REPLACEMENT_SHIP_BUSINESS_DAYS,
 };
 pub use events::*;
 pub use rules::{
     actor_for_parties, allowed_actions, can_see, dispute_for_parties, evidence_for_parties,
-    exceptions_for_parties, not_now, role_may, roles_for, sees_operator_data,
+    exceptions_for_parties, not_now, party_blocked, role_may, roles_for, sees_operator_data,
     OPERATOR_SHOWN_TO_PARTIES,
 };
 pub use state::*;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::actor::{Actor, Role};
 
-use super::decide::RATING_WINDOW_DAYS;
+use super::decide::{APPEAL_WINDOW_DAYS, RATING_WINDOW_DAYS};
 use super::state::{Dispute, EvidenceRecord, GrantedException, ReturnCase};
 use super::vocab::{Action, Status};
 
@@ -33,7 +33,7 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         | Action::Rate
         | Action::ChooseMethod => &[Role::Buyer],
         Action::CarrierUpdate | Action::Refund => &[Role::Platform],
-        Action::Escalate => &[Role::Buyer, Role::Seller],
+        Action::Escalate | Action::Appeal => &[Role::Buyer, Role::Seller],
         Action::Messages | Action::Evidence => &[Role::Buyer, Role::Seller, Role::Operator],
         Action::GrantException => &[Role::Seller, Role::Operator],
         Action::Assign | Action::Decide => &[Role::Operator],
@@ -79,9 +79,16 @@ pub fn dispute_for_parties(dispute: &Dispute) -> Dispute {
     if dispute.assignee.is_some() {
         dispute.assignee = Some(OPERATOR_SHOWN_TO_PARTIES.to_owned());
     }
-    if let Some(decision) = &mut dispute.decision {
+    for decision in dispute
+        .decision
+        .iter_mut()
+        .chain(dispute.appeal.iter_mut().map(|a| &mut a.first_decision))
+    {
         decision.decided_by = OPERATOR_SHOWN_TO_PARTIES.to_owned();
         decision.recommendation = None;
+    }
+    if let Some(appeal) = &mut dispute.appeal {
+        appeal.appealed_by = actor_for_parties(&appeal.appealed_by);
     }
     dispute
 }
@@ -145,6 +152,7 @@ pub fn not_now(case: &ReturnCase, action: Action, now: DateTime<Utc>) -> Option<
         }
         Action::Assign | Action::Decide => in_status(&[Status::Escalated]),
         Action::Rate => rating_blocked(case, now),
+        Action::Appeal => appeal_blocked(case, now),
         // Before the item is on its way.
         Action::ChooseMethod => {
             in_status(&[Status::Requested, Status::OfferPending, Status::Authorized])
@@ -171,6 +179,48 @@ fn escalation_blocked(case: &ReturnCase, now: DateTime<Utc>) -> Option<String> {
         },
         _ => None,
     }
+}
+
+/// Appeal: once, within `APPEAL_WINDOW_DAYS` of an operator's decision, while the decision can
+/// still be undone (nothing paid, the item not yet sent).
+fn appeal_blocked(case: &ReturnCase, now: DateTime<Utc>) -> Option<String> {
+    let Some(dispute) = &case.dispute else {
+        return Some("there is no operator decision to appeal".to_owned());
+    };
+    if dispute.appeal.is_some() {
+        return Some("the decision was appealed already; the appeal's outcome is final".to_owned());
+    }
+    let Some(decision) = &dispute.decision else {
+        return Some("there is no operator decision to appeal".to_owned());
+    };
+    let until = crate::calendar::add_days(decision.decided_at, APPEAL_WINDOW_DAYS);
+    if now >= until {
+        return Some(format!("appeals were open until {until}"));
+    }
+    let reversible = case.refunded_amount_minor.is_zero()
+        && !case.item_was_shipped()
+        && match case.status {
+            Status::Closed => case.outcome == Some(super::vocab::Outcome::Denied),
+            Status::RefundPending | Status::Authorized => true,
+            _ => false,
+        };
+    (!reversible).then(|| {
+        "the decision was carried out already (a refund paid or the item sent back)".to_owned()
+    })
+}
+
+/// What only one of the parties may do on `case`: appeal a decision that went against them.
+pub fn party_blocked(case: &ReturnCase, action: Action, actor: &Actor) -> Option<String> {
+    if action != Action::Appeal {
+        return None;
+    }
+    let decision = case.dispute.as_ref().and_then(|d| d.decision.as_ref())?;
+    let loser = match decision.outcome {
+        super::vocab::DecisionOutcome::RefundBuyer => Role::Seller,
+        super::vocab::DecisionOutcome::SideWithSeller => Role::Buyer,
+    };
+    (actor.role != loser)
+        .then(|| "only the party the decision went against may appeal it".to_owned())
 }
 
 /// Rating: once, on a closed return, within `RATING_WINDOW_DAYS` of its closing.
@@ -208,7 +258,11 @@ pub fn allowed_actions(case: &ReturnCase, actor: &Actor, now: DateTime<Utc>) -> 
     }
     Action::ON_A_RETURN
         .iter()
-        .filter(|&&action| role_may(action, actor.role) && not_now(case, action, now).is_none())
+        .filter(|&&action| {
+            role_may(action, actor.role)
+                && not_now(case, action, now).is_none()
+                && party_blocked(case, action, actor).is_none()
+        })
         .map(|action| action.as_str())
         .collect()
 }

@@ -246,6 +246,23 @@ pub struct Dispute {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<DisputeDecision>,
     pub escalations: u32,
+    /// The appeal of the first decision, once made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal: Option<Appeal>,
+}
+
+/// An appeal of an operator's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appeal {
+    pub appealed_by: Actor,
+    pub reason_text: String,
+    pub evidence: Vec<Evidence>,
+    pub appealed_at: DateTime<Utc>,
+    /// The decision appealed against.
+    pub first_decision: DisputeDecision,
+    /// Once decided: whether the outcome was reversed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overturned: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -609,7 +626,10 @@ impl ReturnCase {
                     overdue: false,
                     assignee: None,
                     decision: previous.as_ref().and_then(|d| d.decision.clone()),
-                    escalations: previous.map_or(1, |d| d.escalations.saturating_add(1)),
+                    escalations: previous
+                        .as_ref()
+                        .map_or(1, |d| d.escalations.saturating_add(1)),
+                    appeal: previous.and_then(|d| d.appeal),
                 });
             }
             ReturnEvent::ReturnWithdrawn(_) => {}
@@ -641,9 +661,45 @@ impl ReturnCase {
                     dispute.assignee = Some(e.assignee.clone());
                 }
             }
+            ReturnEvent::ReturnAppealed(e) => {
+                self.enter(
+                    Status::Escalated,
+                    Deadlines::only(DeadlineKind::DecisionDue, Some(e.decision_due)),
+                );
+                self.outcome = None;
+                self.closed_at = None;
+                if let Some(dispute) = &mut self.dispute {
+                    if let Some(first) = dispute.decision.take() {
+                        dispute.appeal = Some(Appeal {
+                            appealed_by: e.appealed_by.clone(),
+                            reason_text: e.reason_text.clone(),
+                            evidence: e.evidence.clone(),
+                            appealed_at: e.at,
+                            first_decision: first,
+                            overturned: None,
+                        });
+                    }
+                    dispute.decision_due = e.decision_due;
+                    dispute.overdue = false;
+                    dispute.assignee = None;
+                    dispute.escalations = dispute.escalations.saturating_add(1);
+                }
+                for piece in &e.evidence {
+                    self.evidence.push(EvidenceRecord {
+                        added_by: e.appealed_by.clone(),
+                        evidence: piece.clone(),
+                        added_at: e.at,
+                    });
+                }
+            }
             ReturnEvent::DisputeDecided(e) => {
                 self.deadlines.clear(DeadlineKind::DecisionDue);
                 if let Some(dispute) = &mut self.dispute {
+                    if let Some(appeal) = &mut dispute.appeal {
+                        if appeal.overturned.is_none() {
+                            appeal.overturned = e.overturns;
+                        }
+                    }
                     dispute.decision = Some(DisputeDecision {
                         outcome: e.outcome,
                         refund_amount_minor: e.refund_amount_minor,

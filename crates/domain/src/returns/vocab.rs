@@ -73,13 +73,14 @@ string_enum! {
         ChooseMethod = "choose-method",
         ShipReplacement = "ship-replacement",
         OutOfStock = "out-of-stock",
+        Appeal = "appeal",
         ApplyDeadline = "apply-deadline",
     }
 }
 
 impl Action {
     /// The actions reported in a return view's `allowed_actions`, in docs/api.md's order.
-    pub const ON_A_RETURN: [Action; 21] = [
+    pub const ON_A_RETURN: [Action; 22] = [
         Action::Accept,
         Action::Decline,
         Action::Offer,
@@ -101,6 +102,7 @@ impl Action {
         Action::ChooseMethod,
         Action::ShipReplacement,
         Action::OutOfStock,
+        Action::Appeal,
     ];
 }
 

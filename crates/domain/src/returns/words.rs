@@ -113,7 +113,13 @@ pub fn next_step(case: &ReturnCase) -> String {
         ),
         Status::Escalated => {
             let overdue = case.dispute.as_ref().is_some_and(|x| x.overdue);
-            if overdue {
+            let appealed = case.dispute.as_ref().is_some_and(|x| x.appeal.is_some());
+            if appealed {
+                format!(
+                    "An operator other than the first decides the appeal{}; that decision is final.",
+                    by(d.decision_due)
+                )
+            } else if overdue {
                 "An operator decides the dispute; the decision is overdue.".to_owned()
             } else {
                 format!("An operator decides the dispute{}.", by(d.decision_due))

@@ -53,6 +53,13 @@ fn histories() -> Vec<Story> {
         exchange_approved().step(seller(), out_of_stock()),
         Story::us()
             .opened()
+            .step(seller(), decline())
+            .step(buyer(), escalate())
+            .step(operator(), side_with_seller())
+            .step(buyer(), appeal())
+            .step(Actor::operator("op-2"), decide_refund(2500, false)),
+        Story::us()
+            .opened()
             .step(seller(), accept())
             .step(buyer(), ship())
             .step(platform(), carrier(CarrierStatus::Exception, now()))

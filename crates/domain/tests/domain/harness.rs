@@ -241,6 +241,13 @@ pub fn exchange_approved() -> Story {
         .step(seller(), inspect(Grade::AsNew, 0, false))
 }
 
+pub fn appeal() -> ReturnCommand {
+    ReturnCommand::Appeal(AppealDecision {
+        reason_text: "The photos show the seal intact".to_owned(),
+        evidence: vec![photo()],
+    })
+}
+
 pub fn ship_replacement(items: Option<Vec<ReplacementItem>>) -> ReturnCommand {
     ReturnCommand::ShipReplacement(ShipReplacement {
         items,

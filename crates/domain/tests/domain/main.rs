@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod appeals;
 mod deadlines;
 mod evaluation;
 mod events;

@@ -52,6 +52,13 @@ fn actor(step: &Step, command: &ReturnCommand) -> Actor {
         ][step.amount as usize % 6]
             .clone();
     }
+    if command.action() == Action::Appeal {
+        return if step.amount % 2 == 0 {
+            buyer()
+        } else {
+            seller()
+        };
+    }
     match command.action() {
         Action::Open
         | Action::AcceptOffer
@@ -60,7 +67,8 @@ fn actor(step: &Step, command: &ReturnCommand) -> Actor {
         | Action::Withdraw
         | Action::Escalate
         | Action::Rate
-        | Action::ChooseMethod => buyer(),
+        | Action::ChooseMethod
+        | Action::Appeal => buyer(),
         Action::Accept
         | Action::Decline
         | Action::Offer
@@ -131,7 +139,7 @@ fn command(
         // Withdrawing ends a history early, so it is drawn less often.
         14 if step.amount % 3 == 0 => withdraw(),
         14 => message(),
-        15 => message(),
+        15 => appeal(),
         16 => grant(ExceptionRule::ALL[step.quantity as usize % 4]),
         17 => assign(),
         18 => decide_refund(amount % 6000, step.quantity % 2 == 0),
