@@ -31,8 +31,8 @@ pub mod abuse;
 pub mod recommend;
 
 pub use recommend::{
-    recommend, recommend_at, ConfirmedFlag, PartyStanding, Reason, Recommendation, Rule,
-    ShownRecommendation, Side, USE_DEDUCTION_PERCENT,
+    recommend, recommend_at, seller_flag_weight, ConfirmedFlag, PartyStanding, Reason,
+    Recommendation, Rule, ShownRecommendation, Side, USE_DEDUCTION_PERCENT,
 };
 
 pub use returns_domain as domain;

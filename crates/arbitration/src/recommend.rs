@@ -39,7 +39,7 @@
 //!    | `delivery_tracked_to_buyer` | −3 | a `not_received` claim on an order whose delivery is recorded |
 //!    | `no_recorded_delivery` | +3 | a `not_received` claim on an order whose delivery is not recorded (tracking evidence alone proves nothing) |
 //!    | `buyer_flagged` | −1 | the buyer has a confirmed abuse flag |
-//!    | `seller_flagged` | +1 | the seller has a confirmed abuse flag |
+//!    | `seller_flagged` | +1 to +3 | the seller has a confirmed abuse flag: +3 for refusals overturned, +2 for items not as described on a conformity claim, +1 otherwise (the heaviest counts) |
 //!
 //!    Flags shift the balance but never override a procedural default or a clear case: they
 //!    decide only where the facts are balanced.
@@ -97,7 +97,11 @@ const REFUSAL_CONTRADICTS_GRADE: i32 = 2;
 const DELIVERY_TRACKED: i32 = -3;
 const NO_RECORDED_DELIVERY: i32 = 3;
 const BUYER_FLAGGED: i32 = -1;
+/// A seller's confirmed flags weigh by what they show; the heaviest of them counts (see
+/// [`seller_flag_weight`]).
 const SELLER_FLAGGED: i32 = 1;
+const SELLER_REFUSALS_OVERTURNED: i32 = 3;
+const SELLER_NOT_AS_DESCRIBED: i32 = 2;
 const EARLIER_MISSED_DEADLINE: i32 = 1;
 
 /// The rules a recommendation can cite. The snake_case names are stable: they are shown to
@@ -327,7 +331,7 @@ pub fn recommend(
     lost_parcel_finding(&log, case, &mut findings);
     eligibility_finding(&log, case, &mut findings);
     delivery_finding(&log, case, parties, &mut findings);
-    flag_findings(parties, &mut findings);
+    flag_findings(parties, case, &mut findings);
 
     let deciding = deciding_finding(&findings);
     let side = match deciding.and_then(|i| findings.get(i)).map(|f| f.effect) {
@@ -972,7 +976,20 @@ fn delivery_finding(
     });
 }
 
-fn flag_findings(parties: &PartyStanding, out: &mut Vec<Finding>) {
+/// What one confirmed seller flag weighs in a case about `reason`: a pattern of refusals that
+/// operators overturned (+3) says the seller's refusals are often wrong; a pattern of items not as
+/// described (+2 on a conformity claim, +1 otherwise) bears on the goods; missed deadlines and a
+/// high decline rate (+1) only tip a balanced case.
+pub fn seller_flag_weight(kind: crate::abuse::FlagKind, reason: ReturnReason) -> i32 {
+    use crate::abuse::FlagKind;
+    match kind {
+        FlagKind::SellerRefusalsOverturned => SELLER_REFUSALS_OVERTURNED,
+        FlagKind::SellerNotAsDescribedRate if reason.is_conformity() => SELLER_NOT_AS_DESCRIBED,
+        _ => SELLER_FLAGGED,
+    }
+}
+
+fn flag_findings(parties: &PartyStanding, case: &ReturnCase, out: &mut Vec<Finding>) {
     let kinds = |flags: &[ConfirmedFlag]| {
         let mut kinds: Vec<&str> = flags.iter().map(|f| f.kind.as_str()).collect();
         kinds.sort_unstable();
@@ -991,9 +1008,15 @@ fn flag_findings(parties: &PartyStanding, out: &mut Vec<Finding>) {
         ));
     }
     if parties.seller_flagged() {
+        let weight = parties
+            .seller_flags
+            .iter()
+            .map(|f| seller_flag_weight(f.kind, case.reason))
+            .max()
+            .unwrap_or(SELLER_FLAGGED);
         out.push(Finding::new(
             Rule::SellerFlagged,
-            Effect::Weighs(SELLER_FLAGGED),
+            Effect::Weighs(weight),
             parties.seller_flags.iter().map(|f| f.position),
             format!(
                 "The seller has a confirmed abuse flag ({}).",

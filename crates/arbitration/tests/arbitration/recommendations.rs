@@ -523,6 +523,40 @@ fn a_confirmed_seller_flag_tips_a_balanced_case_toward_the_buyer() {
     assert_eq!(reason(&rec, Rule::SellerFlagged).event_positions, [9]);
 }
 
+/// A confirmed pattern of refusals that operators overturned weighs +3, more than a tie-breaker:
+/// it turns a case that an empty box in pictures wins for the seller (−4 against +2 for the
+/// window), where a high decline rate (+1) does not.
+#[test]
+fn seller_flags_weigh_by_what_they_show() {
+    let story = Story::us()
+        .opened(Reason::ChangedMind)
+        .returned()
+        .step(seller(), inspect(Grade::EmptyBox, 0, vec![photo()]))
+        .step(buyer(), escalate());
+    let flagged = |kind: FlagKind| PartyStanding {
+        seller_flags: vec![ConfirmedFlag { kind, position: 9 }],
+        ..PartyStanding::default()
+    };
+    assert_sides_with_seller(&story.recommend(&flagged(FlagKind::SellerDeclineRate)));
+    let rec = story.recommend(&flagged(FlagKind::SellerRefusalsOverturned));
+    assert_eq!(rec.outcome, DecisionOutcome::RefundBuyer);
+    assert_eq!(reason(&rec, Rule::SellerFlagged).favours, Some(Side::Buyer));
+    // Items not as described bear on a claim about the goods, less on a change of mind.
+    let weight = returns_arbitration::seller_flag_weight;
+    assert_eq!(
+        weight(FlagKind::SellerNotAsDescribedRate, Reason::Defective),
+        2
+    );
+    assert_eq!(
+        weight(FlagKind::SellerNotAsDescribedRate, Reason::ChangedMind),
+        1
+    );
+    assert_eq!(
+        weight(FlagKind::SellerMissedDeadlines, Reason::Defective),
+        1
+    );
+}
+
 // --- other rules ---------------------------------------------------------------------------------
 
 #[test]
