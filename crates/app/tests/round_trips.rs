@@ -256,3 +256,118 @@ async fn open_and_accept_take_at_most_three_round_trips() {
         "open with an idempotency key took {open_keyed} round trips"
     );
 }
+
+/// A refund paid as store credit writes three streams (the return, its order and the buyer's
+/// ledger), and the ledger is read in the first round trip with the return: still at most three.
+#[tokio::test]
+async fn a_refund_paid_as_store_credit_takes_at_most_three_round_trips() {
+    let db = TestDb::new().await;
+    let direct = Service::new(db.store(), Arc::new(SystemClock));
+    let platform = Actor::platform("marketplace");
+    let seller = Actor::seller("seller-1");
+    let policy = returns_domain::SellerPolicy::parse(
+        &json!({"refund_methods": ["original_payment", "store_credit"], "store_credit_bonus_percent": 10}),
+    )
+    .unwrap();
+    fresh(
+        direct
+            .set_policy(
+                &seller,
+                "seller-1".parse().unwrap(),
+                policy,
+                &CommandOptions::default(),
+                no_render,
+            )
+            .await
+            .unwrap(),
+    );
+    for id in ["o-warm", "o-1"] {
+        fresh(
+            direct
+                .register_order(&platform, order(id), &CommandOptions::default(), no_render)
+                .await
+                .unwrap(),
+        );
+    }
+    // Each return up to the store credit falling due, without the proxy.
+    let mut due = Vec::new();
+    for id in ["o-warm", "o-1"] {
+        let opened = open_on(&direct, id, &CommandOptions::default()).await;
+        for (actor, command) in [
+            (
+                seller.clone(),
+                ReturnCommand::Offer(returns_domain::returns::MakeOffer {
+                    kind: returns_domain::returns::OfferKind::StoreCredit,
+                    amount_minor: None,
+                }),
+            ),
+            (
+                Actor::buyer("buyer-1"),
+                ReturnCommand::AcceptOffer(returns_domain::returns::AcceptOffer),
+            ),
+        ] {
+            fresh(
+                direct
+                    .act_on_return(
+                        &actor,
+                        opened.id,
+                        command,
+                        &CommandOptions::default(),
+                        no_render,
+                    )
+                    .await
+                    .unwrap(),
+            );
+        }
+        due.push(opened.id);
+    }
+
+    let wire = Arc::new(Wire::default());
+    let port = proxy(db.url(), wire.clone());
+    let settings = PoolSettings {
+        max_size: 1,
+        application_name: "returns-round-trips".into(),
+        ..PoolSettings::default()
+    };
+    let measured = Service::new(
+        EventStore::new(pool(&through(db.url(), port), &settings).unwrap()),
+        Arc::new(SystemClock),
+    );
+    let refund = |id| {
+        let measured = &measured;
+        let platform = platform.clone();
+        async move {
+            let refund = ReturnCommand::Refund(returns_domain::returns::IssueRefund {
+                amount_minor: returns_domain::MinorUnits::new(2750).unwrap(),
+                method: returns_domain::returns::PayoutMethod::StoreCredit,
+                reference: "wallet-1".into(),
+            });
+            fresh(
+                measured
+                    .act_on_return(&platform, id, refund, &CommandOptions::default(), no_render)
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    // The first refund on the connection prepares the statements.
+    refund(due[0]).await;
+    wire.take();
+    let closed = refund(due[1]).await;
+    let trips = wire.take();
+    assert_eq!(closed.status.as_str(), "closed");
+    let (ledger, _) = direct
+        .store_credit(&platform, &"buyer-1".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger.balance("EUR".parse().unwrap()),
+        returns_domain::MinorUnits::new(5500).unwrap()
+    );
+    eprintln!("round trips: refund paid as store credit {trips}");
+    assert!(trips >= 1, "the proxy saw the command");
+    assert!(
+        trips <= MAX_ROUND_TRIPS,
+        "the refund took {trips} round trips"
+    );
+}
