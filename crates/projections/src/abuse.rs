@@ -86,6 +86,13 @@ struct OrderRegistered {
 struct OrderParties {
     buyer_id: BuyerId,
     seller_id: SellerId,
+    #[serde(default)]
+    lines: Vec<OrderLineCategory>,
+}
+
+#[derive(Deserialize)]
+struct OrderLineCategory {
+    category: String,
 }
 
 /// An event of the batch that abuse detection reads.
@@ -122,10 +129,20 @@ impl Abuse {
         let mut memos = load_memos(tx, &wanted).await?;
         let mut changed: BTreeSet<Uuid> = BTreeSet::new();
         let mut facts: Vec<Fact> = Vec::new();
+        // The categories of each order's lines, for its seller's peers (see `Baseline`).
+        let mut seller_lines: Vec<(Party, Vec<String>)> = Vec::new();
         for item in items {
             match item {
                 Item::Order { parties, at } => {
                     facts.extend(order_facts(&parties.buyer_id, &parties.seller_id, at));
+                    seller_lines.push((
+                        Party::seller(&parties.seller_id),
+                        parties
+                            .lines
+                            .into_iter()
+                            .map(|l| l.category)
+                            .collect::<Vec<_>>(),
+                    ));
                 }
                 Item::Return {
                     id,
@@ -160,11 +177,19 @@ impl Abuse {
 
         let mut parties = load_parties(tx, &facts, self.window_days).await?;
         let mut baseline = load_baseline(tx, self.window_days).await?;
+        for (seller, categories) in &seller_lines {
+            if let Some(metrics) = parties.get_mut(seller) {
+                metrics.record_categories(categories.iter().map(String::as_str));
+            }
+        }
         let mut latest: HashMap<Party, DateTime<Utc>> = HashMap::new();
         for fact in &facts {
             baseline.record(fact);
             if let Some(metrics) = parties.get_mut(&fact.party) {
                 metrics.record(fact);
+                if let Some(category) = metrics.main_category() {
+                    baseline.record_in_category(fact, category);
+                }
             }
             let at = latest.entry(fact.party.clone()).or_insert(fact.at);
             *at = (*at).max(fact.at);

@@ -375,8 +375,29 @@ fn evaluate(
     let denominator = metrics.count(per.counter(), now);
     let party_rate = rate(count, denominator)?;
 
-    let baseline_count: u64 = counters.iter().map(|&c| baseline.count(role, c, now)).sum();
-    let baseline_denominator = baseline.count(role, per.counter(), now);
+    // A seller is judged against the sellers of its main category where their figures reach the
+    // evidence floor, else against the whole marketplace.
+    let peers = metrics
+        .main_category()
+        .filter(|_| role == PartyRole::Seller)
+        .filter(|category| {
+            baseline.category_count(category, per.counter(), now) >= thresholds.baseline_min_samples
+        });
+    let (baseline_count, baseline_denominator, scope): (u64, u64, String) = match peers {
+        Some(category) => (
+            counters
+                .iter()
+                .map(|&c| baseline.category_count(category, c, now))
+                .sum(),
+            baseline.category_count(category, per.counter(), now),
+            format!("category:{category}"),
+        ),
+        None => (
+            counters.iter().map(|&c| baseline.count(role, c, now)).sum(),
+            baseline.count(role, per.counter(), now),
+            "marketplace".to_owned(),
+        ),
+    };
     let baseline_rate = (baseline_denominator >= thresholds.baseline_min_samples)
         .then(|| rate(baseline_count, baseline_denominator))
         .flatten();
@@ -411,6 +432,7 @@ fn evaluate(
             "rate_lower_bound": (relative.is_some() || threshold.confident)
                 .then_some((lower_bound * 10_000.0).round() / 10_000.0),
             "baseline_rate": baseline_rate.map(|_| rate_json(baseline_count, baseline_denominator)),
+            "baseline_scope": baseline_rate.map(|_| scope),
             "orders": metrics.count(Counter::Orders, now),
             "returns": metrics.count(Counter::Returns, now),
             "window_days": metrics.window_days(),

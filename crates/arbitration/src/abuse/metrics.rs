@@ -117,6 +117,9 @@ pub struct PartyMetrics {
     pub party: Party,
     counts: RollingCounts,
     evidence: BTreeMap<Counter, Vec<EvidenceEntry>>,
+    /// Order lines per category (a seller's peers are the sellers of its main category).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    categories: BTreeMap<String, u64>,
 }
 
 impl PartyMetrics {
@@ -125,7 +128,24 @@ impl PartyMetrics {
             party,
             counts: RollingCounts::new(window_days),
             evidence: BTreeMap::new(),
+            categories: BTreeMap::new(),
         }
+    }
+
+    /// Counts the categories of an order's lines.
+    pub fn record_categories<'a>(&mut self, categories: impl IntoIterator<Item = &'a str>) {
+        for category in categories {
+            let n = self.categories.entry(category.to_lowercase()).or_insert(0);
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// The category most of the party's order lines are in (ties: the first by name).
+    pub fn main_category(&self) -> Option<&str> {
+        self.categories
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(name, _)| name.as_str())
     }
 
     pub fn role(&self) -> PartyRole {
@@ -262,6 +282,10 @@ pub(crate) fn rate_json(numerator: u64, denominator: u64) -> serde_json::Value {
 pub struct Baseline {
     buyers: RollingCounts,
     sellers: RollingCounts,
+    /// The same counts over the sellers of each main category: a seller's rates are judged
+    /// against its peers' where their figures are enough (`Thresholds::baseline_min_samples`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    seller_categories: BTreeMap<String, RollingCounts>,
 }
 
 impl Baseline {
@@ -269,7 +293,28 @@ impl Baseline {
         Baseline {
             buyers: RollingCounts::new(window_days),
             sellers: RollingCounts::new(window_days),
+            seller_categories: BTreeMap::new(),
         }
+    }
+
+    /// Records a fact about a seller whose main category is `category` into that category's
+    /// counts too.
+    pub fn record_in_category(&mut self, fact: &Fact, category: &str) {
+        if fact.party.role != PartyRole::Seller {
+            return;
+        }
+        let window_days = self.sellers.window_days();
+        self.seller_categories
+            .entry(category.to_owned())
+            .or_insert_with(|| RollingCounts::new(window_days))
+            .add(fact.counter, fact.at);
+    }
+
+    /// A count over the sellers of `category`.
+    pub fn category_count(&self, category: &str, counter: Counter, now: DateTime<Utc>) -> u64 {
+        self.seller_categories
+            .get(category)
+            .map_or(0, |counts| counts.count(counter, now))
     }
 
     /// Records a fact about any party.

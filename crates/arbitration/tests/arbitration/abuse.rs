@@ -653,3 +653,66 @@ fn a_dismissed_flag_stays_dismissed_for_the_same_evidence_and_returns_for_new_ev
     ];
     assert!(!should_raise(&with_a_new_claim, &twice));
 }
+
+/// A seller is judged against the sellers of its main category once their figures reach the
+/// evidence floor: a not-as-described rate that is high for the marketplace but ordinary for the
+/// category raises nothing (docs/abuse.md, "Marketplace baseline").
+#[test]
+fn a_seller_is_judged_against_its_categorys_peers() {
+    let now = now();
+    let fact = |party: &Party, counter: Counter, n: u128| Fact {
+        party: party.clone(),
+        counter,
+        at: now,
+        return_id: Some(return_id(n)),
+        position: Some(n as i64),
+        days_left_in_window: None,
+    };
+    let seller = Party::seller(&SellerId::parse("shop-apparel").unwrap());
+    let mut metrics = PartyMetrics::new(seller.clone(), DEFAULT_WINDOW_DAYS);
+    metrics.record_categories(["Apparel"]);
+    assert_eq!(metrics.main_category(), Some("apparel"));
+    // 100 orders, 12 returns not as described (12 %).
+    for n in 0..100 {
+        metrics.record(&fact(&seller, Counter::Orders, n));
+    }
+    for n in 0..12 {
+        metrics.record(&fact(&seller, Counter::Returns, 1000 + n));
+        metrics.record(&fact(&seller, Counter::NotAsDescribed, 1000 + n));
+    }
+    // The marketplace: 2 % not as described; apparel sellers: 10 %.
+    let other = Party::seller(&SellerId::parse("shop-other").unwrap());
+    let peer = Party::seller(&SellerId::parse("shop-peer").unwrap());
+    let mut marketplace_only = returns_arbitration::abuse::Baseline::new(DEFAULT_WINDOW_DAYS);
+    let mut with_peers = returns_arbitration::abuse::Baseline::new(DEFAULT_WINDOW_DAYS);
+    for n in 0..2000 {
+        let f = fact(&other, Counter::Orders, 10_000 + n);
+        marketplace_only.record(&f);
+        with_peers.record(&f);
+    }
+    for n in 0..40 {
+        let f = fact(&other, Counter::NotAsDescribed, 20_000 + n);
+        marketplace_only.record(&f);
+        with_peers.record(&f);
+    }
+    for n in 0..300 {
+        let f = fact(&peer, Counter::Orders, 30_000 + n);
+        marketplace_only.record(&f);
+        with_peers.record(&f);
+        with_peers.record_in_category(&f, "apparel");
+    }
+    for n in 0..30 {
+        let f = fact(&peer, Counter::NotAsDescribed, 40_000 + n);
+        marketplace_only.record(&f);
+        with_peers.record(&f);
+        with_peers.record_in_category(&f, "apparel");
+    }
+    let kinds = |baseline| -> Vec<FlagKind> {
+        evaluate_flags(&metrics, baseline, &Thresholds::default(), now)
+            .into_iter()
+            .map(|c| c.kind)
+            .collect()
+    };
+    assert!(kinds(&marketplace_only).contains(&FlagKind::SellerNotAsDescribedRate));
+    assert!(!kinds(&with_peers).contains(&FlagKind::SellerNotAsDescribedRate));
+}
