@@ -520,3 +520,22 @@ async fn a_dismissed_flag_is_not_raised_again_for_the_same_evidence_but_is_for_n
         .unwrap()
         .contains(&json!(third)));
 }
+
+/// The claims of a buyer under an open or confirmed flag do not count against the seller they are
+/// made against (docs/abuse.md, "Facts"): an abusive buyer's "not as described" says nothing of
+/// the shop.
+#[tokio::test]
+async fn a_flagged_buyers_claims_do_not_count_against_the_seller() {
+    let app = TestApp::spawn().await;
+    empty_box_buyer(&app).await;
+    flag_of_kind(&app, "empty_box_returns").await;
+    let mut claim = return_request("o-2", &[(SHIRT, 1)], "not_as_described");
+    claim["description"] = json!("Not the colour shown");
+    app.given_return(&app.buyer(), &claim).await;
+    let seller_risk = format!("/v1/parties/seller/{SELLER}/risk");
+    // The return counts for the seller; the claim's reason does not.
+    let risk = eventually(&app, &seller_risk, |r| r["metrics"]["returns"] == 3).await;
+    assert_eq!(risk["metrics"]["not_as_described"], 0, "{risk}");
+    let buyer = eventually(&app, &buyer_risk_path(), |r| r["metrics"]["returns"] == 3).await;
+    assert_eq!(buyer["metrics"]["returns"], 3);
+}

@@ -21,9 +21,9 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 use returns_arbitration::abuse::{
-    evaluate_flags, flag_stream, order_facts, return_facts, should_raise, Baseline, ExistingFlag,
-    Fact, FlagCandidate, FlagKind, FlagRaised, FlagStatus, Party, PartyMetrics, PartyRole,
-    ReturnMemo, Thresholds, DEFAULT_WINDOW_DAYS, FLAG_RAISED, FLAG_SCHEMA_VERSION,
+    evaluate_flags, flag_stream, order_facts, return_facts, should_raise, Baseline, Counter,
+    ExistingFlag, Fact, FlagCandidate, FlagKind, FlagRaised, FlagStatus, Party, PartyMetrics,
+    PartyRole, ReturnMemo, Thresholds, DEFAULT_WINDOW_DAYS, FLAG_RAISED, FLAG_SCHEMA_VERSION,
 };
 use returns_domain::returns::ReturnEvent;
 use returns_domain::{BuyerId, ReturnId, SellerId};
@@ -127,6 +127,9 @@ impl Abuse {
         }
         // The memo of each return of the batch; None once it closed.
         let mut memos = load_memos(tx, &wanted).await?;
+        // Buyers already under an open or confirmed flag: their claims do not count against the
+        // sellers they are made against.
+        let flagged_buyers = load_flagged_buyers(tx, &items, &memos).await?;
         let mut changed: BTreeSet<Uuid> = BTreeSet::new();
         let mut facts: Vec<Fact> = Vec::new();
         // The categories of each order's lines, for its seller's peers (see `Baseline`).
@@ -151,13 +154,15 @@ impl Abuse {
                 } => {
                     let after = match (ReturnMemo::start(&event), memos.get(&id)) {
                         (Some(memo), _) => {
-                            facts.extend(return_facts(position, &event, None, &memo));
+                            let new = return_facts(position, &event, None, &memo);
+                            facts.extend(counted(new, &memo, &flagged_buyers));
                             memo
                         }
                         (None, Some(Some(before))) => {
                             let mut after = before.clone();
                             after.apply(&event);
-                            facts.extend(return_facts(position, &event, Some(before), &after));
+                            let new = return_facts(position, &event, Some(before), &after);
+                            facts.extend(counted(new, &after, &flagged_buyers));
                             after
                         }
                         // A return this projection never saw opened (or already closed) has
@@ -218,6 +223,62 @@ impl Abuse {
         save_parties(tx, &parties, &latest).await?;
         save_baseline(tx, &baseline).await
     }
+}
+
+/// The facts of a return that count: a seller's not-as-described, defect and overturned-refusal
+/// signals do not count when they come from a buyer already under an open or confirmed flag (an
+/// abusive buyer's claims say nothing about the seller).
+fn counted(
+    facts: Vec<Fact>,
+    memo: &ReturnMemo,
+    flagged_buyers: &BTreeSet<String>,
+) -> impl Iterator<Item = Fact> {
+    let buyer_flagged = flagged_buyers.contains(memo.buyer_id.as_str());
+    facts.into_iter().filter(move |fact| {
+        !(buyer_flagged
+            && fact.party.role == PartyRole::Seller
+            && matches!(
+                fact.counter,
+                Counter::NotAsDescribed | Counter::Defective | Counter::RefusalsOverturned
+            ))
+    })
+}
+
+/// The buyers of the batch's returns that have an open or confirmed flag.
+async fn load_flagged_buyers(
+    tx: &Transaction<'_>,
+    items: &[Item],
+    memos: &HashMap<Uuid, Option<ReturnMemo>>,
+) -> Result<BTreeSet<String>, ApplyError> {
+    let mut buyers: Vec<String> = memos
+        .values()
+        .flatten()
+        .map(|m| m.buyer_id.as_str().to_owned())
+        .collect();
+    for item in items {
+        if let Item::Return { event, .. } = item {
+            if let ReturnEvent::ReturnRequested(r) = event.as_ref() {
+                buyers.push(r.buyer_id.as_str().to_owned());
+            }
+        }
+    }
+    buyers.sort_unstable();
+    buyers.dedup();
+    if buyers.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let rows = tx
+        .query(
+            "SELECT DISTINCT party_id FROM abuse_flags \
+             WHERE party_role = 'buyer' AND party_id = ANY($1) \
+               AND status IN ('open', 'confirmed')",
+            &[&buyers],
+        )
+        .await
+        .map_err(db)?;
+    rows.iter()
+        .map(|row| row.try_get::<_, String>(0).map_err(db))
+        .collect()
 }
 
 /// The events of the batch that abuse detection reads, and the returns whose memos it needs.
