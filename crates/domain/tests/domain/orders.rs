@@ -190,3 +190,29 @@ fn a_return_names_each_line_once_and_never_more_items_than_the_order_has_lines()
         .message
         .contains("lists 5000 items; the order has 2 lines"));
 }
+
+/// An appeal reopens a denied return: its released items are held again, unless another return
+/// took them meanwhile.
+#[test]
+fn a_released_return_reclaims_its_items_only_while_they_are_free() {
+    let mut order = register(us_details());
+    let items = [order::ItemRequest {
+        line_id: LineId::parse("L2").unwrap(),
+        quantity: 1,
+    }];
+    let first = return_id(1);
+    order.apply(&order.reserve(first, &items, now()).unwrap());
+    // Held already: nothing to reclaim.
+    assert!(order.reclaim(first, now()).unwrap().is_none());
+    order.apply(&order.release(first, now()).unwrap());
+    let second = return_id(2);
+    order.apply(&order.reserve(second, &items, now()).unwrap());
+    let refused = order.reclaim(first, now()).unwrap_err();
+    assert_eq!(refused.code(), "validation_failed");
+    assert_eq!(refused.field_errors()[0].field, "items");
+    order.apply(&order.release(second, now()).unwrap());
+    let reclaimed = order.reclaim(first, now()).unwrap().unwrap();
+    assert_eq!(reclaimed.event_type(), "order.return_items_reclaimed");
+    order.apply(&reclaimed);
+    assert_eq!(order.available_quantity(&LineId::parse("L2").unwrap()), 0);
+}
