@@ -27,10 +27,10 @@ use super::events::{
     DeadlineMissed, DisputeAssigned, DisputeDecided, EvidenceAdded, ExceptionGranted,
     ExchangeApproved, ExchangeFailed, ItemArrived, ItemInspected, MessagePosted, MethodDeadline,
     OfferAccepted, OfferDeclined, OfferExpired, OfferMade, RefundApproved, RefundIssued,
-    ReplacementDelivered, ReplacementShipped, ReturnAppealed, ReturnAuthorized, ReturnClosed,
-    ReturnDeclined, ReturnEscalated, ReturnEvent, ReturnItem, ReturnMethodChosen, ReturnRated,
-    ReturnRequested, ReturnShipped, ReturnWithdrawn, ShipmentException, ShipmentInTransit,
-    ShipmentLost, ShipmentReturnedToSender,
+    ReplacementDelivered, ReplacementLost, ReplacementShipped, ReturnAppealed, ReturnAuthorized,
+    ReturnClosed, ReturnDeclined, ReturnEscalated, ReturnEvent, ReturnItem, ReturnMethodChosen,
+    ReturnRated, ReturnRequested, ReturnShipped, ReturnWithdrawn, ShipmentException,
+    ShipmentInTransit, ShipmentLost, ShipmentReturnedToSender,
 };
 use super::rules::{allowed_actions, can_see, not_now, party_blocked, role_may};
 use super::state::ReturnCase;
@@ -849,7 +849,13 @@ impl<'a> Builder<'a> {
                     self.close(Outcome::Exchanged);
                 }
                 // A lost replacement goes to an operator, who may refund instead.
-                CarrierStatus::Lost => self.escalate(EscalationTrigger::ParcelLost, None),
+                CarrierStatus::Lost => {
+                    self.emit(ReturnEvent::ReplacementLost(ReplacementLost {
+                        lost_at: cmd.at,
+                        at: self.now,
+                    }));
+                    self.escalate(EscalationTrigger::ParcelLost, None);
+                }
                 _ => {}
             }
             return Ok(());

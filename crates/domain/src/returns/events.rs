@@ -356,6 +356,14 @@ pub struct ReplacementDelivered {
     pub at: DateTime<Utc>,
 }
 
+/// The carrier lost the replacement on its way to the buyer (`lost_at`: when it said so). An
+/// escalation follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplacementLost {
+    pub lost_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
 /// The exchange could not go ahead; the refund of the requested amount follows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExchangeFailed {
@@ -424,6 +432,7 @@ stored_events! {
         ShipmentLost(ShipmentLost) = "return.shipment_lost",
         ShipmentReturnedToSender(ShipmentReturnedToSender) = "return.shipment_returned_to_sender",
         ReturnAppealed(ReturnAppealed) = "return.appealed",
+        ReplacementLost(ReplacementLost) = "return.replacement_lost",
     }
 }
 
@@ -463,6 +472,7 @@ impl ReturnEvent {
             ReturnEvent::ShipmentLost(e) => e.at,
             ReturnEvent::ShipmentReturnedToSender(e) => e.at,
             ReturnEvent::ReturnAppealed(e) => e.at,
+            ReturnEvent::ReplacementLost(e) => e.at,
         }
     }
 
@@ -537,7 +547,8 @@ impl ReturnEvent {
             | ReturnEvent::ExchangeFailed(_)
             | ReturnEvent::ShipmentException(_)
             | ReturnEvent::ShipmentLost(_)
-            | ReturnEvent::ShipmentReturnedToSender(_) => &[],
+            | ReturnEvent::ShipmentReturnedToSender(_)
+            | ReturnEvent::ReplacementLost(_) => &[],
         }
     }
 }

@@ -298,6 +298,9 @@ pub struct Replacement {
     pub shipped_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The carrier lost it on the way to the buyer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_at: Option<DateTime<Utc>>,
 }
 
 /// A return case.
@@ -765,11 +768,17 @@ impl ReturnCase {
                     tracking_number: e.tracking_number.clone(),
                     shipped_at: e.at,
                     delivered_at: None,
+                    lost_at: None,
                 });
             }
             ReturnEvent::ReplacementDelivered(e) => {
                 if let Some(replacement) = &mut self.replacement {
                     replacement.delivered_at = Some(e.delivered_at);
+                }
+            }
+            ReturnEvent::ReplacementLost(e) => {
+                if let Some(replacement) = &mut self.replacement {
+                    replacement.lost_at = Some(e.lost_at);
                 }
             }
             ReturnEvent::ExchangeFailed(e) => {

@@ -51,6 +51,9 @@ fn histories() -> Vec<Story> {
             .step(seller(), ship_replacement(None))
             .step(platform(), carrier(CarrierStatus::Delivered, now())),
         exchange_approved().step(seller(), out_of_stock()),
+        exchange_approved()
+            .step(seller(), ship_replacement(None))
+            .step(platform(), carrier(CarrierStatus::Lost, now())),
         Story::us()
             .opened()
             .step(seller(), decline())

@@ -488,6 +488,15 @@ fn resolution_exchange_ends_exchanged_when_the_replacement_is_delivered() {
     let replacement = shipped.case().replacement.clone().unwrap();
     assert_eq!(replacement.items.len(), 1);
     assert_eq!(replacement.items[0].line_id, LineId::parse("L1").unwrap());
+    // A lost replacement is recorded and goes to an operator.
+    let lost = shipped
+        .clone()
+        .step(platform(), carrier(CarrierStatus::Lost, now()));
+    assert_eq!(lost.status(), Status::Escalated);
+    assert_eq!(
+        lost.case().replacement.as_ref().and_then(|r| r.lost_at),
+        Some(now())
+    );
     // A scan on the way changes nothing; the delivery closes the exchange.
     let scanned = shipped
         .given()
