@@ -16,6 +16,7 @@
 //!    | `refusal_without_evidence` | buyer | the seller refused the item at inspection (refund 0) with no photo or video evidence |
 //!    | `carrier_delivered_to_seller` | buyer | the carrier reported delivery to the seller, and the seller escalated without inspecting |
 //!    | `refund_overdue` | buyer | an approved refund was not paid by its due date |
+//!    | `replacement_lost` | buyer | the carrier lost the replacement of an exchange on its way to the buyer |
 //!    | `return_parcel_lost` | buyer | the carrier lost the return parcel, sent on the seller's label or proven sent by a carrier scan |
 //!    | `buyer_never_shipped` | seller | the `ship_by` (or `drop_off_by`) date passed without a shipment, also while the case sat escalated |
 //!
@@ -116,6 +117,7 @@ pub enum Rule {
     RefundOverdue,
     BuyerNeverShipped,
     ReturnParcelLost,
+    ReplacementLost,
     LegalGuarantee,
     WithinReturnWindow,
     GoodwillException,
@@ -142,6 +144,7 @@ impl Rule {
         Rule::RefundOverdue,
         Rule::BuyerNeverShipped,
         Rule::ReturnParcelLost,
+        Rule::ReplacementLost,
         Rule::LegalGuarantee,
         Rule::WithinReturnWindow,
         Rule::GoodwillException,
@@ -169,6 +172,7 @@ impl Rule {
             Rule::RefundOverdue => "refund_overdue",
             Rule::BuyerNeverShipped => "buyer_never_shipped",
             Rule::ReturnParcelLost => "return_parcel_lost",
+            Rule::ReplacementLost => "replacement_lost",
             Rule::LegalGuarantee => "legal_guarantee",
             Rule::WithinReturnWindow => "within_return_window",
             Rule::GoodwillException => "goodwill_exception",
@@ -329,6 +333,7 @@ pub fn recommend(
     inspection_findings(&log, &mut findings);
     carrier_finding(&log, &mut findings);
     lost_parcel_finding(&log, case, &mut findings);
+    replacement_lost_finding(&log, &mut findings);
     eligibility_finding(&log, case, &mut findings);
     delivery_finding(&log, case, parties, &mut findings);
     flag_findings(parties, case, &mut findings);
@@ -927,6 +932,29 @@ fn eligibility_finding(log: &Log<'_>, case: &ReturnCase, out: &mut Vec<Finding>)
     out.push(finding);
 }
 
+/// The carrier lost the replacement of an exchange on its way to the buyer, who now has neither
+/// the item (back with the seller) nor its replacement. The seller's shipment travels at the
+/// seller's risk until the buyer has it (Directive 2011/83/EU, art. 20).
+fn replacement_lost_finding(log: &Log<'_>, out: &mut Vec<Finding>) {
+    let Some(lost) = log.iter().rev().find_map(|(p, e)| match e {
+        ReturnEvent::ReplacementLost(_) => Some(p),
+        _ => None,
+    }) else {
+        return;
+    };
+    let shipped = log.iter().rev().find_map(|(p, e)| match e {
+        ReturnEvent::ReplacementShipped(_) if p < lost => Some(p),
+        _ => None,
+    });
+    out.push(Finding::new(
+        Rule::ReplacementLost,
+        Effect::Decides(Side::Buyer),
+        shipped.into_iter().chain([lost]),
+        "The carrier lost the replacement on its way to the buyer, who has neither the item nor its replacement; the seller's shipment is at the seller's risk."
+            .to_owned(),
+    ));
+}
+
 /// A `not_received` claim judged by the proof of delivery: a delivery of the order recorded by the
 /// platform. The seller's tracking evidence alone proves nothing (a tracking page may say the
 /// parcel is still on its way); eBay's Money Back Guarantee and PayPal's Seller Protection both ask
@@ -1232,6 +1260,7 @@ fn funding(
                 Rule::SellerSilence
                     | Rule::SellerMissedDeadline
                     | Rule::ReturnParcelLost
+                    | Rule::ReplacementLost
                     | Rule::RefusalWithoutEvidence
                     | Rule::CarrierDeliveredToSeller
                     | Rule::LegalGuarantee

@@ -754,3 +754,43 @@ fn a_buyer_who_lets_the_ship_by_date_pass_while_escalated_is_not_refunded() {
     assert_sides_with_seller(&rec);
     assert_eq!(rec.reasons[0].rule, Rule::BuyerNeverShipped);
 }
+
+// --- replacement_lost ----------------------------------------------------------------------------
+
+/// Directive 2011/83/EU, art. 20: the seller's shipment is at the seller's risk until the buyer
+/// has it.
+#[test]
+fn a_lost_replacement_is_refunded_by_the_seller() {
+    let story = Story::us()
+        .step(buyer(), {
+            let ReturnCommand::Open(mut exchange) = open(1, "ORD-1", Reason::SizeFit) else {
+                unreachable!("open() opens")
+            };
+            exchange.resolution = Resolution::Exchange;
+            ReturnCommand::Open(exchange)
+        })
+        .step(seller(), accept())
+        .step(buyer(), ship())
+        .step(seller(), receive())
+        .step(seller(), inspect(Grade::AsNew, 0, vec![]))
+        .step(
+            seller(),
+            ReturnCommand::ShipReplacement(ShipReplacement {
+                items: None,
+                carrier: "UPS".to_owned(),
+                tracking_number: "1Z-R".to_owned(),
+            }),
+        )
+        .step(platform(), carrier(CarrierStatus::Lost, now()));
+    assert_eq!(story.case().status, Status::Escalated);
+    let rec = story.recommend(&nobody_flagged());
+    assert_refund(&rec, 2500, false, FundedBy::Seller);
+    assert_eq!(rec.reasons[0].rule, Rule::ReplacementLost);
+    assert_eq!(
+        rec.reasons[0].event_positions,
+        [
+            story.position("return.replacement_shipped"),
+            story.position("return.replacement_lost")
+        ]
+    );
+}
