@@ -3,8 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, SecondsFormat, Utc};
-use returns_domain::credit::{CreditAccount, CreditCommand, CreditEvent};
+use returns_domain::credit::{self, CreditAccount, CreditCommand, CreditEvent};
 use returns_domain::{BuyerId, Currency, MinorUnits, OrderId, ReturnId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,6 +16,7 @@ use crate::extract::{
 };
 use crate::openapi::{CommandProblems, ReadProblems};
 use crate::problem::Problem;
+use crate::render::time;
 use crate::ApiState;
 
 pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
@@ -117,46 +117,28 @@ pub(crate) struct MovementView {
     order_id: Option<OrderId>,
 }
 
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
 fn movement_view((version, event): &(u64, CreditEvent)) -> MovementView {
-    let kind = event.event_type();
-    let version = *version;
-    match event {
-        CreditEvent::CreditIssued(e) => MovementView {
-            kind,
-            version,
-            at: time(e.at),
-            currency: e.currency,
-            amount_minor: e.amount_minor,
-            principal_minor: Some(e.principal_minor),
-            bonus_minor: Some(e.bonus_minor),
-            return_id: Some(e.return_id),
-            order_id: None,
-        },
-        CreditEvent::CreditSpent(e) => MovementView {
-            kind,
-            version,
-            at: time(e.at),
-            currency: e.currency,
-            amount_minor: e.amount_minor,
-            principal_minor: None,
-            bonus_minor: None,
-            return_id: None,
-            order_id: e.order_id.clone(),
-        },
-        CreditEvent::CreditExpired(e) => MovementView {
-            kind,
-            version,
-            at: time(e.at),
-            currency: e.currency,
-            amount_minor: e.amount_minor,
-            principal_minor: None,
-            bonus_minor: None,
-            return_id: None,
-            order_id: None,
+    let (currency, amount_minor, at) = match event {
+        CreditEvent::CreditIssued(e) => (e.currency, e.amount_minor, e.at),
+        CreditEvent::CreditSpent(e) => (e.currency, e.amount_minor, e.at),
+        CreditEvent::CreditExpired(e) => (e.currency, e.amount_minor, e.at),
+    };
+    let issued = match event {
+        CreditEvent::CreditIssued(e) => Some(e),
+        CreditEvent::CreditSpent(_) | CreditEvent::CreditExpired(_) => None,
+    };
+    MovementView {
+        kind: event.event_type(),
+        version: *version,
+        at: time(at),
+        currency,
+        amount_minor,
+        principal_minor: issued.map(|e| e.principal_minor),
+        bonus_minor: issued.map(|e| e.bonus_minor),
+        return_id: issued.map(|e| e.return_id),
+        order_id: match event {
+            CreditEvent::CreditSpent(e) => e.order_id.clone(),
+            CreditEvent::CreditIssued(_) | CreditEvent::CreditExpired(_) => None,
         },
     }
 }
@@ -275,14 +257,12 @@ async fn move_credit(
     caller: Caller,
     path: &str,
     body: &[u8],
+    action: &'static str,
     command: impl FnOnce(&[u8]) -> Result<CreditCommand, Problem>,
 ) -> Reply {
     let buyer_id = buyer_of(path)?;
     // Who may move credit is settled before the body is read.
-    returns_domain::credit::check_read(&buyer_id, &caller.0).map_err(Problem::from)?;
-    if caller.0.role != returns_domain::Role::Platform {
-        return Err(Problem::forbidden("only the platform moves store credit"));
-    }
+    returns_domain::credit::authorize_move(&buyer_id, &caller.0, action).map_err(Problem::from)?;
     let command = command(body)?;
     let opts = command_options(&req, body)?;
     let render = |(account, version): &(CreditAccount, u64)| {
@@ -316,7 +296,7 @@ async fn spend_credit(
     path: web::Path<String>,
     body: RawBody,
 ) -> Reply {
-    move_credit(req, state, caller, &path, &body.0, |body| {
+    move_credit(req, state, caller, &path, &body.0, credit::SPEND, |body| {
         let SpendBody {
             currency,
             amount_minor,
@@ -352,7 +332,7 @@ async fn expire_credit(
     path: web::Path<String>,
     body: RawBody,
 ) -> Reply {
-    move_credit(req, state, caller, &path, &body.0, |body| {
+    move_credit(req, state, caller, &path, &body.0, credit::EXPIRE, |body| {
         let ExpireBody {
             currency,
             amount_minor,

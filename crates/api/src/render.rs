@@ -35,7 +35,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Times at the top level of a view: RFC 3339 in UTC, with microseconds.
-fn time(t: DateTime<Utc>) -> String {
+pub(crate) fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 

@@ -3,7 +3,7 @@
 //! streamed as it is computed, a page of returns at a time, with the totals at its end.
 
 use actix_web::web::{self, Bytes};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use futures_util::stream;
 use returns_domain::whatif::{ReturnWhatIf, WhatIfTotals};
 use returns_domain::{Actor, SellerId, SellerPolicy};
@@ -17,6 +17,7 @@ use crate::body::{parse_json, RawBody};
 use crate::extract::Reply;
 use crate::openapi::ReportProblems;
 use crate::problem::Problem;
+use crate::render::time;
 use crate::ApiState;
 
 pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
@@ -107,10 +108,6 @@ pub(crate) struct WhatIfDoc {
     to: String,
     returns: Vec<WhatIfReturnDoc>,
     totals: WhatIfTotalsDoc,
-}
-
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// Where the streamed answer stands.

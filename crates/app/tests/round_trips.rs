@@ -120,6 +120,22 @@ fn through(url: &str, port: u16) -> String {
     }
 }
 
+/// A service on `db` whose one connection goes through a counting proxy, and the proxy's count.
+fn measured(db: &TestDb) -> (Service, Arc<Wire>) {
+    let wire = Arc::new(Wire::default());
+    let port = proxy(db.url(), wire.clone());
+    let settings = PoolSettings {
+        max_size: 1,
+        application_name: "returns-round-trips".into(),
+        ..PoolSettings::default()
+    };
+    let service = Service::new(
+        EventStore::new(pool(&through(db.url(), port), &settings).unwrap()),
+        Arc::new(SystemClock),
+    );
+    (service, wire)
+}
+
 fn no_render<T>(_: &T) -> StoredResponse {
     StoredResponse::default()
 }
@@ -210,17 +226,7 @@ async fn open_and_accept_take_at_most_three_round_trips() {
         );
     }
 
-    let wire = Arc::new(Wire::default());
-    let port = proxy(db.url(), wire.clone());
-    let settings = PoolSettings {
-        max_size: 1,
-        application_name: "returns-round-trips".into(),
-        ..PoolSettings::default()
-    };
-    let measured = Service::new(
-        EventStore::new(pool(&through(db.url(), port), &settings).unwrap()),
-        Arc::new(SystemClock),
-    );
+    let (measured, wire) = measured(&db);
     // The first commands on the connection connect and prepare their statements.
     let warm = open_on(&measured, "o-warm", &CommandOptions::default()).await;
     accept_return(&measured, warm.id).await;
@@ -322,17 +328,7 @@ async fn a_refund_paid_as_store_credit_takes_at_most_three_round_trips() {
         due.push(opened.id);
     }
 
-    let wire = Arc::new(Wire::default());
-    let port = proxy(db.url(), wire.clone());
-    let settings = PoolSettings {
-        max_size: 1,
-        application_name: "returns-round-trips".into(),
-        ..PoolSettings::default()
-    };
-    let measured = Service::new(
-        EventStore::new(pool(&through(db.url(), port), &settings).unwrap()),
-        Arc::new(SystemClock),
-    );
+    let (measured, wire) = measured(&db);
     let refund = |id| {
         let measured = &measured;
         let platform = platform.clone();

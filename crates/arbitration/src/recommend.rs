@@ -79,7 +79,7 @@ use serde::{Deserialize, Serialize};
 use returns_domain::returns::{
     ArrivalSource, DeadlineKind, DecisionOutcome, DeclineStage, DisputeDecision, EscalationTrigger,
     ExceptionGranted, FundedBy, ItemInspected, RefundApproved, ReturnCase, ReturnEvent,
-    ReturnRequested,
+    ReturnRequested, Status,
 };
 use returns_domain::{Evidence, EvidenceKind, Grade, MinorUnits, Reason as ReturnReason, Role};
 
@@ -641,7 +641,7 @@ fn never_shipped_while_escalated(
     now: DateTime<Utc>,
     out: &mut Vec<Finding>,
 ) {
-    if case.status.as_str() != "escalated" || case.item_was_shipped() || case.item_is_back() {
+    if case.status != Status::Escalated || case.item_was_shipped() || case.item_is_back() {
         return;
     }
     // The latest shipping deadline the case was given: by its authorisation, a method chosen

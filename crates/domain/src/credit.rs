@@ -149,11 +149,15 @@ pub enum CreditCommand {
     },
 }
 
+/// The actions of [`CreditCommand`], as rejections name them.
+pub const SPEND: &str = "spend store credit";
+pub const EXPIRE: &str = "expire store credit";
+
 impl CreditCommand {
     pub fn action(&self) -> &'static str {
         match self {
-            CreditCommand::Spend { .. } => "spend store credit",
-            CreditCommand::Expire { .. } => "expire store credit",
+            CreditCommand::Spend { .. } => SPEND,
+            CreditCommand::Expire { .. } => EXPIRE,
         }
     }
 }
@@ -172,6 +176,23 @@ pub fn check_read(buyer_id: &BuyerId, actor: &Actor) -> Result<(), Rejection> {
     }
 }
 
+/// Whether `actor` may move `buyer_id`'s credit (`action`): only the platform; another buyer is
+/// told the buyer does not exist.
+pub fn authorize_move(
+    buyer_id: &BuyerId,
+    actor: &Actor,
+    action: &'static str,
+) -> Result<(), Rejection> {
+    check_read(buyer_id, actor)?;
+    if actor.role != Role::Platform {
+        return Err(Rejection::Forbidden {
+            action,
+            role: actor.role,
+        });
+    }
+    Ok(())
+}
+
 /// Decides a platform command on `buyer_id`'s credit (`state` is `None` while none was ever
 /// issued). The balance of a currency never goes below 0.
 pub fn decide(
@@ -181,13 +202,7 @@ pub fn decide(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Vec<CreditEvent>, Rejection> {
-    check_read(buyer_id, actor)?;
-    if actor.role != Role::Platform {
-        return Err(Rejection::Forbidden {
-            action: command.action(),
-            role: actor.role,
-        });
-    }
+    authorize_move(buyer_id, actor, command.action())?;
     let (currency, requested) = match command {
         CreditCommand::Spend {
             currency,

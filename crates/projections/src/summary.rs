@@ -202,7 +202,10 @@ pub async fn summary<C: GenericClient + Sync>(
                     coalesce(sum(sla_breaches), 0)::bigint, \
                     percentile_cont(0.5) WITHIN GROUP ( \
                         ORDER BY extract(epoch FROM refunded_at - created_at) / 3600.0) \
-                        FILTER (WHERE refunded_at IS NOT NULL) \
+                        FILTER (WHERE refunded_at IS NOT NULL), \
+                    count(*) FILTER (WHERE decided), count(*) FILTER (WHERE appealed), \
+                    count(*) FILTER (WHERE overturned IS NOT NULL), \
+                    count(*) FILTER (WHERE overturned) \
              FROM analytics_returns \
              WHERE ($1::text IS NULL OR seller_id = $1) AND created_at >= $2 AND created_at < $3",
             &[&seller_id, &from, &to],
@@ -263,21 +266,11 @@ pub async fn summary<C: GenericClient + Sync>(
         }
     }
     let satisfaction = satisfaction(client, seller_id, from, to).await?;
-    let row = client
-        .query_one(
-            "SELECT count(*) FILTER (WHERE decided), count(*) FILTER (WHERE appealed), \
-                    count(*) FILTER (WHERE overturned IS NOT NULL), \
-                    count(*) FILTER (WHERE overturned) \
-             FROM analytics_returns \
-             WHERE ($1::text IS NULL OR seller_id = $1) AND created_at >= $2 AND created_at < $3",
-            &[&seller_id, &from, &to],
-        )
-        .await?;
     let (decisions, appeals_made, appeals_decided, overturned): (i64, i64, i64, i64) = (
-        row.try_get(0)?,
-        row.try_get(1)?,
-        row.try_get(2)?,
-        row.try_get(3)?,
+        totals.try_get(4)?,
+        totals.try_get(5)?,
+        totals.try_get(6)?,
+        totals.try_get(7)?,
     );
     let appeals = Appeals {
         decisions,

@@ -449,7 +449,7 @@ impl<'a> Builder<'a> {
         {
             None
         } else {
-            Some(self.method_deadline(&self.case.return_method.clone()))
+            Some(self.method_deadline(&self.case.return_method))
         };
         self.emit(ReturnEvent::ReturnAuthorized(ReturnAuthorized {
             source,
@@ -880,7 +880,7 @@ impl<'a> Builder<'a> {
             }
             CarrierStatus::ReturnedToSender => {
                 let deadline = (!self.case.is_waived(ExceptionRule::ShipBy))
-                    .then(|| self.method_deadline(&self.case.return_method.clone()));
+                    .then(|| self.method_deadline(&self.case.return_method));
                 self.emit(ReturnEvent::ShipmentReturnedToSender(
                     ShipmentReturnedToSender {
                         returned_at: cmd.at,
