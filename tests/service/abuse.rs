@@ -35,9 +35,18 @@ async fn as_operator(app: &TestApp, path: &str, body: &Value) -> reqwest::Respon
     post(app, &app.operator(), path, body).await
 }
 
-/// An operator's review of `flag` that succeeds; the flag as it is now.
-async fn reviewed(app: &TestApp, flag: &Value, body: &Value) -> Value {
-    expect_json(as_operator(app, &review_path_of(flag), body).await, 200).await
+/// An operator's review of `flag` that succeeds; the flag as it is now. It returns once the abuse
+/// projection has folded the review (lists, risk pages and decisions read the projection, which
+/// follows the log a moment behind; the review's answer and `GET /v1/flags/{id}` read the flag's
+/// own stream).
+pub(crate) async fn reviewed(app: &TestApp, flag: &Value, body: &Value) -> Value {
+    let answer = expect_json(as_operator(app, &review_path_of(flag), body).await, 200).await;
+    let listed = format!("/v1/flags?status={}", answer["status"].as_str().unwrap());
+    eventually(app, &listed, |page| {
+        items_of(page).iter().any(|f| f["id"] == answer["id"])
+    })
+    .await;
+    answer
 }
 
 /// A return of the shirts of `order_id`, taken back, sent, and found to be an empty box.
@@ -63,7 +72,7 @@ async fn empty_box_return(app: &TestApp, order_id: &str) -> String {
 }
 
 /// Five orders of the buyer, two of them returned as empty boxes.
-async fn empty_box_buyer(app: &TestApp) -> Vec<String> {
+pub(crate) async fn empty_box_buyer(app: &TestApp) -> Vec<String> {
     for n in 0..5 {
         app.given_order(&eu_order(&format!("o-{n}"))).await;
     }
@@ -92,7 +101,7 @@ fn buyer_risk_path() -> String {
 }
 
 /// Waits until the abuse projection has raised a flag of `kind`.
-async fn flag_of_kind(app: &TestApp, kind: &str) -> Value {
+pub(crate) async fn flag_of_kind(app: &TestApp, kind: &str) -> Value {
     let has = |page: &Value| items_of(page).iter().any(|f| f["kind"] == kind);
     let page = eventually(app, "/v1/flags", has).await;
     items_of(&page)

@@ -24,6 +24,7 @@ mod orders;
 mod outage;
 mod paging;
 mod policy;
+mod rebuild;
 mod rma;
 mod satisfaction;
 mod support;

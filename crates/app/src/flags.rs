@@ -3,7 +3,10 @@
 //! recommendations.
 
 use chrono::{DateTime, Utc};
-use returns_arbitration::abuse::{FlagKind, FlagStatus, PartyMetrics, PartyRole, Verdict};
+use returns_arbitration::abuse::{
+    FlagKind, FlagRaised, FlagReviewed, FlagStatus, PartyMetrics, PartyRole, Verdict, FLAG_RAISED,
+    FLAG_REVIEWED,
+};
 use returns_arbitration::{ConfirmedFlag, PartyStanding};
 use returns_domain::{Actor, Rejection, Role};
 use returns_event_store::GenericClient;
@@ -71,7 +74,7 @@ pub struct RiskParty {
 }
 
 /// Flags as operators read them, with their review note; rows for [`flag_from_row`]. A macro so
-/// that each query is one `&'static str` (the executor's statements are).
+/// that each query is one `&'static str`.
 macro_rules! flag_select {
     () => {
         "SELECT f.id, f.party_role, f.party_id, f.kind, f.status, f.raised_at, f.metrics, \
@@ -81,7 +84,6 @@ macro_rules! flag_select {
          LEFT JOIN personal_data pd ON pd.event_id = f.review_event_id AND pd.field = 'note'"
     };
 }
-pub(crate) use flag_select;
 
 pub(crate) fn flag_from_row(row: &tokio_postgres::Row) -> Result<Flag, AppError> {
     let role: &str = row.try_get(1)?;
@@ -121,17 +123,64 @@ pub(crate) fn flag_from_row(row: &tokio_postgres::Row) -> Result<Flag, AppError>
     })
 }
 
-/// One flag as operators read it, if it exists.
-async fn load_flag<C: GenericClient + Sync>(
-    client: &C,
-    id: Uuid,
-) -> Result<Option<Flag>, AppError> {
-    client
-        .query_opt(concat!(flag_select!(), " WHERE f.id = $1"), &[&id])
-        .await?
-        .as_ref()
-        .map(flag_from_row)
-        .transpose()
+/// A flag's stream, oldest event first, each with the note of a review (personal data, kept
+/// beside the log): rows for [`flag_from_stream`].
+pub(crate) const FLAG_STREAM_SQL: &str = "SELECT e.event_type, e.data::text, pd.value \
+     FROM events e \
+     LEFT JOIN personal_data pd ON pd.event_id = e.event_id AND pd.field = 'note' \
+     WHERE e.stream_id = $1 ORDER BY e.version";
+
+/// A flag folded from its stream's rows ([`FLAG_STREAM_SQL`]); `None` when it has no events.
+pub(crate) fn flag_from_stream(rows: &[tokio_postgres::Row]) -> Result<Option<Flag>, AppError> {
+    let mut flag: Option<Flag> = None;
+    for row in rows {
+        let event_type: &str = row.try_get(0)?;
+        let data: &str = row.try_get(1)?;
+        let bad = |e: serde_json::Error| AppError::Internal(format!("{event_type}: {e}"));
+        match (event_type, flag.as_mut()) {
+            (FLAG_RAISED, None) => {
+                let raised: FlagRaised = serde_json::from_str(data).map_err(bad)?;
+                flag = Some(Flag {
+                    id: raised.flag_id,
+                    party_role: raised.party_role,
+                    party_id: raised.party_id,
+                    kind: raised.kind,
+                    status: FlagStatus::Open,
+                    raised_at: raised.raised_at,
+                    metrics: raised.metrics,
+                    threshold: raised.threshold,
+                    evidence: FlagEvidenceView {
+                        return_ids: raised
+                            .evidence
+                            .return_ids
+                            .iter()
+                            .map(|r| *r.as_uuid())
+                            .collect(),
+                        event_positions: raised.evidence.positions,
+                    },
+                    review: None,
+                    version: 1,
+                });
+            }
+            (FLAG_REVIEWED, Some(state)) => {
+                let reviewed: FlagReviewed = serde_json::from_str(data).map_err(bad)?;
+                let note: Option<Json<serde_json::Value>> = row.try_get(2)?;
+                state.status = reviewed.verdict.status();
+                state.version += 1;
+                state.review = Some(FlagReview {
+                    reviewed_by: reviewed.reviewed_by,
+                    reviewed_at: reviewed.at,
+                    note: note.map(|Json(v)| v),
+                });
+            }
+            _ => {
+                return Err(AppError::Internal(format!(
+                    "a flag stream holds {event_type} out of place"
+                )))
+            }
+        }
+    }
+    Ok(flag)
 }
 
 /// Flags and risk are operators' business; anyone else is refused whatever the request says, so
@@ -231,7 +280,13 @@ impl Service {
     pub async fn get_flag(&self, caller: &Actor, id: Uuid) -> Result<Flag, AppError> {
         operator_only(caller, "read flags")?;
         let client = self.store().pool().get().await?;
-        load_flag(&client, id).await?.ok_or(AppError::NotFound)
+        let rows = client
+            .query(
+                FLAG_STREAM_SQL,
+                &[&returns_arbitration::abuse::flag_stream(id)],
+            )
+            .await?;
+        flag_from_stream(&rows)?.ok_or(AppError::NotFound)
     }
 
     /// `GET /v1/parties/{role}/{id}/risk` (operators): the figures over the rolling window at the

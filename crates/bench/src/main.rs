@@ -295,7 +295,7 @@ async fn bench_projections(args: &Args, url: &str) -> anyhow::Result<()> {
     println!("| --- | --- | --- | --- |");
     let store = EventStore::new(pool.clone());
     catch_up(&store, Analytics::default()).await?;
-    catch_up(&store, Webhooks).await?;
+    catch_up(&store, Webhooks::default()).await?;
     catch_up(&store, Abuse::new(Thresholds::default())).await?;
     let client = pool.get().await?;
     let rows: i64 = client

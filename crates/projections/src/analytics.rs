@@ -47,9 +47,15 @@ impl Analytics {
             returns: format!("{RETURNS}{suffix}"),
         }
     }
+}
 
-    pub fn tables(&self) -> [&str; 2] {
-        [&self.orders, &self.returns]
+impl crate::rebuild::Rebuildable for Analytics {
+    fn shadow(&self, suffix: &str) -> Analytics {
+        Analytics::with_suffix(suffix)
+    }
+
+    fn tables(&self) -> Vec<String> {
+        vec![self.orders.clone(), self.returns.clone()]
     }
 }
 

@@ -1434,7 +1434,7 @@ mod tests {
         async fn project(store: &EventStore, want: usize) {
             let mut runner = Runner::new(
                 store.clone(),
-                Arc::new(Webhooks),
+                Arc::new(Webhooks::default()),
                 RunnerSettings {
                     owner: "test".into(),
                     ..RunnerSettings::default()

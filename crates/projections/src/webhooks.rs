@@ -80,13 +80,28 @@ struct Payload<'a> {
     data: &'a RawValue,
 }
 
-/// The queue projection.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Webhooks;
+/// The live outbox.
+pub const DELIVERIES: &str = "webhook_deliveries";
+
+/// The queue projection, writing into the live outbox or, during a rebuild, into a shadow one.
+#[derive(Debug, Clone)]
+pub struct Webhooks {
+    name: String,
+    deliveries: String,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        Webhooks {
+            name: NAME.to_owned(),
+            deliveries: DELIVERIES.to_owned(),
+        }
+    }
+}
 
 impl Projection for Webhooks {
     fn name(&self) -> &str {
-        NAME
+        &self.name
     }
 
     fn apply<'a>(
@@ -94,7 +109,33 @@ impl Projection for Webhooks {
         tx: &'a Transaction<'a>,
         events: &'a [RecordedEvent],
     ) -> Pin<Box<dyn Future<Output = Result<(), ApplyError>> + Send + 'a>> {
-        Box::pin(async move { enqueue(tx, events).await })
+        Box::pin(async move { enqueue(tx, &self.deliveries, events).await })
+    }
+}
+
+/// The outbox records what was sent, which the log does not know: a rebuild never sends anything
+/// again. It folds the log into a shadow outbox (the same rule as live: an event goes to the
+/// subscriptions live now and registered before it was recorded), and at the switch only the
+/// deliveries the live outbox lacks are added to it, as pending; every delivery already there
+/// keeps its id, status and history of attempts.
+impl crate::rebuild::Rebuildable for Webhooks {
+    fn shadow(&self, suffix: &str) -> Webhooks {
+        Webhooks {
+            name: format!("{NAME}{suffix}"),
+            deliveries: format!("{DELIVERIES}{suffix}"),
+        }
+    }
+
+    fn tables(&self) -> Vec<String> {
+        vec![self.deliveries.clone()]
+    }
+
+    fn switch_table(&self, live_table: &str, shadow_table: &str) -> String {
+        format!(
+            "INSERT INTO {live_table} SELECT * FROM {shadow_table} \
+             ON CONFLICT (subscription_id, event_id) DO NOTHING; \
+             DROP TABLE {shadow_table}; "
+        )
     }
 }
 
@@ -109,7 +150,11 @@ struct Requested {
     rma: String,
 }
 
-async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), ApplyError> {
+async fn enqueue(
+    tx: &Transaction<'_>,
+    deliveries: &str,
+    events: &[RecordedEvent],
+) -> Result<(), ApplyError> {
     let of_returns: Vec<(&RecordedEvent, Uuid)> = events
         .iter()
         .filter_map(|e| crate::return_id_of(&e.stream_id).map(|id| (e, id)))
@@ -180,11 +225,13 @@ async fn enqueue(tx: &Transaction<'_>, events: &[RecordedEvent]) -> Result<(), A
     }
     // The body is built from the log when sent (see `payload`): the row refers to its event.
     tx.execute(
-        "INSERT INTO webhook_deliveries \
-             (id, subscription_id, event_id, event_type, return_id, seq, rma) \
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], \
-                              $6::bigint[], $7::text[]) \
-         ON CONFLICT (subscription_id, event_id) DO NOTHING",
+        &format!(
+            "INSERT INTO {deliveries} \
+                 (id, subscription_id, event_id, event_type, return_id, seq, rma) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], \
+                                  $6::bigint[], $7::text[]) \
+             ON CONFLICT (subscription_id, event_id) DO NOTHING"
+        ),
         &[
             &ids,
             &subscription_ids,

@@ -1,5 +1,7 @@
 //! A rebuild fills shadow tables from the log and switches them in: the same rows as the live
-//! projection, and the live runner carries on afterwards.
+//! projection, and the live runner carries on afterwards. The webhooks outbox is rebuilt without
+//! sending anything twice. (The abuse projection's rebuild is tested over HTTP, where real
+//! returns raise and review flags: tests/service/rebuild.rs.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -7,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use returns_event_store::{ActorRef, EventStore, ExpectedVersion, Metadata, NewEvent};
 use returns_projections::analytics::Analytics;
-use returns_projections::rebuild::rebuild_analytics;
+use returns_projections::rebuild::rebuild;
+use returns_projections::webhooks::{self, Webhooks};
 use returns_projections::{ProjectionError, Runner, RunnerSettings, Status};
 use returns_testkit::TestDb;
 use serde_json::json;
@@ -25,7 +28,7 @@ fn meta() -> Metadata {
     }
 }
 
-/// One order and its return, with `extra` of: escalation, missed deadline, refund, closing.
+/// One order and its return (with an RMA, as webhooks need), with `extra` of: escalation, missed deadline, refund, closing.
 async fn history(store: &EventStore, k: usize, extra: usize) {
     let at = "2026-11-20T10:00:00Z";
     store
@@ -48,7 +51,7 @@ async fn history(store: &EventStore, k: usize, extra: usize) {
     let mut events = vec![NewEvent::new(
         "return.requested",
         1,
-        json!({"return_id": id, "order_id": format!("o{k}"), "buyer_id": "b1",
+        json!({"return_id": id, "rma": format!("RMA-{k}"), "order_id": format!("o{k}"), "buyer_id": "b1",
                "seller_id": format!("s{}", k % 3), "currency": "EUR", "reason": reason,
                "items": [{"category": category}],
                "evaluation": {"requested_amount_minor": 1000 + k}, "at": at}),
@@ -99,7 +102,7 @@ async fn rows(db: &TestDb) -> (Vec<String>, Vec<String>) {
     )
 }
 
-async fn catch_up(runner: &mut Runner<Analytics>, events: usize) {
+async fn catch_up<P: returns_projections::Projection>(runner: &mut Runner<P>, events: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut applied = 0;
     while applied < events {
@@ -112,6 +115,21 @@ async fn catch_up(runner: &mut Runner<Analytics>, events: usize) {
                 );
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
+        }
+    }
+}
+
+/// The live runner, fenced by a switch, has its next batch refused once the new events are in the
+/// feed (a transaction's events enter the feed once no older transaction is still running).
+async fn assert_fenced<P: returns_projections::Projection>(live: &mut Runner<P>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match live.step().await {
+            Err(ProjectionError::LeaseLost(_)) => return,
+            Ok(Status::CaughtUp) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(5)).await
+            }
+            other => panic!("the fence did not hold: {other:?}"),
         }
     }
 }
@@ -136,9 +154,11 @@ async fn a_rebuild_yields_the_live_rows_and_the_live_runner_carries_on() {
     assert_eq!(before.1.len(), 12);
 
     let seen = std::sync::Mutex::new(0u64);
-    let rebuilt = rebuild_analytics(&store, &|n: u64| *seen.lock().unwrap() = n)
-        .await
-        .unwrap();
+    let rebuilt = rebuild(&store, &Analytics::default(), &|n: u64| {
+        *seen.lock().unwrap() = n
+    })
+    .await
+    .unwrap();
     assert!(rebuilt >= total as u64);
     assert_eq!(*seen.lock().unwrap(), rebuilt, "progress reached the end");
     assert_eq!(
@@ -151,13 +171,113 @@ async fn a_rebuild_yields_the_live_rows_and_the_live_runner_carries_on() {
     // refused (its generation is no longer the checkpoint's). It takes its lease again, from the
     // rebuilt position, and carries on.
     history(&store, 100, 4).await;
-    match live.step().await {
-        Err(ProjectionError::LeaseLost(_)) => {}
-        other => panic!("the fence did not hold: {other:?}"),
-    }
+    assert_fenced(&mut live).await;
     assert!(live.acquire().await.unwrap());
     catch_up(&mut live, 6).await;
     let after = rows(&db).await;
     assert_eq!(after.1.len(), 13);
     assert_eq!(after.0.len(), 13);
+}
+
+/// The outbox as the dispatcher reads it: (delivery id, event id, status, attempts), by event.
+async fn outbox(db: &TestDb) -> Vec<(Uuid, Uuid, String, i32)> {
+    let client = db.pool().get().await.unwrap();
+    client
+        .query(
+            "SELECT id, event_id, status, attempts FROM webhook_deliveries ORDER BY event_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_webhooks_rebuild_sends_nothing_twice_and_queues_what_the_outbox_lost() {
+    let db = TestDb::new().await;
+    let store = db.store();
+    {
+        let client = db.pool().get().await.unwrap();
+        client
+            .execute(
+                webhooks::INSERT_SUBSCRIPTION_SQL,
+                &[
+                    &Uuid::now_v7(),
+                    &"seller",
+                    &"s0",
+                    &"https://hooks.example/returns",
+                    &"a-secret-of-the-receiver",
+                    &vec!["return.*".to_owned()],
+                    &(chrono::Utc::now() - chrono::Duration::hours(1)),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    for k in 0..4 {
+        history(&store, k, 2).await;
+    }
+    let mut live = Runner::new(
+        store.clone(),
+        Arc::new(Webhooks::default()),
+        RunnerSettings {
+            owner: "live".into(),
+            batch: 5,
+            ..RunnerSettings::default()
+        },
+    );
+    assert!(live.acquire().await.unwrap());
+    catch_up(&mut live, 4 * 4).await;
+    // One delivery per return event (3 each).
+    let queued = outbox(&db).await;
+    assert_eq!(queued.len(), 12);
+    // Two were sent (one of them after a failed attempt); one was lost from the outbox.
+    let (sent, retried, lost) = (queued[0].0, queued[1].0, queued[2].clone());
+    {
+        let client = db.pool().get().await.unwrap();
+        client
+            .execute(
+                "UPDATE webhook_deliveries SET status = 'delivered', attempts = 1 WHERE id = $1",
+                &[&sent],
+            )
+            .await
+            .unwrap();
+        client
+            .execute(
+                "UPDATE webhook_deliveries SET status = 'delivered', attempts = 2 WHERE id = $1",
+                &[&retried],
+            )
+            .await
+            .unwrap();
+        client
+            .execute("DELETE FROM webhook_deliveries WHERE id = $1", &[&lost.0])
+            .await
+            .unwrap();
+    }
+    let before = outbox(&db).await;
+
+    rebuild(&store, &Webhooks::default(), &|_: u64| {})
+        .await
+        .unwrap();
+
+    let after = outbox(&db).await;
+    assert_eq!(after.len(), 12, "{after:?}");
+    // Every delivery that was there is there as it was: nothing is sent again.
+    for kept in &before {
+        assert!(after.contains(kept), "{kept:?} changed: {after:?}");
+    }
+    // The lost one is queued again, once, as pending.
+    let restored: Vec<_> = after.iter().filter(|d| d.1 == lost.1).collect();
+    assert_eq!(restored.len(), 1);
+    assert_eq!(restored[0].2, "pending");
+    assert_eq!(restored[0].3, 0);
+
+    // The live runner carries on after the switch.
+    history(&store, 50, 1).await;
+    assert_fenced(&mut live).await;
+    assert!(live.acquire().await.unwrap());
+    catch_up(&mut live, 3).await;
+    assert_eq!(outbox(&db).await.len(), 14);
 }

@@ -146,17 +146,7 @@ impl Settings {
         )?;
         let db_lock_timeout = limit("RETURNS_DB_LOCK_TIMEOUT_MS", pool_defaults.lock_timeout)?;
         let webhooks = webhook_settings_from_env()?;
-        let abuse_thresholds = match var("RETURNS_ABUSE_THRESHOLDS") {
-            Some(v) => serde_json::from_str(&v)
-                .context("RETURNS_ABUSE_THRESHOLDS must be a JSON object of thresholds")?,
-            None => returns_arbitration::abuse::Thresholds::default(),
-        };
-        let abuse_window_days = match var("RETURNS_ABUSE_WINDOW_DAYS") {
-            Some(v) => v
-                .parse()
-                .context("RETURNS_ABUSE_WINDOW_DAYS must be a number of days")?,
-            None => DEFAULT_ABUSE_WINDOW_DAYS,
-        };
+        let (abuse_thresholds, abuse_window_days) = abuse_settings_from_env()?;
         let per_minute = |name: &str, default: u32| -> anyhow::Result<u32> {
             match var(name) {
                 Some(v) => v
@@ -295,6 +285,23 @@ pub fn token_checks_from_env() -> returns_api::auth::TokenChecks {
 }
 
 /// `DATABASE_URL`, or the local default.
+/// The abuse projection's thresholds and rolling window (`RETURNS_ABUSE_THRESHOLDS`,
+/// `RETURNS_ABUSE_WINDOW_DAYS`), for the service and for `returns rebuild`.
+pub fn abuse_settings_from_env() -> anyhow::Result<(returns_arbitration::abuse::Thresholds, u32)> {
+    let thresholds = match var("RETURNS_ABUSE_THRESHOLDS") {
+        Some(v) => serde_json::from_str(&v)
+            .context("RETURNS_ABUSE_THRESHOLDS must be a JSON object of thresholds")?,
+        None => returns_arbitration::abuse::Thresholds::default(),
+    };
+    let window_days = match var("RETURNS_ABUSE_WINDOW_DAYS") {
+        Some(v) => v
+            .parse()
+            .context("RETURNS_ABUSE_WINDOW_DAYS must be a number of days")?,
+        None => DEFAULT_ABUSE_WINDOW_DAYS,
+    };
+    Ok((thresholds, window_days))
+}
+
 pub fn database_url_from_env() -> String {
     var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
 }

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use returns_api::auth::{Claims, JwtKeys, Role};
-use returns_server::config::{database_url_from_env, Settings};
+use returns_server::config::{abuse_settings_from_env, database_url_from_env, Settings};
 use returns_server::startup::{ensure_database, Application};
 use returns_server::telemetry;
 
@@ -27,7 +27,7 @@ enum Command {
     /// Rebuild a projection from the whole log into new tables and switch them in once caught up,
     /// while the service keeps serving the old ones.
     Rebuild {
-        /// The projection: analytics.
+        /// The projection: analytics, abuse or webhooks.
         #[arg(long, default_value = "analytics")]
         projection: String,
     },
@@ -122,9 +122,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Rebuild { projection } => {
             telemetry::init("warn");
-            if projection != "analytics" {
-                anyhow::bail!("unknown projection {projection:?}: analytics");
+            let known = returns_projections::rebuild::PROJECTIONS;
+            if !known.contains(&projection.as_str()) {
+                anyhow::bail!(
+                    "unknown projection {projection:?}: one of {}",
+                    known.join(", ")
+                );
             }
+            let (thresholds, window_days) = abuse_settings_from_env()?;
             let url = database_url_from_env();
             let pool = returns_event_store::pool(&url, &Default::default())?;
             returns_event_store::migrate(&pool).await?;
@@ -144,8 +149,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bar.set_message(format!("rebuilding {projection}"));
             let store = returns_event_store::EventStore::new(pool);
             let progress = |n: u64| bar.set_position(n);
+            let abuse =
+                returns_projections::abuse::Abuse::new(thresholds).with_window_days(window_days);
             let applied =
-                returns_projections::rebuild::rebuild_analytics(&store, &progress).await?;
+                returns_projections::rebuild::rebuild_named(&store, &projection, abuse, &progress)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("unknown projection {projection:?}"))?;
             bar.finish_and_clear();
             println!("{projection} rebuilt from {applied} events and switched in");
             Ok(())

@@ -73,7 +73,7 @@ fn start_projections(store: &EventStore, settings: &Settings, board: &WorkerBoar
     let mut projections = Vec::new();
     if settings.run_projections {
         projections.push(spawn_runner(store, Analytics::default(), &stop, board));
-        projections.push(spawn_runner(store, Webhooks, &stop, board));
+        projections.push(spawn_runner(store, Webhooks::default(), &stop, board));
         let abuse = Abuse::new(settings.abuse_thresholds.clone())
             .with_window_days(settings.abuse_window_days);
         projections.push(spawn_runner(store, abuse, &stop, board));

@@ -1,8 +1,10 @@
-//! Abuse flags: raised by the `abuse` projection (`flag.raised`, with the `abuse_flags` row, in
-//! its checkpoint transaction), reviewed by operators here (`flag.reviewed`). The `abuse_flags` row
-//! is the flag's state as operators read it; a review updates it in the command's transaction, so
-//! the operator reads the flag back as reviewed at once. The review note is personal data: it goes
-//! to `personal_data` (subject: the flagged party) and the event holds `null` in its place.
+//! Abuse flags: raised by the `abuse` projection (`flag.raised`), reviewed by operators here
+//! (`flag.reviewed`). A flag's state is its stream: the review loads the stream's few events, and
+//! its answer is the state they fold to, so the operator reads the flag back as reviewed at once
+//! (`GET /v1/flags/{id}` reads the stream too). The `abuse_flags` table that lists, risk pages and
+//! decisions read is the abuse projection's: it folds the review a moment later, and only it writes
+//! there. The review note is personal data: it goes to `personal_data` (subject: the flagged
+//! party) and the event holds `null` in its place.
 
 use returns_arbitration::abuse::{
     allowed_verdicts, flag_stream, review, FlagReviewed, Verdict, FLAG_REVIEWED,
@@ -13,10 +15,9 @@ use returns_event_store::NewEvent;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::first;
 use crate::error::AppError;
 use crate::executor::{Aggregate, Command, Cx, Sql, Writes};
-use crate::flags::{flag_from_row, flag_select, Flag, FlagReview};
+use crate::flags::{flag_from_stream, Flag, FlagReview, FLAG_STREAM_SQL};
 use crate::personal::PersonalValue;
 
 pub(crate) struct FlagAggregate;
@@ -25,7 +26,7 @@ impl Aggregate for FlagAggregate {
     type State = Flag;
     type Event = FlagReviewed;
 
-    /// Kept in `abuse_flags`, the row the projection made.
+    /// Its stream is its state (a handful of events).
     const SNAPSHOT: bool = false;
 
     fn stream_id(state: &Flag) -> String {
@@ -71,33 +72,7 @@ impl Aggregate for FlagAggregate {
     fn data_subject(state: &Flag) -> (&'static str, &str) {
         (state.party_role.as_str(), &state.party_id)
     }
-
-    fn views(state: &Flag, writes: &mut Writes) {
-        let review = state.review.as_ref();
-        writes.push(Sql::new(
-            "UPDATE abuse_flags SET status = $2, version = $3, reviewed_at = $4, \
-                 reviewed_by = $5, \
-                 review_event_id = (SELECT event_id FROM events \
-                                    WHERE stream_id = $6 AND version = $7), \
-                 confirmed_position = CASE WHEN $2 = 'confirmed' THEN \
-                     (SELECT position FROM events WHERE stream_id = $6 AND version = $7) \
-                 END \
-             WHERE id = $1",
-            vec![
-                Box::new(state.id),
-                Box::new(state.status.as_str()),
-                Box::new(i32::try_from(state.version).unwrap_or(i32::MAX)),
-                Box::new(review.map(|r| r.reviewed_at)),
-                Box::new(review.map(|r| r.reviewed_by.clone())),
-                Box::new(flag_stream(state.id)),
-                Box::new(i64::try_from(state.version).unwrap_or(i64::MAX)),
-            ],
-        ));
-    }
 }
-
-/// A flag as operators read it, locked for its review.
-const FLAG_LOAD_SQL: &str = concat!(flag_select!(), " WHERE f.id = $1 FOR UPDATE OF f");
 
 /// `POST /v1/flags/{id}/review` (operators): confirm or dismiss an open flag, or dismiss (lift) a
 /// confirmed one.
@@ -116,11 +91,15 @@ impl Command for ReviewFlagCommand {
     }
 
     fn load(&self, _cx: &Cx) -> Vec<Sql> {
-        vec![Sql::new(FLAG_LOAD_SQL, vec![Box::new(self.id)])]
+        vec![Sql::new(
+            FLAG_STREAM_SQL,
+            vec![Box::new(flag_stream(self.id))],
+        )]
     }
 
     fn parse(&self, rows: Vec<Vec<Row>>, _cx: &Cx) -> Result<Flag, AppError> {
-        flag_from_row(first(&rows, 0).ok_or(AppError::NotFound)?)
+        flag_from_stream(rows.first().map(Vec::as_slice).unwrap_or_default())?
+            .ok_or(AppError::NotFound)
     }
 
     fn decide(&self, flag: Flag, cx: &Cx, writes: &mut Writes) -> Result<Flag, AppError> {

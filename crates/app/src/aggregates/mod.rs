@@ -8,7 +8,7 @@
 //! | policy | `policy-<seller_id>` | `snapshots` | — |
 //! | return | `return-<uuid>` | `snapshots` | `return_index`, `deadlines` |
 //! | credit | `credit-<buyer_id>` | `snapshots` | — |
-//! | flag | `flag-<uuid>` | `abuse_flags` (raised by the abuse projection) | — |
+//! | flag | `flag-<uuid>` | its stream (raised by the abuse projection, which keeps `abuse_flags`) | — |
 //! | webhook | — (configuration, not events) | `webhook_subscriptions` | — |
 
 pub(crate) mod credit;
