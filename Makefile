@@ -17,7 +17,7 @@ help:
 	@echo "make run    - start the service with a working database (prints where it listens)"
 	@echo "make test   - format check, clippy, and every test against a real PostgreSQL"
 	@echo "make bench  - benchmarks beside pgbench on this machine (see docs/benchmarks.md)"
-	@echo "make simulate SIM_ARGS='--seed 7' - plant abusers in a simulated marketplace and score abuse detection"
+	@echo "make simulate - the four runs of docs/abuse.md (SIM_ARGS=... for one run of your own)"
 	@echo "make token ROLE=buyer SUB=buyer-1 - mint a development token for make run's service"
 
 build:
@@ -81,9 +81,21 @@ bench:
 
 # A marketplace with planted abusers, played through the command layer in a scratch database on the
 # server ensure-db found; prints how well abuse detection did (see `returns simulate --help`).
+# Without SIM_ARGS it plays the four runs docs/abuse.md reports (two sizes, two seeds each).
+SIM_RUNS = "--buyers 400 --sellers 40 --seed 42" "--buyers 400 --sellers 40 --seed 7" \
+	"--buyers 2000 --sellers 200 --seed 42" "--buyers 2000 --sellers 200 --seed 7"
 simulate:
 	@admin="$$(scripts/ensure-db.sh)" && \
-	  DATABASE_URL="$$admin" cargo run --release -p returns-server --bin returns -- simulate $(SIM_ARGS)
+	  cargo build -q --release -p returns-server --bin returns && \
+	  bin="$${CARGO_TARGET_DIR:-target}/release/returns" && \
+	  if [ -n "$(SIM_ARGS)" ]; then \
+	    DATABASE_URL="$$admin" "$$bin" simulate $(SIM_ARGS); \
+	  else \
+	    for args in $(SIM_RUNS); do \
+	      echo "== returns simulate $$args"; \
+	      DATABASE_URL="$$admin" "$$bin" simulate $$args || exit 1; \
+	    done; \
+	  fi
 
 # Test databases are dropped by the tests themselves; this removes any left by a killed run.
 clean-test-dbs:

@@ -29,10 +29,10 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 use returns_arbitration::abuse::{
-    evaluate_flags, flag_stream, order_facts, return_facts, should_raise, Baseline, Counter,
-    ExistingFlag, Fact, FlagCandidate, FlagKind, FlagRaised, FlagReviewed, FlagStatus, Party,
-    PartyMetrics, PartyRole, ReturnMemo, Thresholds, DEFAULT_WINDOW_DAYS, FLAG_RAISED,
-    FLAG_REVIEWED, FLAG_SCHEMA_VERSION,
+    evaluate_flags_discounting, flag_stream, order_facts, return_facts, should_raise, Baseline,
+    Counter, ExistingFlag, Fact, FlagCandidate, FlagKind, FlagRaised, FlagReviewed, FlagStatus,
+    Party, PartyMetrics, PartyRole, ReturnMemo, Thresholds, DEFAULT_WINDOW_DAYS, DISCOUNTABLE,
+    FLAG_RAISED, FLAG_REVIEWED, FLAG_SCHEMA_VERSION,
 };
 use returns_domain::returns::ReturnEvent;
 use returns_domain::{BuyerId, ReturnId, SellerId};
@@ -319,10 +319,17 @@ impl Abuse {
         }
 
         if self.raises {
+            let discounted = self.discounted(tx, &parties, &latest).await?;
             let mut candidates: Vec<(FlagCandidate, DateTime<Utc>)> = Vec::new();
             for (party, at) in &latest {
                 if let Some(metrics) = parties.get(party) {
-                    for candidate in evaluate_flags(metrics, &baseline, &self.thresholds, *at) {
+                    for candidate in evaluate_flags_discounting(
+                        metrics,
+                        &baseline,
+                        &self.thresholds,
+                        *at,
+                        &discounted,
+                    ) {
                         candidates.push((candidate, *at));
                     }
                 }
@@ -489,6 +496,55 @@ impl Abuse {
             );
         }
         Ok(book)
+    }
+
+    /// The returns behind the discountable counts of the sellers about to be evaluated whose
+    /// buyer is now under an open or confirmed flag (see `evaluate_flags_discounting`).
+    async fn discounted(
+        &self,
+        tx: &Transaction<'_>,
+        parties: &HashMap<Party, PartyMetrics>,
+        latest: &HashMap<Party, DateTime<Utc>>,
+    ) -> Result<BTreeSet<ReturnId>, ApplyError> {
+        let mut ids: Vec<Uuid> = Vec::new();
+        for (party, at) in latest {
+            let Some(metrics) = parties
+                .get(party)
+                .filter(|_| party.role == PartyRole::Seller)
+            else {
+                continue;
+            };
+            for counter in DISCOUNTABLE {
+                ids.extend(
+                    metrics
+                        .evidence(counter, *at)
+                        .into_iter()
+                        .map(|e| *e.return_id.as_uuid()),
+                );
+            }
+        }
+        if ids.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let rows = tx
+            .query(
+                &format!(
+                    "SELECT ri.return_id FROM return_index ri \
+                     WHERE ri.return_id = ANY($1) AND EXISTS ( \
+                         SELECT 1 FROM {} f WHERE f.party_role = 'buyer' \
+                           AND f.party_id = ri.buyer_id AND f.status IN ('open', 'confirmed') \
+                           AND f.raised_position IS NOT NULL)",
+                    self.tables.flags
+                ),
+                &[&ids],
+            )
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|row| Ok(ReturnId::from_uuid(row.try_get(0).map_err(db)?)))
+            .collect()
     }
 
     /// Writes a raised flag's row: folded from its `flag.raised` at `position`, or (`None`) raised

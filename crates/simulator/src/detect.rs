@@ -1,10 +1,10 @@
-//! Runs abuse detection over the simulated log: the `abuse` projection, fed from the start of the
-//! feed by a [`Runner`] until it reports being caught up, and the flags it raised.
+//! Runs abuse detection beside the simulated marketplace: the `abuse` projection, fed by a
+//! [`Runner`] that catches up with the log at the end of every simulated day, and the flags it
+//! raised.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use returns_arbitration::abuse::Thresholds;
 use returns_event_store::{EventStore, FeedPosition};
 use returns_projections::abuse::Abuse;
@@ -56,123 +56,131 @@ pub struct FlagRow {
     pub status: String,
 }
 
-/// Lets the abuse projection (default thresholds) catch up with the whole log and reads the flags
-/// it raised. A projection that stops on an event is reported in [`Detection::error`], with the
-/// flags raised until then.
-pub async fn run(
-    store: &EventStore,
-    progress: bool,
-) -> Result<(Detection, Vec<FlagRow>), SimError> {
-    let total: i64 = store
-        .pool()
-        .get()
-        .await?
-        .query_one("SELECT count(*) FROM events", &[])
-        .await?
-        .try_get(0)?;
-    let bar = if progress {
-        let bar = ProgressBar::new(u64::try_from(total).unwrap_or(0));
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} abuse projection [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+/// Abuse detection as it runs beside a live marketplace: the abuse projection (default thresholds)
+/// follows the log, caught up at the end of every simulated day ([`Detector::catch_up`]), so that
+/// flags are raised, and weigh in its fold, at the point of the log where they would be live. A
+/// projection that stops on an event is reported in [`Detection::error`], with the flags raised
+/// until then.
+pub struct Detector {
+    store: EventStore,
+    runner: Runner<Abuse>,
+    applied: u64,
+    error: Option<String>,
+    stopped_at: Option<i64>,
+    /// Time spent catching up, over the whole run.
+    spent: Duration,
+}
+
+impl Detector {
+    /// Takes the projection's lease on the scratch database.
+    pub async fn start(store: &EventStore) -> Result<Detector, SimError> {
+        let projection = Arc::new(Abuse::new(Thresholds::default()));
+        let mut runner = Runner::new(
+            store.clone(),
+            projection,
+            RunnerSettings {
+                owner: "abuse-simulator".to_owned(),
+                // Nobody else feeds this database's projection; a long lease spares renewals.
+                lease: Duration::from_secs(600),
+                ..RunnerSettings::default()
+            },
         );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-
-    let projection = Arc::new(Abuse::new(Thresholds::default()));
-    let mut runner = Runner::new(
-        store.clone(),
-        projection,
-        RunnerSettings {
-            owner: "abuse-simulator".to_owned(),
-            // Nobody else feeds this database's projection; a long lease spares renewals.
-            lease: Duration::from_secs(600),
-            ..RunnerSettings::default()
-        },
-    );
-    if !runner.acquire().await? {
-        return Err(SimError::Projection(ProjectionError::LeaseLost(
-            "abuse".to_owned(),
-        )));
-    }
-    let mut applied = 0u64;
-    let mut error = None;
-    let mut stopped_at = None;
-    loop {
-        let settled = settle(store, runner.checkpoint()).await?;
-        match runner.step().await {
-            Ok(Status::Applied(n)) => {
-                applied += n as u64;
-                if applied > bar.length().unwrap_or(0) {
-                    bar.set_length(applied);
-                }
-                bar.set_position(applied);
-            }
-            // Caught up with the feed's horizon; the log's end may still lie beyond it.
-            Ok(Status::CaughtUp) if settled => break,
-            Ok(Status::CaughtUp) => {
-                return Err(SimError::Stalled(
-                    "a transaction open elsewhere on the server has held the feed back for a \
-                     minute"
-                        .to_owned(),
-                ))
-            }
-            Err(ProjectionError::Failed {
-                event_id, reason, ..
-            }) => {
-                // The event's place in the log, unlike its id, is the same in every run.
-                let position: Option<i64> = store
-                    .pool()
-                    .get()
-                    .await?
-                    .query_opt(
-                        "SELECT position FROM events WHERE event_id = $1",
-                        &[&event_id],
-                    )
-                    .await?
-                    .map(|row| row.try_get(0))
-                    .transpose()?;
-                stopped_at = position;
-                error = Some(reason);
-                break;
-            }
-            Err(e) => return Err(e.into()),
+        if !runner.acquire().await? {
+            return Err(SimError::Projection(ProjectionError::LeaseLost(
+                "abuse".to_owned(),
+            )));
         }
-    }
-    bar.finish_and_clear();
-
-    let rows = store
-        .pool()
-        .get()
-        .await?
-        .query(
-            "SELECT party_role, party_id, kind, status FROM abuse_flags \
-             ORDER BY party_role, party_id, kind, raised_at",
-            &[],
-        )
-        .await?;
-    let flags = rows
-        .iter()
-        .map(|row| {
-            Ok(FlagRow {
-                party_role: row.try_get(0)?,
-                party_id: row.try_get(1)?,
-                kind: row.try_get(2)?,
-                status: row.try_get(3)?,
-            })
+        Ok(Detector {
+            store: store.clone(),
+            runner,
+            applied: 0,
+            error: None,
+            stopped_at: None,
+            spent: Duration::ZERO,
         })
-        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
-    Ok((
-        Detection {
-            events_applied: applied,
-            flags: flags.len(),
-            stopped_at,
-            error,
-        },
-        flags,
-    ))
+    }
+
+    /// Applies every event of the log so far (nothing once the projection has stopped on one).
+    pub async fn catch_up(&mut self) -> Result<(), SimError> {
+        if self.error.is_some() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        loop {
+            let settled = settle(&self.store, self.runner.checkpoint()).await?;
+            match self.runner.step().await {
+                Ok(Status::Applied(n)) => self.applied += n as u64,
+                // Caught up with the feed's horizon; the log's end may still lie beyond it.
+                Ok(Status::CaughtUp) if settled => break,
+                Ok(Status::CaughtUp) => {
+                    return Err(SimError::Stalled(
+                        "a transaction open elsewhere on the server has held the feed back for a \
+                         minute"
+                            .to_owned(),
+                    ))
+                }
+                Err(ProjectionError::Failed {
+                    event_id, reason, ..
+                }) => {
+                    // The event's place in the log, unlike its id, is the same in every run.
+                    let position: Option<i64> = self
+                        .store
+                        .pool()
+                        .get()
+                        .await?
+                        .query_opt(
+                            "SELECT position FROM events WHERE event_id = $1",
+                            &[&event_id],
+                        )
+                        .await?
+                        .map(|row| row.try_get(0))
+                        .transpose()?;
+                    self.stopped_at = position;
+                    self.error = Some(reason);
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.spent += started.elapsed();
+        Ok(())
+    }
+
+    /// Catches up one last time and reads the flags raised; with the time spent catching up over
+    /// the whole run.
+    pub async fn finish(mut self) -> Result<(Detection, Vec<FlagRow>, Duration), SimError> {
+        self.catch_up().await?;
+        let rows = self
+            .store
+            .pool()
+            .get()
+            .await?
+            .query(
+                "SELECT party_role, party_id, kind, status FROM abuse_flags \
+                 ORDER BY party_role, party_id, kind, raised_at",
+                &[],
+            )
+            .await?;
+        let flags = rows
+            .iter()
+            .map(|row| {
+                Ok(FlagRow {
+                    party_role: row.try_get(0)?,
+                    party_id: row.try_get(1)?,
+                    kind: row.try_get(2)?,
+                    status: row.try_get(3)?,
+                })
+            })
+            .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+        Ok((
+            Detection {
+                events_applied: self.applied,
+                flags: flags.len(),
+                stopped_at: self.stopped_at,
+                error: self.error,
+            },
+            flags,
+            self.spent,
+        ))
+    }
 }

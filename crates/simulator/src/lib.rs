@@ -2,8 +2,8 @@
 //!
 //! [`simulate`] plays a marketplace through the command layer ([`returns_app::Service`]) over
 //! a few months of service time, with a configurable share of abusive buyers and sellers planted
-//! among honest ones; then it lets the `abuse` projection catch up with the whole log and scores the
-//! flags it raised against the planted labels ([`Report`]).
+//! among honest ones; the `abuse` projection follows the log day by day, and the flags it raised are
+//! scored against the planted labels ([`Report`]).
 //!
 //! # How a run goes
 //!
@@ -19,8 +19,10 @@
 //!    the parcel and pays refunds, sellers inspect and grade, buyers escalate refusals and
 //!    operators decide disputes. Each party looks at the return as the service shows it before
 //!    acting, so missed deadlines take effect exactly as the service applies them.
-//! 3. [`detect`]: the `abuse` projection is fed the whole log by a [`returns_projections::Runner`]
-//!    until it reports being caught up, and the flags it raised are read from `abuse_flags`.
+//! 3. [`detect`]: as in a live marketplace, the `abuse` projection follows the log: a
+//!    [`returns_projections::Runner`] catches up at the end of every simulated day, so a flag is
+//!    raised, and counts in the projection's fold, at the point of the log where it would be
+//!    live. At the end the flags it raised are read from `abuse_flags`.
 //! 4. [`report`]: true and false positives per role and overall, precision, recall, the share of
 //!    honest parties flagged, recall per planted kind and the flags raised per kind.
 //!
@@ -175,12 +177,10 @@ pub async fn simulate(pool: Pool, config: &SimConfig) -> Result<Report, SimError
 
     let started = Instant::now();
     let store = returns_event_store::EventStore::new(pool);
-    let generation = engine::run(store.clone(), &population, config).await?;
-    let generation_time = started.elapsed();
-
-    let started = Instant::now();
-    let (detection, flags) = detect::run(&store, config.progress).await?;
-    let detection_time = started.elapsed();
+    let mut detector = detect::Detector::start(&store).await?;
+    let generation = engine::run(store.clone(), &population, config, &mut detector).await?;
+    let (detection, flags, detection_time) = detector.finish().await?;
+    let generation_time = started.elapsed().saturating_sub(detection_time);
 
     Ok(report::Report::build(
         config,

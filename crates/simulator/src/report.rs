@@ -391,6 +391,31 @@ impl fmt::Display for Report {
                 percent(row.precision)
             )?;
         }
+        // The false positives and negatives by name, so that their figures can be looked at (with
+        // `--keep-database`, in `abuse_flags` and `abuse_parties`).
+        let honest_flagged: Vec<String> = self
+            .parties
+            .iter()
+            .filter(|p| p.planted.is_none() && !p.flags.is_empty())
+            .map(|p| format!("{} ({})", p.id, p.flags.join(", ")))
+            .collect();
+        let missed: Vec<String> = self
+            .parties
+            .iter()
+            .filter_map(|p| match p.planted {
+                Some(kind) if p.flags.is_empty() => Some(format!("{} ({})", p.id, kind.as_str())),
+                _ => None,
+            })
+            .collect();
+        if !honest_flagged.is_empty() || !missed.is_empty() {
+            writeln!(f)?;
+        }
+        if !honest_flagged.is_empty() {
+            writeln!(f, "honest parties flagged: {}", honest_flagged.join("; "))?;
+        }
+        if !missed.is_empty() {
+            writeln!(f, "abusive parties missed: {}", missed.join("; "))?;
+        }
         Ok(())
     }
 }

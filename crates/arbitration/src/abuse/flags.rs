@@ -20,7 +20,7 @@
 //! | `disputes_lost` | disputes lost / disputes decided | 3 | 0.6 | – |
 //! | `seller_not_as_described_rate` | `not_as_described` or `defective` returns / orders | 5 | 0.05 | 2 |
 //! | `seller_refusals_overturned` | refusals an operator overturned / disputes decided | 3 | 0.5 | – |
-//! | `seller_missed_deadlines` | response or inspection deadlines missed / returns | 5 | 0.1 | – |
+//! | `seller_missed_deadlines` | response or inspection deadlines missed / returns | 5 | 0.2 | – |
 //! | `seller_decline_rate` | returns declined or refused / returns | 5 | 0.5 | 2 |
 //!
 //! A candidate carries its figures (`metrics`), the threshold it crossed (`threshold`) and the
@@ -205,7 +205,7 @@ impl Default for Thresholds {
             disputes_lost: SignalThreshold::new(3, 0.6, None),
             seller_not_as_described_rate: SignalThreshold::new(5, 0.05, Some(2.0)),
             seller_refusals_overturned: SignalThreshold::new(3, 0.5, None),
-            seller_missed_deadlines: SignalThreshold::new(5, 0.1, None).confident(),
+            seller_missed_deadlines: SignalThreshold::new(5, 0.2, None).confident(),
             seller_decline_rate: SignalThreshold::new(5, 0.5, Some(2.0)).confident(),
         }
     }
@@ -328,6 +328,27 @@ pub fn evaluate_flags(
     thresholds: &Thresholds,
     now: DateTime<Utc>,
 ) -> Vec<FlagCandidate> {
+    evaluate_flags_discounting(metrics, baseline, thresholds, now, &BTreeSet::new())
+}
+
+/// The seller counters whose returns say nothing about the seller when their buyer is under a
+/// flag: a claim of an abusive buyer, and a refusal of one that an operator overturned.
+pub const DISCOUNTABLE: [Counter; 3] = [
+    Counter::NotAsDescribed,
+    Counter::Defective,
+    Counter::RefusalsOverturned,
+];
+
+/// [`evaluate_flags`], leaving out of a seller's [`DISCOUNTABLE`] counts the returns in
+/// `discounted` (those whose buyer is now under an open or confirmed flag): the claims of a buyer
+/// flagged since they were made stop counting against the seller, as those made after do.
+pub fn evaluate_flags_discounting(
+    metrics: &PartyMetrics,
+    baseline: &Baseline,
+    thresholds: &Thresholds,
+    now: DateTime<Utc>,
+    discounted: &BTreeSet<ReturnId>,
+) -> Vec<FlagCandidate> {
     let role = metrics.role();
     let samples = thresholds.samples(role);
     let orders = metrics.count(Counter::Orders, now);
@@ -336,6 +357,11 @@ pub fn evaluate_flags(
     if orders < samples.min_orders {
         return Vec::new();
     }
+    let discounted = if role == PartyRole::Seller {
+        discounted
+    } else {
+        &BTreeSet::new()
+    };
     FlagKind::ALL
         .iter()
         .filter(|kind| kind.role() == role)
@@ -344,7 +370,9 @@ pub fn evaluate_flags(
             if per == Per::Returns && returns < samples.min_returns {
                 return None;
             }
-            evaluate(kind, metrics, baseline, thresholds, samples, now)
+            evaluate(
+                kind, metrics, baseline, thresholds, samples, now, discounted,
+            )
         })
         .collect()
 }
@@ -356,10 +384,18 @@ fn evaluate(
     thresholds: &Thresholds,
     samples: Samples,
     now: DateTime<Utc>,
+    discounted: &BTreeSet<ReturnId>,
 ) -> Option<FlagCandidate> {
     let threshold = thresholds.for_kind(kind);
     let (counters, per) = signal(kind);
     let role = metrics.role();
+    // Only the counters a buyer's flag discounts are ever left out.
+    let none = BTreeSet::new();
+    let discounted = if counters.iter().all(|c| DISCOUNTABLE.contains(c)) {
+        discounted
+    } else {
+        &none
+    };
 
     let mut evidence: Vec<&EvidenceEntry> = counters
         .iter()
@@ -370,7 +406,13 @@ fn evaluate(
         evidence.retain(|e| e.days_left_in_window.is_some_and(|left| left <= late));
         evidence.len() as u64
     } else {
-        counters.iter().map(|&c| metrics.count(c, now)).sum()
+        let counted: u64 = counters.iter().map(|&c| metrics.count(c, now)).sum();
+        let left_out = evidence
+            .iter()
+            .filter(|e| discounted.contains(&e.return_id))
+            .count() as u64;
+        evidence.retain(|e| !discounted.contains(&e.return_id));
+        counted.saturating_sub(left_out)
     };
     let denominator = metrics.count(per.counter(), now);
     let party_rate = rate(count, denominator)?;

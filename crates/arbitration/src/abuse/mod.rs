@@ -25,8 +25,8 @@ pub use facts::{
     order_facts, return_facts, CaseFacts, Counter, Fact, Party, PartyRole, ReturnMemo,
 };
 pub use flags::{
-    evaluate_flags, should_raise, ExistingFlag, FlagCandidate, FlagKind, FlagStatus, Samples,
-    SignalThreshold, Thresholds,
+    evaluate_flags, evaluate_flags_discounting, should_raise, ExistingFlag, FlagCandidate,
+    FlagKind, FlagStatus, Samples, SignalThreshold, Thresholds, DISCOUNTABLE,
 };
 pub use metrics::{
     Baseline, EvidenceEntry, PartyMetrics, RollingCounts, DEFAULT_WINDOW_DAYS,

@@ -5,8 +5,9 @@
 use chrono::{DateTime, Utc};
 
 use returns_arbitration::abuse::{
-    evaluate_flags, should_raise, Counter, ExistingFlag, Fact, FlagCandidate, FlagKind, FlagStatus,
-    Party, PartyMetrics, PartyRole, Thresholds, DEFAULT_WINDOW_DAYS,
+    evaluate_flags, evaluate_flags_discounting, should_raise, Counter, ExistingFlag, Fact,
+    FlagCandidate, FlagKind, FlagStatus, Party, PartyMetrics, PartyRole, Thresholds,
+    DEFAULT_WINDOW_DAYS,
 };
 use returns_domain::returns::*;
 use returns_domain::*;
@@ -328,6 +329,71 @@ fn a_seller_with_many_not_as_described_returns_is_flagged() {
 }
 
 #[test]
+fn claims_of_a_buyer_flagged_since_do_not_count_against_the_seller() {
+    let at = now();
+    let mut feed = feed();
+    feed.orders(20, "buyer-1", "shop-1", at - days(40));
+    for n in 1..=5 {
+        feed.story(&a_return(
+            n,
+            at - days(10),
+            5,
+            Reason::NotAsDescribed,
+            opened_only,
+        ));
+    }
+    // Return 3's buyer has been flagged since: four claims are left, one short of the minimum.
+    let discounted = [return_id(3)].into_iter().collect();
+    let metrics = feed.seller("shop-1");
+    let thresholds = Thresholds::default();
+    let flags = evaluate_flags_discounting(metrics, &feed.baseline, &thresholds, at, &discounted);
+    assert!(
+        !kinds(&flags).contains(&FlagKind::SellerNotAsDescribedRate),
+        "{flags:?}"
+    );
+    // A sixth claim, from another buyer, makes five again; the flag names only the five.
+    feed.story(&a_return(
+        6,
+        at - days(9),
+        5,
+        Reason::Defective,
+        opened_only,
+    ));
+    let flags = evaluate_flags_discounting(
+        feed.seller("shop-1"),
+        &feed.baseline,
+        &thresholds,
+        at,
+        &discounted,
+    );
+    let nad = flag(&flags, FlagKind::SellerNotAsDescribedRate);
+    assert_eq!(nad.metrics["count"], 5);
+    assert_eq!(
+        nad.evidence_return_ids,
+        vec![
+            return_id(1),
+            return_id(2),
+            return_id(4),
+            return_id(5),
+            return_id(6)
+        ]
+    );
+    // Only a seller's claim counts are discounted: the same set changes nothing for a buyer.
+    let buyer_flags = evaluate_flags_discounting(
+        feed.buyer("buyer-1"),
+        &feed.baseline,
+        &thresholds,
+        at,
+        &discounted,
+    );
+    assert_eq!(
+        buyer_flags,
+        flags_of(feed.buyer("buyer-1"), &feed, at),
+        "buyers are judged on every return"
+    );
+}
+
+#[test]
 fn a_seller_like_its_peers_is_not_flagged() {
     let at = now();
     let mut feed = feed();
@@ -433,19 +499,20 @@ fn refusals_that_arbitration_overturns_are_flagged() {
 
 #[test]
 fn missed_deadlines_and_declining_everything_are_flagged() {
-    // 5 missed response deadlines and `declined` declines, the rest of the 20 returns untouched.
-    let shop = |declined: u128| {
+    // `missed` missed response deadlines, then `declined` declines, the rest of the 20 returns
+    // untouched.
+    let shop = |missed: u128, declined: u128| {
         let at = now();
         let mut feed = feed();
         feed.orders(20, "buyer-1", "shop-1", at - days(40));
-        for n in 1..=5 {
+        for n in 1..=missed {
             feed.story(&a_return(n, at - days(20), 5, Reason::ChangedMind, |s| {
                 s.fire(DeadlineKind::SellerResponseDue)
             }));
         }
-        for n in 6..=20 {
+        for n in missed + 1..=20 {
             feed.story(&a_return(n, at - days(10), 5, Reason::ChangedMind, |s| {
-                if n < 6 + declined {
+                if n <= missed + declined {
                     s.step(seller(), decline(vec![]))
                 } else {
                     s
@@ -455,19 +522,25 @@ fn missed_deadlines_and_declining_everything_are_flagged() {
         flags_of(feed.seller("shop-1"), &feed, at)
     };
 
-    let flags = shop(15);
+    let flags = shop(10, 10);
     let missed = flag(&flags, FlagKind::SellerMissedDeadlines);
-    assert_eq!(missed.evidence_return_ids, ids(1..=5));
-    // 5 of 20 is sure to be above 10% (its lower bound is about 13%).
-    assert!(missed.metrics["rate_lower_bound"].as_f64().unwrap() > 0.1);
+    assert_eq!(missed.evidence_return_ids, ids(1..=10));
+    // 10 of 20 is sure to be above 20% (its lower bound is about 32%).
+    assert!(missed.metrics["rate_lower_bound"].as_f64().unwrap() > 0.2);
+    // Declining half of 20 returns is at the bar, but not surely above it: no flag.
+    assert!(
+        !kinds(&flags).contains(&FlagKind::SellerDeclineRate),
+        "{:?}",
+        kinds(&flags)
+    );
+
+    let flags = shop(5, 15);
     let declines = flag(&flags, FlagKind::SellerDeclineRate);
     assert_eq!(declines.evidence_return_ids, ids(6..=20));
     assert_eq!(declines.metrics["rate"], 0.75);
-
-    // Declining half of 20 returns is at the bar, but not surely above it: no flag.
-    let flags = shop(10);
+    // 5 of 20 (25%) may be an honest shop's bad luck: its lower bound, about 13%, is under 20%.
     assert!(
-        !kinds(&flags).contains(&FlagKind::SellerDeclineRate),
+        !kinds(&flags).contains(&FlagKind::SellerMissedDeadlines),
         "{:?}",
         kinds(&flags)
     );
