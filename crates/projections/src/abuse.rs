@@ -151,6 +151,8 @@ struct OrderParties {
     buyer_id: BuyerId,
     seller_id: SellerId,
     #[serde(default)]
+    jurisdiction: Option<String>,
+    #[serde(default)]
     lines: Vec<OrderLineCategory>,
 }
 
@@ -185,8 +187,14 @@ enum Item {
 
 /// A step of the fold over the parties' metrics, in feed order.
 enum Step {
-    /// The categories of an order's lines, for its seller's peers (see `Baseline`).
-    Categories(Party, Vec<String>),
+    /// An order's line categories and jurisdiction, for its buyer's and seller's peer groups (see
+    /// `Baseline`).
+    Order {
+        buyer: Party,
+        seller: Party,
+        categories: Vec<String>,
+        jurisdiction: Option<String>,
+    },
     Fact(Fact),
 }
 
@@ -231,10 +239,12 @@ impl Abuse {
         for item in items {
             match item {
                 Item::Order { parties, at } => {
-                    steps.push(Step::Categories(
-                        Party::seller(&parties.seller_id),
-                        parties.lines.into_iter().map(|l| l.category).collect(),
-                    ));
+                    steps.push(Step::Order {
+                        buyer: Party::buyer(&parties.buyer_id),
+                        seller: Party::seller(&parties.seller_id),
+                        categories: parties.lines.into_iter().map(|l| l.category).collect(),
+                        jurisdiction: parties.jurisdiction,
+                    });
                     steps.extend(
                         order_facts(&parties.buyer_id, &parties.seller_id, at)
                             .into_iter()
@@ -299,9 +309,19 @@ impl Abuse {
         let mut latest: HashMap<Party, DateTime<Utc>> = HashMap::new();
         for step in &steps {
             let fact = match step {
-                Step::Categories(seller, categories) => {
-                    if let Some(metrics) = parties.get_mut(seller) {
-                        metrics.record_categories(categories.iter().map(String::as_str));
+                Step::Order {
+                    buyer,
+                    seller,
+                    categories,
+                    jurisdiction,
+                } => {
+                    for party in [buyer, seller] {
+                        if let Some(metrics) = parties.get_mut(party) {
+                            metrics.record_categories(categories.iter().map(String::as_str));
+                            if let (PartyRole::Buyer, Some(j)) = (party.role, jurisdiction) {
+                                metrics.record_jurisdiction(j);
+                            }
+                        }
                     }
                     continue;
                 }
@@ -310,8 +330,8 @@ impl Abuse {
             baseline.record(fact);
             if let Some(metrics) = parties.get_mut(&fact.party) {
                 metrics.record(fact);
-                if let Some(category) = metrics.main_category() {
-                    baseline.record_in_category(fact, category);
+                for group in metrics.peer_groups() {
+                    baseline.record_in_group(fact, &group);
                 }
             }
             let at = latest.entry(fact.party.clone()).or_insert(fact.at);

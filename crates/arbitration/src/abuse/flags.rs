@@ -6,12 +6,14 @@
 //! - the party has the minimum sample: buyers ≥ 5 orders, sellers ≥ 20 orders, and for kinds
 //!   measured against returns also ≥ 2 returns (buyers) or ≥ 10 returns (sellers);
 //! - the signal counts at least `min_count`;
-//! - its rate is at least `min_rate`, and at least `baseline_multiple` × the marketplace's rate
-//!   where a multiple is set and the baseline has ≥ 100 in its denominator.
+//! - its rate is at least `min_rate`, and at least `baseline_multiple` × its peers' rate (its
+//!   main category's, a buyer's jurisdiction's, else the marketplace's: see
+//!   `PartyMetrics::peer_groups`) where a multiple is set and the baseline has ≥ 100 in its
+//!   denominator.
 //!
 //! | kind | signal / denominator | min_count | min_rate | × baseline |
 //! | --- | --- | --- | --- | --- |
-//! | `serial_returner` | returns / orders | 5 | 0.5 | 3 |
+//! | `serial_returner` | returns / orders | 5 | 0.5 | 2.5 |
 //! | `wardrobing` | used returns requested ≤ 3 days before the window ended / returns | 2 | 0.2 | – |
 //! | `empty_box_returns` | `empty_box` or `wrong_item` grades / returns | 2 | 0 | – |
 //! | `used_or_damaged_returns` | `used` or `damaged` grades the claim does not explain / returns | 3 | 0.5 | – |
@@ -196,7 +198,7 @@ impl Default for Thresholds {
             baseline_min_samples: 100,
             confidence_z: 1.645,
             wardrobing_days_left: 3,
-            serial_returner: SignalThreshold::new(5, 0.5, Some(3.0)),
+            serial_returner: SignalThreshold::new(5, 0.5, Some(2.5)),
             wardrobing: SignalThreshold::new(2, 0.2, None),
             empty_box_returns: SignalThreshold::new(2, 0.0, None),
             used_or_damaged_returns: SignalThreshold::new(3, 0.5, None),
@@ -417,22 +419,20 @@ fn evaluate(
     let denominator = metrics.count(per.counter(), now);
     let party_rate = rate(count, denominator)?;
 
-    // A seller is judged against the sellers of its main category where their figures reach the
-    // evidence floor, else against the whole marketplace.
-    let peers = metrics
-        .main_category()
-        .filter(|_| role == PartyRole::Seller)
-        .filter(|category| {
-            baseline.category_count(category, per.counter(), now) >= thresholds.baseline_min_samples
-        });
+    // A party is judged against its most specific peer group whose figures reach the evidence
+    // floor (a seller: the sellers of its main category; a buyer: the buyers of its main category,
+    // then of its main jurisdiction), else against the whole marketplace.
+    let peers = metrics.peer_groups().into_iter().find(|group| {
+        baseline.group_count(role, group, per.counter(), now) >= thresholds.baseline_min_samples
+    });
     let (baseline_count, baseline_denominator, scope): (u64, u64, String) = match peers {
-        Some(category) => (
+        Some(group) => (
             counters
                 .iter()
-                .map(|&c| baseline.category_count(category, c, now))
+                .map(|&c| baseline.group_count(role, &group, c, now))
                 .sum(),
-            baseline.category_count(category, per.counter(), now),
-            format!("category:{category}"),
+            baseline.group_count(role, &group, per.counter(), now),
+            group.scope(),
         ),
         None => (
             counters.iter().map(|&c| baseline.count(role, c, now)).sum(),

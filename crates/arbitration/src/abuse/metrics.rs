@@ -117,9 +117,40 @@ pub struct PartyMetrics {
     pub party: Party,
     counts: RollingCounts,
     evidence: BTreeMap<Counter, Vec<EvidenceEntry>>,
-    /// Order lines per category (a seller's peers are the sellers of its main category).
+    /// Order lines per category (a party's peers are the parties of its role whose main category
+    /// is the same).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     categories: BTreeMap<String, u64>,
+    /// Orders per jurisdiction (the law of the buyer's country; a buyer's second peer group).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    jurisdictions: BTreeMap<String, u64>,
+}
+
+/// The key counted most in `counts` (ties: the first by name).
+fn most_counted(counts: &BTreeMap<String, u64>) -> Option<&str> {
+    counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(name, _)| name.as_str())
+}
+
+/// A group of peers a party's rates are compared with, from the most specific.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerGroup<'a> {
+    /// The parties of the same role whose main category is this one.
+    Category(&'a str),
+    /// The buyers whose orders are mostly under this jurisdiction's law.
+    Jurisdiction(&'a str),
+}
+
+impl PeerGroup<'_> {
+    /// How a flag names it (`baseline_scope`).
+    pub fn scope(&self) -> String {
+        match self {
+            PeerGroup::Category(c) => format!("category:{c}"),
+            PeerGroup::Jurisdiction(j) => format!("jurisdiction:{j}"),
+        }
+    }
 }
 
 impl PartyMetrics {
@@ -129,7 +160,43 @@ impl PartyMetrics {
             counts: RollingCounts::new(window_days),
             evidence: BTreeMap::new(),
             categories: BTreeMap::new(),
+            jurisdictions: BTreeMap::new(),
         }
+    }
+
+    /// Counts the jurisdiction of an order.
+    pub fn record_jurisdiction(&mut self, jurisdiction: &str) {
+        let n = self
+            .jurisdictions
+            .entry(jurisdiction.to_uppercase())
+            .or_insert(0);
+        *n = n.saturating_add(1);
+    }
+
+    /// The jurisdiction most of the party's orders are under (ties: the first by name).
+    pub fn main_jurisdiction(&self) -> Option<&str> {
+        most_counted(&self.jurisdictions)
+    }
+
+    /// The party's peer groups, the most specific first: its main category, when it holds at
+    /// least half of its order lines (a buyer who buys across the catalogue is no apparel buyer
+    /// for having bought a few more shirts than books); for a buyer, then its main jurisdiction.
+    pub fn peer_groups(&self) -> Vec<PeerGroup<'_>> {
+        let lines: u64 = self.categories.values().sum();
+        let mut groups: Vec<PeerGroup<'_>> = self
+            .main_category()
+            .filter(|c| {
+                self.categories
+                    .get(*c)
+                    .is_some_and(|n| n.saturating_mul(2) >= lines)
+            })
+            .map(PeerGroup::Category)
+            .into_iter()
+            .collect();
+        if self.role() == PartyRole::Buyer {
+            groups.extend(self.main_jurisdiction().map(PeerGroup::Jurisdiction));
+        }
+        groups
     }
 
     /// Counts the categories of an order's lines.
@@ -142,10 +209,7 @@ impl PartyMetrics {
 
     /// The category most of the party's order lines are in (ties: the first by name).
     pub fn main_category(&self) -> Option<&str> {
-        self.categories
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            .map(|(name, _)| name.as_str())
+        most_counted(&self.categories)
     }
 
     pub fn role(&self) -> PartyRole {
@@ -286,6 +350,11 @@ pub struct Baseline {
     /// against its peers' where their figures are enough (`Thresholds::baseline_min_samples`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     seller_categories: BTreeMap<String, RollingCounts>,
+    /// The same over the buyers of each main category, and of each main jurisdiction.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    buyer_categories: BTreeMap<String, RollingCounts>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    buyer_jurisdictions: BTreeMap<String, RollingCounts>,
 }
 
 impl Baseline {
@@ -294,26 +363,54 @@ impl Baseline {
             buyers: RollingCounts::new(window_days),
             sellers: RollingCounts::new(window_days),
             seller_categories: BTreeMap::new(),
+            buyer_categories: BTreeMap::new(),
+            buyer_jurisdictions: BTreeMap::new(),
         }
     }
 
-    /// Records a fact about a seller whose main category is `category` into that category's
-    /// counts too.
-    pub fn record_in_category(&mut self, fact: &Fact, category: &str) {
-        if fact.party.role != PartyRole::Seller {
-            return;
+    fn groups(&self, role: PartyRole, group: &PeerGroup<'_>) -> &BTreeMap<String, RollingCounts> {
+        match (role, group) {
+            (PartyRole::Seller, PeerGroup::Category(_)) => &self.seller_categories,
+            (PartyRole::Buyer, PeerGroup::Category(_)) => &self.buyer_categories,
+            // Sellers have no jurisdiction group; an empty one never reaches the floor.
+            (_, PeerGroup::Jurisdiction(_)) => &self.buyer_jurisdictions,
         }
+    }
+
+    /// Records a fact about a party into the counts of `group`, one of its peer groups.
+    pub fn record_in_group(&mut self, fact: &Fact, group: &PeerGroup<'_>) {
         let window_days = self.sellers.window_days();
-        self.seller_categories
-            .entry(category.to_owned())
+        let (groups, key) = match (fact.party.role, group) {
+            (PartyRole::Seller, PeerGroup::Category(c)) => (&mut self.seller_categories, *c),
+            (PartyRole::Buyer, PeerGroup::Category(c)) => (&mut self.buyer_categories, *c),
+            (PartyRole::Buyer, PeerGroup::Jurisdiction(j)) => (&mut self.buyer_jurisdictions, *j),
+            (PartyRole::Seller, PeerGroup::Jurisdiction(_)) => return,
+        };
+        groups
+            .entry(key.to_owned())
             .or_insert_with(|| RollingCounts::new(window_days))
             .add(fact.counter, fact.at);
     }
 
-    /// A count over the sellers of `category`.
-    pub fn category_count(&self, category: &str, counter: Counter, now: DateTime<Utc>) -> u64 {
-        self.seller_categories
-            .get(category)
+    /// Records a fact about a party whose main category is `category` into that category's
+    /// counts too.
+    pub fn record_in_category(&mut self, fact: &Fact, category: &str) {
+        self.record_in_group(fact, &PeerGroup::Category(category));
+    }
+
+    /// A count over the parties of `role` in `group`.
+    pub fn group_count(
+        &self,
+        role: PartyRole,
+        group: &PeerGroup<'_>,
+        counter: Counter,
+        now: DateTime<Utc>,
+    ) -> u64 {
+        let key = match group {
+            PeerGroup::Category(k) | PeerGroup::Jurisdiction(k) => *k,
+        };
+        self.groups(role, group)
+            .get(key)
             .map_or(0, |counts| counts.count(counter, now))
     }
 

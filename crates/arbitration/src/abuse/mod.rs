@@ -29,7 +29,7 @@ pub use flags::{
     FlagKind, FlagStatus, Samples, SignalThreshold, Thresholds, DISCOUNTABLE,
 };
 pub use metrics::{
-    Baseline, EvidenceEntry, PartyMetrics, RollingCounts, DEFAULT_WINDOW_DAYS,
+    Baseline, EvidenceEntry, PartyMetrics, PeerGroup, RollingCounts, DEFAULT_WINDOW_DAYS,
     MAX_EVIDENCE_PER_COUNTER,
 };
 pub use record::{

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use returns_arbitration::abuse::{
     evaluate_flags, evaluate_flags_discounting, should_raise, Counter, ExistingFlag, Fact,
-    FlagCandidate, FlagKind, FlagStatus, Party, PartyMetrics, PartyRole, Thresholds,
+    FlagCandidate, FlagKind, FlagStatus, Party, PartyMetrics, PartyRole, PeerGroup, Thresholds,
     DEFAULT_WINDOW_DAYS,
 };
 use returns_domain::returns::*;
@@ -117,7 +117,7 @@ fn a_serial_returner_is_flagged_against_the_marketplace_baseline() {
     assert_eq!(serial.metrics["count"], 8);
     assert_eq!(serial.metrics["denominator"], 10);
     assert_eq!(serial.metrics["rate"], 0.8);
-    // 18 returns over 210 orders marketplace-wide; 3 × that is below the 0.5 floor.
+    // 18 returns over 210 orders marketplace-wide; 2.5 × that is below the 0.5 floor.
     assert_eq!(serial.metrics["baseline_rate"], 0.0857);
     assert_eq!(serial.threshold["effective_min_rate"], 0.5);
     assert_eq!(serial.threshold["min_orders"], 5);
@@ -147,7 +147,7 @@ fn where_everybody_returns_a_lot_the_bar_is_higher() {
         ));
     }
 
-    // 0.8 is below 3 × the marketplace's 108/210.
+    // 0.8 is below 2.5 × the marketplace's 108/210.
     let flags = flags_of(feed.buyer("buyer-1"), &feed, at);
     assert!(!kinds(&flags).contains(&FlagKind::SerialReturner));
 }
@@ -788,4 +788,87 @@ fn a_seller_is_judged_against_its_categorys_peers() {
     };
     assert!(kinds(&marketplace_only).contains(&FlagKind::SellerNotAsDescribedRate));
     assert!(!kinds(&with_peers).contains(&FlagKind::SellerNotAsDescribedRate));
+}
+
+#[test]
+fn a_buyer_across_the_catalogue_is_judged_against_the_buyers_of_its_jurisdiction() {
+    let now = now();
+    let fact = |party: &Party, counter: Counter, n: u128| Fact {
+        party: party.clone(),
+        counter,
+        at: now,
+        return_id: Some(return_id(n)),
+        position: Some(n as i64),
+        days_left_in_window: None,
+    };
+    let buyer = Party::buyer(&BuyerId::parse("buyer-de").unwrap());
+    let mut metrics = PartyMetrics::new(buyer.clone(), DEFAULT_WINDOW_DAYS);
+    // Ten German orders across the catalogue: no category holds half of the lines.
+    metrics.record_categories([
+        "home", "home", "home", "home", "Apparel", "apparel", "apparel",
+    ]);
+    metrics.record_categories(["books", "books", "books"]);
+    for _ in 0..10 {
+        metrics.record_jurisdiction("de");
+    }
+    assert_eq!(metrics.main_category(), Some("home"));
+    assert_eq!(metrics.main_jurisdiction(), Some("DE"));
+    assert_eq!(metrics.peer_groups(), vec![PeerGroup::Jurisdiction("DE")]);
+    // Six returns in ten orders.
+    for n in 0..10 {
+        metrics.record(&fact(&buyer, Counter::Orders, n));
+    }
+    for n in 0..6 {
+        metrics.record(&fact(&buyer, Counter::Returns, 100 + n));
+    }
+    // Marketplace: 10 % of orders returned; German buyers: 20 %.
+    let other = Party::buyer(&BuyerId::parse("buyer-us").unwrap());
+    let peer = Party::buyer(&BuyerId::parse("buyer-de-2").unwrap());
+    let mut marketplace_only = returns_arbitration::abuse::Baseline::new(DEFAULT_WINDOW_DAYS);
+    let mut with_peers = returns_arbitration::abuse::Baseline::new(DEFAULT_WINDOW_DAYS);
+    let germany = PeerGroup::Jurisdiction("DE");
+    for (party, orders, returns, base) in [(&other, 2000, 180, 10_000), (&peer, 300, 60, 50_000)] {
+        for n in 0..orders + returns {
+            let counter = if n < orders {
+                Counter::Orders
+            } else {
+                Counter::Returns
+            };
+            let f = fact(party, counter, base + n);
+            marketplace_only.record(&f);
+            with_peers.record(&f);
+            if party == &peer {
+                with_peers.record_in_group(&f, &germany);
+            }
+        }
+    }
+    let serial = |baseline| {
+        evaluate_flags(&metrics, baseline, &Thresholds::default(), now)
+            .into_iter()
+            .find(|c| c.kind == FlagKind::SerialReturner)
+    };
+    // Against the marketplace (10 %, bar 25 %) six in ten is surely above: its lower bound is
+    // about 35 %.
+    let flagged = serial(&marketplace_only).expect("flagged against the marketplace");
+    assert_eq!(flagged.metrics["baseline_scope"], "marketplace");
+    // Against German buyers (20 %, bar 50 %) it is not.
+    assert_eq!(serial(&with_peers), None);
+}
+
+#[test]
+fn a_buyer_who_mostly_buys_one_category_is_judged_against_its_buyers_first() {
+    let buyer = Party::buyer(&BuyerId::parse("buyer-shoes").unwrap());
+    let mut metrics = PartyMetrics::new(buyer, DEFAULT_WINDOW_DAYS);
+    metrics.record_categories(["shoes", "shoes", "books"]);
+    metrics.record_jurisdiction("FR");
+    assert_eq!(
+        metrics.peer_groups(),
+        vec![PeerGroup::Category("shoes"), PeerGroup::Jurisdiction("FR")]
+    );
+    // A seller has no jurisdiction group.
+    let seller = Party::seller(&SellerId::parse("shop-shoes").unwrap());
+    let mut metrics = PartyMetrics::new(seller, DEFAULT_WINDOW_DAYS);
+    metrics.record_categories(["shoes"]);
+    metrics.record_jurisdiction("FR");
+    assert_eq!(metrics.peer_groups(), vec![PeerGroup::Category("shoes")]);
 }
