@@ -727,20 +727,25 @@ fn a_dismissed_flag_stays_dismissed_for_the_same_evidence_and_returns_for_new_ev
     assert!(!should_raise(&with_a_new_claim, &twice));
 }
 
+/// A fact about `party` on return `n`, at `at`.
+fn fact_on_return(party: &Party, counter: Counter, n: u128, at: DateTime<Utc>) -> Fact {
+    Fact {
+        party: party.clone(),
+        counter,
+        at,
+        return_id: Some(return_id(n)),
+        position: Some(n as i64),
+        days_left_in_window: None,
+    }
+}
+
 /// A seller is judged against the sellers of its main category once their figures reach the
 /// evidence floor: a not-as-described rate that is high for the marketplace but ordinary for the
 /// category raises nothing (docs/abuse.md, "Marketplace baseline").
 #[test]
 fn a_seller_is_judged_against_its_categorys_peers() {
     let now = now();
-    let fact = |party: &Party, counter: Counter, n: u128| Fact {
-        party: party.clone(),
-        counter,
-        at: now,
-        return_id: Some(return_id(n)),
-        position: Some(n as i64),
-        days_left_in_window: None,
-    };
+    let fact = |party: &Party, counter: Counter, n: u128| fact_on_return(party, counter, n, now);
     let seller = Party::seller(&SellerId::parse("shop-apparel").unwrap());
     let mut metrics = PartyMetrics::new(seller.clone(), DEFAULT_WINDOW_DAYS);
     metrics.record_categories(["Apparel"]);
@@ -793,14 +798,7 @@ fn a_seller_is_judged_against_its_categorys_peers() {
 #[test]
 fn a_buyer_across_the_catalogue_is_judged_against_the_buyers_of_its_jurisdiction() {
     let now = now();
-    let fact = |party: &Party, counter: Counter, n: u128| Fact {
-        party: party.clone(),
-        counter,
-        at: now,
-        return_id: Some(return_id(n)),
-        position: Some(n as i64),
-        days_left_in_window: None,
-    };
+    let fact = |party: &Party, counter: Counter, n: u128| fact_on_return(party, counter, n, now);
     let buyer = Party::buyer(&BuyerId::parse("buyer-de").unwrap());
     let mut metrics = PartyMetrics::new(buyer.clone(), DEFAULT_WINDOW_DAYS);
     // Ten German orders across the catalogue: no category holds half of the lines.
