@@ -7,6 +7,7 @@ mod analytics;
 mod arbitration;
 mod authz;
 mod concurrency;
+mod console;
 mod credit;
 mod deadlines;
 mod erasure;

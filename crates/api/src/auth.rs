@@ -204,6 +204,16 @@ fn verified_caller(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| Problem::unauthorized("send Authorization: Bearer <token>"))?;
+    caller_of_token(state, token)
+}
+
+/// The caller a token names, with the checks of every request: signature, expiry, issuer and
+/// audience when configured, and a valid party id. The console's session uses it too.
+pub(crate) fn caller_of_token(
+    state: &crate::ApiState,
+    token: &str,
+) -> Result<Caller, crate::problem::Problem> {
+    use crate::problem::Problem;
     let claims = state
         .jwt
         .verify(token)

@@ -8,6 +8,7 @@
 mod analytics;
 pub mod auth;
 pub mod body;
+mod console;
 mod credit;
 mod disputes;
 mod erasure;
@@ -69,6 +70,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .route("/openapi.json", web::get().to(openapi::serve))
+            .configure(console::configure)
             .configure(routes::configure);
     }
 }

@@ -104,11 +104,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::from_env()?;
             let app = Application::build(settings.clone()).await?;
             tracing::info!(listen = %settings.listen, port = app.port(), "serving");
-            println!(
-                "returns service listening on http://{}:{}",
-                settings.listen.ip(),
-                app.port()
-            );
+            // Scripts and tests read the first line as the service's address.
+            let address = format!("http://{}:{}", settings.listen.ip(), app.port());
+            println!("returns service listening on {address}");
+            println!("console at {address}/console");
             app.run_until_signalled().await
         }
         Command::Migrate => {

@@ -1,0 +1,302 @@
+//! The console's words in English and French: the language comes from `?lang=`, then the
+//! `returns_lang` cookie the switch on every page sets, then `Accept-Language`; English otherwise.
+
+use actix_web::HttpRequest;
+
+use super::session::cookie;
+
+/// The name of the cookie that keeps the language chosen with the switch.
+pub(super) const LANG_COOKIE: &str = "returns_lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lang {
+    En,
+    Fr,
+}
+
+impl Lang {
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+
+    fn parse(code: &str) -> Option<Lang> {
+        match code.trim().get(..2).map(str::to_ascii_lowercase).as_deref() {
+            Some("en") => Some(Lang::En),
+            Some("fr") => Some(Lang::Fr),
+            _ => None,
+        }
+    }
+
+    /// The other language, for the switch.
+    pub(crate) fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Fr,
+            Lang::Fr => Lang::En,
+        }
+    }
+
+    /// The language of `req`, and whether `?lang=` chose it (then the answer sets the cookie).
+    pub(crate) fn of(req: &HttpRequest) -> (Lang, bool) {
+        let asked = req
+            .query_string()
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("lang=").and_then(Lang::parse));
+        if let Some(lang) = asked {
+            return (lang, true);
+        }
+        if let Some(lang) = cookie(req, LANG_COOKIE).as_deref().and_then(Lang::parse) {
+            return (lang, false);
+        }
+        let accepted = req
+            .headers()
+            .get(actix_web::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        // The first supported language in the header's order (weights are listed best first by
+        // every browser).
+        let lang = accepted
+            .split(',')
+            .find_map(|part| Lang::parse(part.split(';').next().unwrap_or_default()))
+            .unwrap_or(Lang::En);
+        (lang, false)
+    }
+
+    pub(crate) fn t(self, msg: Msg) -> &'static str {
+        let (en, fr) = msg.words();
+        match self {
+            Lang::En => en,
+            Lang::Fr => fr,
+        }
+    }
+}
+
+/// Every sentence and label of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Msg {
+    Console,
+    SignIn,
+    SignOut,
+    Token,
+    TokenHelp,
+    TokenRefused,
+    SwitchTo,
+    TrackTitle,
+    TrackHelp,
+    Rma,
+    Find,
+    NotFound,
+    NotFoundHelp,
+    Forbidden,
+    ForbiddenHelp,
+    Status,
+    Reason,
+    NextStep,
+    Deadlines,
+    Timeline,
+    When,
+    Who,
+    What,
+    Queue,
+    QueueHelp,
+    DecisionDue,
+    Assignee,
+    Unassigned,
+    Overdue,
+    NoDisputes,
+    Refunded,
+    CsrfRefused,
+}
+
+impl Msg {
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Msg::Console => ("Returns console", "Console des retours"),
+            Msg::SignIn => ("Sign in", "Se connecter"),
+            Msg::SignOut => ("Sign out", "Se déconnecter"),
+            Msg::Token => ("Access token", "Jeton d'accès"),
+            Msg::TokenHelp => (
+                "Paste the token your marketplace gave you.",
+                "Collez le jeton que votre place de marché vous a remis.",
+            ),
+            Msg::TokenRefused => (
+                "This token is invalid or expired.",
+                "Ce jeton est invalide ou expiré.",
+            ),
+            Msg::SwitchTo => ("Français", "English"),
+            Msg::TrackTitle => ("Follow a return", "Suivre un retour"),
+            Msg::TrackHelp => (
+                "Enter the RMA number of your return, as in the confirmation you received.",
+                "Saisissez le numéro RMA de votre retour, tel qu'il figure dans la confirmation reçue.",
+            ),
+            Msg::Rma => ("RMA number", "Numéro RMA"),
+            Msg::Find => ("Find", "Rechercher"),
+            Msg::NotFound => ("Not found", "Introuvable"),
+            Msg::NotFoundHelp => (
+                "No return of yours has this RMA number.",
+                "Aucun de vos retours ne porte ce numéro RMA.",
+            ),
+            Msg::Forbidden => ("Not allowed", "Accès refusé"),
+            Msg::ForbiddenHelp => (
+                "This page is for platform operators.",
+                "Cette page est réservée aux opérateurs de la plateforme.",
+            ),
+            Msg::Status => ("Status", "Statut"),
+            Msg::Reason => ("Reason", "Motif"),
+            Msg::NextStep => ("Next step", "Prochaine étape"),
+            Msg::Deadlines => ("Deadlines", "Échéances"),
+            Msg::Timeline => ("What happened", "Historique"),
+            Msg::When => ("When", "Quand"),
+            Msg::Who => ("Who", "Qui"),
+            Msg::What => ("What", "Quoi"),
+            Msg::Queue => ("Disputes to decide", "Litiges à trancher"),
+            Msg::QueueHelp => (
+                "The most urgent decision first; overdue and unassigned cases are highlighted.",
+                "La décision la plus urgente d'abord ; les dossiers en retard ou sans opérateur sont signalés.",
+            ),
+            Msg::DecisionDue => ("Decision due", "Décision attendue le"),
+            Msg::Assignee => ("Operator", "Opérateur"),
+            Msg::Unassigned => ("unassigned", "non attribué"),
+            Msg::Overdue => ("overdue", "en retard"),
+            Msg::NoDisputes => ("No dispute is waiting.", "Aucun litige en attente."),
+            Msg::Refunded => ("Refunded", "Remboursé"),
+            Msg::CsrfRefused => (
+                "This form has expired. Reload the page and try again.",
+                "Ce formulaire a expiré. Rechargez la page et réessayez.",
+            ),
+        }
+    }
+}
+
+/// A return's status in words.
+pub(crate) fn status(lang: Lang, status: &str) -> &'static str {
+    let (en, fr) = match status {
+        "requested" => (
+            "Requested: waiting for the seller",
+            "Demandé : en attente du vendeur",
+        ),
+        "offer_pending" => ("Offer to answer", "Offre en attente de réponse"),
+        "authorized" => (
+            "Authorised: send the item back",
+            "Accepté : renvoyez l'article",
+        ),
+        "in_transit" => ("On its way back", "En route vers le vendeur"),
+        "delivered" => ("Received by the seller", "Reçu par le vendeur"),
+        "declined" => ("Declined by the seller", "Refusé par le vendeur"),
+        "refund_pending" => ("Refund on its way", "Remboursement en cours"),
+        "escalated" => (
+            "With the platform's arbitration",
+            "En arbitrage par la plateforme",
+        ),
+        "closed" => ("Closed", "Clôturé"),
+        "exchange_pending" => (
+            "Exchange: replacement to ship",
+            "Échange : remplacement à expédier",
+        ),
+        "replacement_shipped" => ("Replacement on its way", "Remplacement en route"),
+        _ => ("Unknown", "Inconnu"),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Fr => fr,
+    }
+}
+
+/// Who acted, in words.
+pub(crate) fn role(lang: Lang, role: &str) -> &'static str {
+    let (en, fr) = match role {
+        "buyer" => ("Buyer", "Acheteur"),
+        "seller" => ("Seller", "Vendeur"),
+        "operator" => ("Operator", "Opérateur"),
+        "platform" => ("Marketplace", "Place de marché"),
+        "system" => ("Returns service", "Service des retours"),
+        _ => ("Someone", "Quelqu'un"),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Fr => fr,
+    }
+}
+
+/// What an event of a return's history did, in words (the event type where no words are known
+/// yet, so that nothing is hidden).
+pub(crate) fn event(lang: Lang, event_type: &str) -> String {
+    let words = match event_type {
+        "return.requested" => Some(("Return requested", "Retour demandé")),
+        "return.method_chosen" => Some(("Return method chosen", "Mode de retour choisi")),
+        "return.authorized" => Some(("Return accepted", "Retour accepté")),
+        "return.declined" => Some(("Return declined", "Retour refusé")),
+        "return.exception_granted" => Some(("Exception granted", "Dérogation accordée")),
+        "return.offer_made" => Some(("Offer made", "Offre proposée")),
+        "return.offer_accepted" => Some(("Offer accepted", "Offre acceptée")),
+        "return.offer_declined" => Some(("Offer declined", "Offre refusée")),
+        "return.offer_expired" => Some(("Offer expired", "Offre expirée")),
+        "return.shipped" => Some(("Item sent back", "Article renvoyé")),
+        "return.shipment_in_transit" => Some(("Parcel in transit", "Colis en transit")),
+        "return.shipment_exception" => Some(("Carrier problem", "Incident de transport")),
+        "return.shipment_lost" => Some(("Parcel lost", "Colis perdu")),
+        "return.shipment_returned_to_sender" => {
+            Some(("Parcel returned to sender", "Colis retourné à l'expéditeur"))
+        }
+        "return.item_arrived" => Some(("Parcel delivered to the seller", "Colis livré au vendeur")),
+        "return.inspected" => Some(("Item inspected", "Article examiné")),
+        "return.exchange_approved" => Some(("Exchange approved", "Échange accepté")),
+        "return.replacement_shipped" => Some(("Replacement shipped", "Remplacement expédié")),
+        "return.replacement_delivered" => Some(("Replacement delivered", "Remplacement livré")),
+        "return.replacement_lost" => Some(("Replacement lost", "Remplacement perdu")),
+        "return.exchange_failed" => Some(("Exchange not possible", "Échange impossible")),
+        "return.refund_approved" => Some(("Refund approved", "Remboursement approuvé")),
+        "return.refunded" => Some(("Refund paid", "Remboursement versé")),
+        "return.escalated" => Some(("Sent to arbitration", "Transmis à l'arbitrage")),
+        "return.dispute_assigned" => Some(("Operator assigned", "Opérateur désigné")),
+        "return.dispute_decided" => Some(("Dispute decided", "Litige tranché")),
+        "return.appealed" => Some(("Decision appealed", "Décision contestée")),
+        "return.message_posted" => Some(("Message", "Message")),
+        "return.evidence_added" => Some(("Evidence added", "Pièce ajoutée")),
+        "return.deadline_missed" => Some(("Deadline missed", "Échéance dépassée")),
+        "return.withdrawn" => Some(("Return withdrawn", "Retour annulé")),
+        "return.closed" => Some(("Return closed", "Retour clôturé")),
+        "return.rated" => Some(("Return rated", "Retour évalué")),
+        _ => None,
+    };
+    match (words, lang) {
+        (Some((en, _)), Lang::En) => en.to_owned(),
+        (Some((_, fr)), Lang::Fr) => fr.to_owned(),
+        (None, _) => event_type.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_parse_with_regions_and_case() {
+        assert_eq!(Lang::parse("fr-CA"), Some(Lang::Fr));
+        assert_eq!(Lang::parse(" EN"), Some(Lang::En));
+        assert_eq!(Lang::parse("de"), None);
+        assert_eq!(Lang::parse(""), None);
+    }
+
+    #[test]
+    fn every_status_has_words_in_both_languages() {
+        for status in [
+            "requested",
+            "offer_pending",
+            "authorized",
+            "in_transit",
+            "delivered",
+            "declined",
+            "refund_pending",
+            "escalated",
+            "closed",
+            "exchange_pending",
+            "replacement_shipped",
+        ] {
+            assert_ne!(super::status(Lang::En, status), "Unknown", "{status}");
+            assert_ne!(super::status(Lang::Fr, status), "Inconnu", "{status}");
+        }
+    }
+}

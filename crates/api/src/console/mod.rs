@@ -1,0 +1,254 @@
+//! The console: server-rendered pages under `/console` for the people behind the API's callers
+//! (docs/console.md). Plain HTML forms that work without JavaScript; the stylesheet is served by
+//! the binary; English and French ([`i18n`]). It reaches data only through the app layer, with
+//! exactly the API's authorisation: a page shows what the signed-in caller could read over the
+//! API, and a return the caller may not see is "not found", as it is there.
+
+mod i18n;
+mod pages;
+mod session;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use returns_app::{AppError, Assignee, EventKinds};
+use returns_domain::{Rma, Role};
+use serde::Deserialize;
+
+use i18n::{Lang, Msg, LANG_COOKIE};
+use pages::{Page, TrackView};
+use session::Session;
+
+/// Registers the console's routes.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/console")
+            .route("", web::get().to(home))
+            .route("/", web::get().to(home))
+            .route("/style.css", web::get().to(style))
+            .route("/login", web::get().to(login_form))
+            .route("/login", web::post().to(login))
+            .route("/logout", web::post().to(logout))
+            .route("/track", web::get().to(track))
+            .route("/disputes", web::get().to(disputes)),
+    );
+}
+
+/// A page as an answer: HTML that is never cached nor framed, and the language cookie when the
+/// switch chose the language.
+fn html(req: &HttpRequest, status: StatusCode, body: maud::Markup) -> HttpResponse {
+    let (lang, chosen) = Lang::of(req);
+    let mut answer = HttpResponse::build(status);
+    answer
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ));
+    if chosen {
+        answer.append_header((
+            header::SET_COOKIE,
+            format!(
+                "{LANG_COOKIE}={}; Path=/console; SameSite=Strict",
+                lang.code()
+            ),
+        ));
+    }
+    answer.body(body.into_string())
+}
+
+fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+fn page<'a>(req: &'a HttpRequest, session: Option<&'a Session>) -> Page<'a> {
+    Page {
+        lang: Lang::of(req).0,
+        path: req.path(),
+        session,
+    }
+}
+
+async fn style() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "max-age=3600"))
+        .body(pages::STYLE)
+}
+
+/// `/console`: the signed-in user's first page (operators: the dispute queue; buyers and sellers:
+/// following a return), else the sign-in page.
+async fn home(req: HttpRequest) -> HttpResponse {
+    match Session::of(&req) {
+        Some(s) if s.caller.0.role == Role::Operator => redirect("/console/disputes"),
+        Some(_) => redirect("/console/track"),
+        None => redirect("/console/login"),
+    }
+}
+
+async fn login_form(req: HttpRequest) -> HttpResponse {
+    html(&req, StatusCode::OK, pages::login(&page(&req, None), None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    token: String,
+}
+
+async fn login(req: HttpRequest, form: web::Form<LoginForm>) -> HttpResponse {
+    let state = req.app_data::<web::Data<crate::ApiState>>();
+    let token = form.token.trim();
+    let valid = !token.is_empty()
+        && state.is_some_and(|s| crate::auth::caller_of_token(s, token).is_ok())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',');
+    if !valid {
+        let p = page(&req, None);
+        let error = p.lang.t(Msg::TokenRefused);
+        return html(
+            &req,
+            StatusCode::UNAUTHORIZED,
+            pages::login(&p, Some(error)),
+        );
+    }
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/console"))
+        .insert_header((header::SET_COOKIE, session::sign_in_cookie(&req, token)))
+        .finish()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(req: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {
+    let Some(session) = Session::of(&req) else {
+        return redirect("/console/login");
+    };
+    if !session.csrf_matches(&form.csrf) {
+        return csrf_refused(&req, &session);
+    }
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/console/login"))
+        .insert_header((header::SET_COOKIE, session::sign_out_cookie(&req)))
+        .finish()
+}
+
+fn csrf_refused(req: &HttpRequest, session: &Session) -> HttpResponse {
+    let p = page(req, Some(session));
+    let text = p.lang.t(Msg::CsrfRefused);
+    html(
+        req,
+        StatusCode::FORBIDDEN,
+        pages::message(&p, p.lang.t(Msg::Forbidden), text),
+    )
+}
+
+fn service(req: &HttpRequest) -> Option<returns_app::Service> {
+    req.app_data::<web::Data<crate::ApiState>>()
+        .map(|s| s.service.clone())
+}
+
+/// A failure of the app layer as a page: not found and forbidden in words, anything else as the
+/// service being unavailable (details only in the logs).
+fn failure(req: &HttpRequest, session: &Session, error: &AppError) -> HttpResponse {
+    let p = page(req, Some(session));
+    let (status, title, text) = match error {
+        AppError::NotFound => (
+            StatusCode::NOT_FOUND,
+            p.lang.t(Msg::NotFound),
+            p.lang.t(Msg::NotFoundHelp),
+        ),
+        AppError::Rejected(returns_domain::Rejection::Forbidden { .. }) => (
+            StatusCode::FORBIDDEN,
+            p.lang.t(Msg::Forbidden),
+            p.lang.t(Msg::ForbiddenHelp),
+        ),
+        other => {
+            tracing::warn!(error = %other, "console page failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "503",
+                "The service is unavailable; try again in a moment.",
+            )
+        }
+    };
+    html(req, status, pages::message(&p, title, text))
+}
+
+#[derive(Deserialize)]
+struct TrackQuery {
+    rma: Option<String>,
+}
+
+/// `/console/track?rma=`: a return followed by its RMA number: where it stands, the next step and
+/// its deadline in words, and everything that happened. The form alone without `rma`.
+async fn track(req: HttpRequest, query: web::Query<TrackQuery>) -> HttpResponse {
+    let Some(session) = Session::of(&req) else {
+        return redirect("/console/login");
+    };
+    let Some(service) = service(&req) else {
+        return failure(&req, &session, &AppError::Internal("no service".into()));
+    };
+    let p = page(&req, Some(&session));
+    let wanted = query
+        .rma
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let Some(wanted) = wanted else {
+        return html(&req, StatusCode::OK, pages::track(&p, None, None));
+    };
+    // A malformed number is simply not one of the caller's returns.
+    let Ok(rma) = Rma::parse(wanted) else {
+        return failure(&req, &session, &AppError::NotFound);
+    };
+    let caller = &session.caller.0;
+    let case = match service.return_by_rma(caller, &rma).await {
+        Ok(case) => case,
+        Err(e) => return failure(&req, &session, &e),
+    };
+    let events = match service
+        .return_events(caller, case.id, EventKinds::All, 0, 200)
+        .await
+    {
+        Ok(page) => page.events,
+        Err(e) => return failure(&req, &session, &e),
+    };
+    let view = TrackView {
+        case: &case,
+        events: &events,
+    };
+    html(
+        &req,
+        StatusCode::OK,
+        pages::track(&p, Some(wanted), Some(view)),
+    )
+}
+
+/// `/console/disputes` (operators): the queue of open disputes, the most urgent decision first.
+async fn disputes(req: HttpRequest) -> HttpResponse {
+    let Some(session) = Session::of(&req) else {
+        return redirect("/console/login");
+    };
+    let Some(service) = service(&req) else {
+        return failure(&req, &session, &AppError::Internal("no service".into()));
+    };
+    let queue = match service
+        .disputes(&session.caller.0, Assignee::Anyone, None, 200)
+        .await
+    {
+        Ok(page) => page.items,
+        Err(e) => return failure(&req, &session, &e),
+    };
+    let now = service.now();
+    let p = page(&req, Some(&session));
+    html(&req, StatusCode::OK, pages::queue(&p, &queue, now))
+}

@@ -1,0 +1,214 @@
+//! The console's pages (maud templates): one layout, and a function per page. Every form field
+//! has a label, every page has one `h1`, and the switch of language is a plain link.
+
+use chrono::{DateTime, Utc};
+use maud::{html, Markup, DOCTYPE};
+use returns_app::RecordedEvent;
+use returns_domain::returns::{amount, next_step, ReturnCase};
+
+use super::i18n::{self, Lang, Msg};
+use super::session::Session;
+
+/// The stylesheet, served at `/console/style.css`.
+pub(super) const STYLE: &str = "\
+body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;background:#f6f7f9}\
+header{display:flex;gap:1rem;align-items:center;padding:.75rem 1.5rem;background:#14325c;color:#fff}\
+header a,header button{color:#fff}header .grow{flex:1}\
+main{max-width:60rem;margin:1.5rem auto;padding:0 1.5rem}\
+form.inline{display:inline}button{font:inherit;padding:.35rem .9rem;cursor:pointer}\
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}\
+input,textarea{font:inherit;width:100%;max-width:40rem;padding:.4rem;box-sizing:border-box}\
+.error{color:#a4000f;font-weight:600}.help{color:#555}\
+table{border-collapse:collapse;width:100%;background:#fff}\
+th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #dde1e6}\
+tr.overdue{background:#fde8e8}.tag{font-size:.85em;padding:.1rem .4rem;border-radius:.3rem;background:#ffe9a8}\
+tr.overdue .tag.late{background:#f6b0b0}dl{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem}\
+dt{font-weight:600}.card{background:#fff;padding:1rem 1.25rem;border:1px solid #dde1e6;margin-bottom:1rem}\
+a:focus,button:focus,input:focus,textarea:focus{outline:3px solid #f5a623;outline-offset:2px}";
+
+/// What every page knows: its language, its path (for the switch) and the session, if any.
+pub(super) struct Page<'a> {
+    pub lang: Lang,
+    pub path: &'a str,
+    pub session: Option<&'a Session>,
+}
+
+fn time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn layout(p: &Page<'_>, title: &str, content: Markup) -> Markup {
+    let other = p.lang.other();
+    html! {
+        (DOCTYPE)
+        html lang=(p.lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (p.lang.t(Msg::Console)) }
+                link rel="stylesheet" href="/console/style.css";
+            }
+            body {
+                header {
+                    strong { (p.lang.t(Msg::Console)) }
+                    span.grow {}
+                    a href={ (p.path) "?lang=" (other.code()) } lang=(other.code()) {
+                        (p.lang.t(Msg::SwitchTo))
+                    }
+                    @if let Some(session) = p.session {
+                        span { (i18n::role(p.lang, session.caller.0.role.as_str())) " " (session.caller.0.id) }
+                        form.inline method="post" action="/console/logout" {
+                            input type="hidden" name="csrf" value=(session.csrf());
+                            button type="submit" { (p.lang.t(Msg::SignOut)) }
+                        }
+                    }
+                }
+                main { h1 { (title) } (content) }
+            }
+        }
+    }
+}
+
+/// The sign-in page, with the reason the last attempt failed next to the field.
+pub(super) fn login(p: &Page<'_>, error: Option<&str>) -> Markup {
+    layout(
+        p,
+        p.lang.t(Msg::SignIn),
+        html! {
+            form method="post" action="/console/login" {
+                label for="token" { (p.lang.t(Msg::Token)) }
+                p.help id="token-help" { (p.lang.t(Msg::TokenHelp)) }
+                textarea id="token" name="token" rows="4" required
+                    aria-describedby="token-help token-error" {}
+                @if let Some(error) = error {
+                    p.error id="token-error" role="alert" { (error) }
+                }
+                p { button type="submit" { (p.lang.t(Msg::SignIn)) } }
+            }
+        },
+    )
+}
+
+/// A page that says one thing (not found, not allowed, ...).
+pub(super) fn message(p: &Page<'_>, title: &str, text: &str) -> Markup {
+    layout(p, title, html! { p { (text) } })
+}
+
+/// A return as its tracking page shows it.
+pub(super) struct TrackView<'a> {
+    pub case: &'a ReturnCase,
+    pub events: &'a [RecordedEvent],
+}
+
+/// The RMA form, and the return found by it.
+pub(super) fn track(p: &Page<'_>, rma: Option<&str>, view: Option<TrackView<'_>>) -> Markup {
+    layout(
+        p,
+        p.lang.t(Msg::TrackTitle),
+        html! {
+            form method="get" action="/console/track" {
+                label for="rma" { (p.lang.t(Msg::Rma)) }
+                p.help id="rma-help" { (p.lang.t(Msg::TrackHelp)) }
+                input id="rma" name="rma" type="text" value=(rma.unwrap_or_default())
+                    aria-describedby="rma-help" required;
+                p { button type="submit" { (p.lang.t(Msg::Find)) } }
+            }
+            @if let Some(view) = view {
+                (tracked(p, &view))
+            }
+        },
+    )
+}
+
+fn tracked(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
+    let case = view.case;
+    let deadlines = case.deadlines.running();
+    html! {
+        section.card aria-labelledby="case-title" {
+            h2 id="case-title" { (case.rma.as_str()) }
+            dl {
+                dt { (p.lang.t(Msg::Status)) }
+                dd id="status" data-status=(case.status.as_str()) { (i18n::status(p.lang, case.status.as_str())) }
+                dt { (p.lang.t(Msg::Reason)) }
+                dd { (case.reason.as_str()) }
+                @if case.refunded_amount_minor.get() > 0 {
+                    dt { (p.lang.t(Msg::Refunded)) }
+                    dd { (amount(case.refunded_amount_minor, case.currency)) }
+                }
+                dt { (p.lang.t(Msg::NextStep)) }
+                dd id="next-step" { (next_step(case)) }
+            }
+            @if !deadlines.is_empty() {
+                h3 { (p.lang.t(Msg::Deadlines)) }
+                ul {
+                    @for (kind, at) in &deadlines {
+                        li { (kind.as_str()) ": " time datetime=(at.to_rfc3339()) { (time(*at)) } }
+                    }
+                }
+            }
+        }
+        section.card aria-labelledby="timeline-title" {
+            h2 id="timeline-title" { (p.lang.t(Msg::Timeline)) }
+            table {
+                thead { tr {
+                    th scope="col" { (p.lang.t(Msg::When)) }
+                    th scope="col" { (p.lang.t(Msg::Who)) }
+                    th scope="col" { (p.lang.t(Msg::What)) }
+                } }
+                tbody {
+                    @for event in view.events {
+                        tr {
+                            td { time datetime=(event.metadata.occurred_at.to_rfc3339()) { (time(event.metadata.occurred_at)) } }
+                            td { (i18n::role(p.lang, &event.metadata.actor.role)) }
+                            td { (i18n::event(p.lang, &event.event_type)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The operators' queue of disputes: overdue and unassigned ones stand out.
+pub(super) fn queue(p: &Page<'_>, cases: &[ReturnCase], now: DateTime<Utc>) -> Markup {
+    layout(
+        p,
+        p.lang.t(Msg::Queue),
+        html! {
+            p.help { (p.lang.t(Msg::QueueHelp)) }
+            @if cases.is_empty() {
+                p { (p.lang.t(Msg::NoDisputes)) }
+            } @else {
+                table {
+                    thead { tr {
+                        th scope="col" { (p.lang.t(Msg::Rma)) }
+                        th scope="col" { (p.lang.t(Msg::Reason)) }
+                        th scope="col" { (p.lang.t(Msg::DecisionDue)) }
+                        th scope="col" { (p.lang.t(Msg::Assignee)) }
+                    } }
+                    tbody {
+                        @for case in cases {
+                            @if let Some(dispute) = &case.dispute {
+                                @let late = dispute.overdue || dispute.decision_due < now;
+                                tr class=[late.then_some("overdue")] {
+                                    td { a href={ "/console/track?rma=" (case.rma.as_str()) } { (case.rma.as_str()) } }
+                                    td { (case.reason.as_str()) }
+                                    td {
+                                        time datetime=(dispute.decision_due.to_rfc3339()) { (time(dispute.decision_due)) }
+                                        @if late { " " span.tag.late { (p.lang.t(Msg::Overdue)) } }
+                                    }
+                                    td {
+                                        @match &dispute.assignee {
+                                            Some(operator) => (operator),
+                                            None => span.tag { (p.lang.t(Msg::Unassigned)) },
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,246 @@
+//! The console over HTTP: signing in with a token (an `HttpOnly`, `SameSite=Strict` cookie), a
+//! buyer following a return by its RMA number in English and French, another buyer's return
+//! "not found", the operators' dispute queue and its authorisation, and a form without its CSRF
+//! token refused.
+
+use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{eu_order, return_request, Api, SHIRT};
+use returns_testkit::TestApp;
+
+/// A client that shows redirects instead of following them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in with `token`; the session cookie (`name=value`) the console set.
+async fn sign_in(app: &TestApp, token: &str) -> String {
+    let answer = browser()
+        .post(app.url("/console/login"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()[LOCATION], "/console");
+    let cookie = answer.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn page(app: &TestApp, cookie: &str, path: &str, lang: &str) -> (StatusCode, String) {
+    let answer = browser()
+        .get(app.url(path))
+        .header(COOKIE, cookie)
+        .header(ACCEPT_LANGUAGE, lang)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.text().await.unwrap())
+}
+
+/// The CSRF token of the first form of `html` that carries one.
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    html[at..at + 64].to_owned()
+}
+
+/// A return of the buyer's, declined by the seller and escalated: in the operators' queue.
+async fn disputed(app: &TestApp) -> serde_json::Value {
+    app.given_order(&eu_order("o-console")).await;
+    let opened = app
+        .given_return(
+            &app.buyer(),
+            &return_request("o-console", &[(SHIRT, 1)], "defective"),
+        )
+        .await;
+    let id = opened["id"].as_str().unwrap().to_owned();
+    app.act(
+        &app.seller(),
+        &id,
+        "decline",
+        &json!({"reason_text": "Worn, not defective"}),
+    )
+    .await;
+    app.act(
+        &app.buyer(),
+        &id,
+        "escalate",
+        &json!({"reason_text": "It broke the first day"}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_bad_token_is_refused_next_to_the_field_and_signs_nobody_in() {
+    let app = TestApp::spawn().await;
+    let answer = browser()
+        .post(app.url("/console/login"))
+        .header(ACCEPT_LANGUAGE, "fr-FR,fr;q=0.9")
+        .form(&[("token", "not-a-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert!(answer.headers().get(SET_COOKIE).is_none());
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("id=\"token-error\""), "{html}");
+    assert!(html.contains("Ce jeton est invalide ou expiré."), "{html}");
+    assert!(html.contains("<label for=\"token\">"), "{html}");
+    // Without a session every page leads to the sign-in page.
+    for path in ["/console", "/console/track", "/console/disputes"] {
+        let answer = browser().get(app.url(path)).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{path}");
+        let to = answer.headers()[LOCATION].to_str().unwrap().to_owned();
+        assert!(to == "/console/login", "{path} -> {to}");
+    }
+}
+
+#[tokio::test]
+async fn a_buyer_follows_their_return_by_rma_in_english_and_french() {
+    let app = TestApp::spawn().await;
+    let case = disputed(&app).await;
+    let rma = case["rma"].as_str().unwrap();
+    let buyer = sign_in(&app, &app.buyer()).await;
+
+    let (status, html) = page(&app, &buyer, &format!("/console/track?rma={rma}"), "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(rma), "{html}");
+    assert!(html.contains("data-status=\"escalated\""), "{html}");
+    assert!(
+        html.contains("With the platform&#39;s arbitration")
+            || html.contains("With the platform's arbitration"),
+        "{html}"
+    );
+    for step in ["Return requested", "Return declined", "Sent to arbitration"] {
+        assert!(html.contains(step), "{step}: {html}");
+    }
+    assert!(html.contains("lang=\"en\""));
+
+    let (_, html) = page(
+        &app,
+        &buyer,
+        &format!("/console/track?rma={rma}"),
+        "fr-CA,fr;q=0.9,en;q=0.5",
+    )
+    .await;
+    assert!(html.contains("lang=\"fr\""), "{html}");
+    for words in [
+        "Historique",
+        "Retour demandé",
+        "Retour refusé",
+        "Transmis à l&#39;arbitrage",
+    ] {
+        let plain = words.replace("&#39;", "'");
+        assert!(
+            html.contains(words) || html.contains(&plain),
+            "{words}: {html}"
+        );
+    }
+
+    // Another buyer, and an RMA that is no one's, get the same "not found".
+    let other = sign_in(&app, &app.other_buyer()).await;
+    let (status, html) = page(&app, &other, &format!("/console/track?rma={rma}"), "en").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        html.contains("No return of yours has this RMA number."),
+        "{html}"
+    );
+    assert!(!html.contains("data-status"), "{html}");
+    let (status, _) = page(&app, &buyer, "/console/track?rma=RMA-NOPE", "en").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The buyer is no operator.
+    let (status, _) = page(&app, &buyer, "/console/disputes", "en").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn operators_see_the_queue_with_unassigned_cases_marked() {
+    let app = TestApp::spawn().await;
+    let case = disputed(&app).await;
+    let rma = case["rma"].as_str().unwrap();
+    let operator = sign_in(&app, &app.operator()).await;
+
+    let home = browser()
+        .get(app.url("/console"))
+        .header(COOKIE, &operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.headers()[LOCATION], "/console/disputes");
+    let (status, html) = page(&app, &operator, "/console/disputes", "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains(&format!("/console/track?rma={rma}")),
+        "{html}"
+    );
+    assert!(html.contains("unassigned"), "{html}");
+    // The operator may follow the case too.
+    let (status, html) = page(&app, &operator, &format!("/console/track?rma={rma}"), "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+}
+
+#[tokio::test]
+async fn signing_out_needs_the_forms_csrf_token() {
+    let app = TestApp::spawn().await;
+    let buyer = sign_in(&app, &app.buyer()).await;
+    let (_, html) = page(&app, &buyer, "/console/track", "en").await;
+    let csrf = csrf_of(&html);
+
+    // Without the token (or with another), nothing changes: the session stays.
+    for posted in [
+        "",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    ] {
+        let answer = browser()
+            .post(app.url("/console/logout"))
+            .header(COOKIE, &buyer)
+            .form(&[("csrf", posted)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+        assert!(answer.headers().get(SET_COOKIE).is_none());
+    }
+    let (status, _) = page(&app, &buyer, "/console/track", "en").await;
+    assert_eq!(status, StatusCode::OK);
+
+    let answer = browser()
+        .post(app.url("/console/logout"))
+        .header(COOKIE, &buyer)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let cleared = answer.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(cleared.starts_with("returns_session=;"), "{cleared}");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+#[tokio::test]
+async fn the_language_switch_is_kept_in_a_cookie() {
+    let app = TestApp::spawn().await;
+    let answer = browser()
+        .get(app.url("/console/login?lang=fr"))
+        .header(ACCEPT_LANGUAGE, "en")
+        .send()
+        .await
+        .unwrap();
+    let cookie = answer.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("returns_lang=fr"), "{cookie}");
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("Se connecter"), "{html}");
+    // The cookie wins over the browser's languages; the switch offers the other one.
+    let (_, html) = page(&app, "returns_lang=fr", "/console/login", "en").await;
+    assert!(html.contains("lang=\"fr\""), "{html}");
+    assert!(html.contains("href=\"/console/login?lang=en\""), "{html}");
+}
