@@ -4,7 +4,7 @@
 //! token refused.
 
 use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::{eu_order, return_request, Api, SHIRT};
@@ -182,7 +182,7 @@ async fn operators_see_the_queue_with_unassigned_cases_marked() {
         html.contains(&format!("/console/track?rma={rma}")),
         "{html}"
     );
-    assert!(html.contains("unassigned"), "{html}");
+    assert!(html.contains("<span class=\"tag\">unassigned"), "{html}");
     // The operator may follow the case too.
     let (status, html) = page(&app, &operator, &format!("/console/track?rma={rma}"), "en").await;
     assert_eq!(status, StatusCode::OK, "{html}");
@@ -243,4 +243,148 @@ async fn the_language_switch_is_kept_in_a_cookie() {
     let (_, html) = page(&app, "returns_lang=fr", "/console/login", "en").await;
     assert!(html.contains("lang=\"fr\""), "{html}");
     assert!(html.contains("href=\"/console/login?lang=en\""), "{html}");
+}
+
+/// The status of return `id`, as the API shows it to an operator.
+async fn status_of(app: &TestApp, id: &str) -> String {
+    let answer = app
+        .request(
+            Method::GET,
+            &format!("/v1/returns/{id}"),
+            Some(&app.operator()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let case: serde_json::Value = answer.json().await.unwrap();
+    case["status"].as_str().unwrap().to_owned()
+}
+
+/// Posts a decision to refund `amount` (as typed), funded by the seller, to `path`.
+async fn refund_decision(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    csrf: &str,
+    amount: &str,
+) -> reqwest::Response {
+    let form = [
+        ("csrf", csrf),
+        ("outcome", "refund_buyer"),
+        ("refund_amount", amount),
+        ("funded_by", "seller"),
+        ("rationale", "The photos show the defect"),
+    ];
+    post_form(app, cookie, path, &form).await
+}
+
+/// Posts `form` to `path` with the session `cookie`.
+async fn post_form(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    browser()
+        .post(app.url(path))
+        .header(COOKIE, cookie)
+        .header(ACCEPT_LANGUAGE, "en")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_operator_takes_and_decides_a_dispute_and_bad_input_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let case = disputed(&app).await;
+    let (id, rma) = (case["id"].as_str().unwrap(), case["rma"].as_str().unwrap());
+    let operator = sign_in(&app, &app.operator()).await;
+    let track = format!("/console/track?rma={rma}");
+    let (_, html) = page(&app, &operator, &track, "en").await;
+    assert!(html.contains("Recommendation"), "{html}");
+    assert!(html.contains("<label for=\"rationale\">"), "{html}");
+    let csrf = csrf_of(&html);
+    let decide = format!("/console/returns/{id}/decide");
+
+    // An amount that is no amount: shown next to the field, nothing decided.
+    let answer = refund_decision(&app, &operator, &decide, &csrf, "ten euros").await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("id=\"refund_amount-error\""), "{html}");
+    assert!(
+        html.contains("The photos show the defect"),
+        "the entry is kept: {html}"
+    );
+    assert_eq!(status_of(&app, id).await, "escalated");
+    // More than the buyer paid: the API's own refusal, next to the same field.
+    let answer = refund_decision(&app, &operator, &decide, &csrf, "100000").await;
+    assert!(answer.status().is_client_error(), "{}", answer.status());
+    assert!(answer.text().await.unwrap().contains("role=\"alert\""));
+    assert_eq!(status_of(&app, id).await, "escalated");
+    // Without the CSRF token: refused, nothing decided.
+    let answer = post_form(
+        &app,
+        &operator,
+        &decide,
+        &[("outcome", "side_with_seller"), ("rationale", "No")],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    assert_eq!(status_of(&app, id).await, "escalated");
+
+    // Assign to me, then decide.
+    let answer = post_form(
+        &app,
+        &operator,
+        &format!("/console/returns/{id}/assign"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &operator, "/console/disputes", "en").await;
+    assert!(!html.contains("<span class=\"tag\">unassigned"), "{html}");
+    assert!(html.contains("<td>operator-1</td>"), "{html}");
+    let answer = refund_decision(&app, &operator, &decide, &csrf, "10.00").await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()[LOCATION].to_str().unwrap(), track);
+    assert_ne!(status_of(&app, id).await, "escalated");
+    let (_, html) = page(&app, &operator, &track, "en").await;
+    assert!(html.contains("Dispute decided"), "{html}");
+}
+
+#[tokio::test]
+async fn a_buyer_cannot_decide_their_own_dispute_from_the_console() {
+    let app = TestApp::spawn().await;
+    let case = disputed(&app).await;
+    let id = case["id"].as_str().unwrap();
+    let buyer = sign_in(&app, &app.buyer()).await;
+    let (_, html) = page(&app, &buyer, "/console/track", "en").await;
+    let csrf = csrf_of(&html);
+    let answer = post_form(
+        &app,
+        &buyer,
+        &format!("/console/returns/{id}/decide"),
+        &[
+            ("csrf", &csrf),
+            ("outcome", "refund_buyer"),
+            ("refund_amount", "10.00"),
+            ("funded_by", "platform"),
+            ("rationale", "I decide"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    // And another buyer's case is not found.
+    let other = sign_in(&app, &app.other_buyer()).await;
+    let (_, html) = page(&app, &other, "/console/track", "en").await;
+    let answer = post_form(
+        &app,
+        &other,
+        &format!("/console/returns/{id}/assign"),
+        &[("csrf", &csrf_of(&html))],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
 }

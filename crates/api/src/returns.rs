@@ -631,7 +631,7 @@ async fn open_return(
 }
 
 /// The answer showing a return as `caller` sees it now, with its `ETag`.
-fn case_answer<'a>(
+pub(crate) fn case_answer<'a>(
     state: &'a ApiState,
     caller: &'a Caller,
     status: StatusCode,
@@ -844,7 +844,7 @@ async fn return_messages(
     }))
 }
 
-fn parse_action(action: &str, body: &[u8]) -> Result<ReturnCommand, Problem> {
+pub(crate) fn parse_action(action: &str, body: &[u8]) -> Result<ReturnCommand, Problem> {
     // A name that is no action on a return names no resource.
     let action = Action::parse(action).map_err(|_| Problem::not_found())?;
     Ok(match action {

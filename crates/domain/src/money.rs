@@ -47,6 +47,53 @@ impl Currency {
         // The bytes are ASCII letters by construction, so this never falls back.
         std::str::from_utf8(&self.0).unwrap_or("XXX")
     }
+
+    /// How many digits of the minor unit people write after the decimal point (ISO 4217): 0 for
+    /// the yen and the other currencies without a minor unit, 3 for the dinars of Bahrain, Iraq,
+    /// Jordan, Kuwait, Libya and Tunisia and the Omani rial, 2 otherwise.
+    pub fn minor_digits(&self) -> u32 {
+        const NONE: &[&str] = &[
+            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND",
+            "VUV", "XAF", "XOF", "XPF",
+        ];
+        const THREE: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+        let code = self.as_str();
+        if NONE.contains(&code) {
+            0
+        } else if THREE.contains(&code) {
+            3
+        } else {
+            2
+        }
+    }
+
+    /// An amount as people write it (`12.5`, `12.50`, `12,50`, `1200` for a currency without a
+    /// minor unit) in minor units; `None` for anything else, a negative amount, more decimals than
+    /// the currency has, or an amount too large.
+    pub fn parse_amount(&self, text: &str) -> Option<MinorUnits> {
+        let digits = self.minor_digits();
+        let text = text.trim().replace(',', ".");
+        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || !all_digits(whole)
+            || !all_digits(fraction)
+            || fraction.len() > digits as usize
+            || (text.contains('.') && fraction.is_empty())
+        {
+            return None;
+        }
+        let unit = 10_i64.checked_pow(digits)?;
+        let whole: i64 = whole.parse().ok()?;
+        let padded = format!("{fraction:0<width$}", width = digits as usize);
+        let fraction: i64 = if padded.is_empty() {
+            0
+        } else {
+            padded.parse().ok()?
+        };
+        let minor = whole.checked_mul(unit)?.checked_add(fraction)?;
+        MinorUnits::new(minor).ok()
+    }
 }
 
 impl fmt::Debug for Currency {
@@ -234,6 +281,32 @@ mod tests {
 
     fn m(amount: i64) -> MinorUnits {
         MinorUnits::new(amount).unwrap()
+    }
+
+    #[test]
+    fn amounts_as_people_write_them_parse_to_minor_units() {
+        let eur = Currency::parse("EUR").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        let kwd = Currency::parse("KWD").unwrap();
+        assert_eq!(eur.parse_amount("12.50"), Some(m(1250)));
+        assert_eq!(eur.parse_amount(" 12,5 "), Some(m(1250)));
+        assert_eq!(eur.parse_amount("12"), Some(m(1200)));
+        assert_eq!(eur.parse_amount("0"), Some(m(0)));
+        assert_eq!(jpy.parse_amount("1200"), Some(m(1200)));
+        assert_eq!(kwd.parse_amount("1.005"), Some(m(1005)));
+        for bad in [
+            "",
+            "12.505",
+            "-1",
+            "1.",
+            ".5",
+            "1e3",
+            "12.5.0",
+            "99999999999999999999",
+        ] {
+            assert_eq!(eur.parse_amount(bad), None, "{bad}");
+        }
+        assert_eq!(jpy.parse_amount("12.5"), None);
     }
 
     #[test]

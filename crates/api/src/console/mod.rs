@@ -11,11 +11,14 @@ mod session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use returns_app::{AppError, Assignee, EventKinds};
+use returns_domain::returns::{AssignDispute, ReturnCase, ReturnCommand, Status};
 use returns_domain::{Rma, Role};
+
+use crate::problem::{FieldError, Problem};
 use serde::Deserialize;
 
 use i18n::{Lang, Msg, LANG_COOKIE};
-use pages::{Page, TrackView};
+use pages::{DecisionForm, Page, TrackView};
 use session::Session;
 
 /// Registers the console's routes.
@@ -29,7 +32,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/login", web::post().to(login))
             .route("/logout", web::post().to(logout))
             .route("/track", web::get().to(track))
-            .route("/disputes", web::get().to(disputes)),
+            .route("/disputes", web::get().to(disputes))
+            .route("/returns/{id}/assign", web::post().to(assign))
+            .route("/returns/{id}/decide", web::post().to(decide)),
     );
 }
 
@@ -222,14 +227,206 @@ async fn track(req: HttpRequest, query: web::Query<TrackQuery>) -> HttpResponse 
         Ok(page) => page.events,
         Err(e) => return failure(&req, &session, &e),
     };
+    let recommendation = operator_view(&service, caller, &case).await;
     let view = TrackView {
         case: &case,
         events: &events,
+        recommendation: recommendation.as_ref(),
+        decision: None,
     };
     html(
         &req,
         StatusCode::OK,
         pages::track(&p, Some(wanted), Some(view)),
+    )
+}
+
+/// What arbitration recommends for an open dispute, for an operator (nothing for anyone else, or
+/// when there is no dispute to decide).
+async fn operator_view(
+    service: &returns_app::Service,
+    caller: &returns_domain::Actor,
+    case: &ReturnCase,
+) -> Option<returns_arbitration::Recommendation> {
+    if caller.role != Role::Operator || case.status != Status::Escalated {
+        return None;
+    }
+    service.recommendation(caller, case.id).await.ok()
+}
+
+/// The return `id` names in a console path, if the caller may see it.
+async fn case_of(
+    service: &returns_app::Service,
+    session: &Session,
+    id: &str,
+) -> Result<ReturnCase, AppError> {
+    let id = returns_domain::ReturnId::parse(id).map_err(|_| AppError::NotFound)?;
+    service.get_return(&session.caller.0, id).await
+}
+
+fn back_to(case: &ReturnCase) -> HttpResponse {
+    redirect(&format!("/console/track?rma={}", case.rma.as_str()))
+}
+
+/// Runs `command` on `case` as the session's caller, with the API's rules and answer.
+async fn act(
+    req: &HttpRequest,
+    session: &Session,
+    case: &ReturnCase,
+    command: ReturnCommand,
+) -> Result<(), Problem> {
+    let state = req
+        .app_data::<web::Data<crate::ApiState>>()
+        .ok_or_else(|| Problem::from(AppError::Internal("no state".into())))?;
+    let render = crate::returns::case_answer(state, &session.caller, StatusCode::OK);
+    state
+        .service
+        .act_on_return(
+            &session.caller.0,
+            case.id,
+            command,
+            &returns_app::CommandOptions::default(),
+            &render,
+        )
+        .await?;
+    Ok(())
+}
+
+/// The session of a form's request and the case it acts on, or the page that says why not.
+async fn form_case(
+    req: &HttpRequest,
+    id: &str,
+    csrf: &str,
+) -> Result<(Session, returns_app::Service, ReturnCase), HttpResponse> {
+    let session = Session::of(req).ok_or_else(|| redirect("/console/login"))?;
+    if !session.csrf_matches(csrf) {
+        return Err(csrf_refused(req, &session));
+    }
+    let Some(service) = service(req) else {
+        return Err(failure(
+            req,
+            &session,
+            &AppError::Internal("no service".into()),
+        ));
+    };
+    match case_of(&service, &session, id).await {
+        Ok(case) => Ok((session, service, case)),
+        Err(e) => Err(failure(req, &session, &e)),
+    }
+}
+
+/// `POST /console/returns/{id}/assign` (operators): take the dispute.
+async fn assign(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let (session, service, case) = match form_case(&req, &path, &form.csrf).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    match act(&req, &session, &case, ReturnCommand::Assign(AssignDispute)).await {
+        Ok(()) => back_to(&case),
+        Err(problem) => problem_page(&req, &session, &service, &case, None, problem).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct DecideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    refund_amount: String,
+    #[serde(default)]
+    return_required: Option<String>,
+    #[serde(default)]
+    funded_by: String,
+    #[serde(default)]
+    rationale: String,
+}
+
+/// `POST /console/returns/{id}/decide` (operators): the decision form, turned into the API's
+/// `decide` body and run with the API's rules; a problem is shown next to its field and changes
+/// nothing.
+async fn decide(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<DecideForm>,
+) -> HttpResponse {
+    let (session, service, case) = match form_case(&req, &path, &form.csrf).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let entered = DecisionForm {
+        outcome: form.outcome.clone(),
+        refund_amount: form.refund_amount.clone(),
+        return_required: form.return_required.is_some(),
+        funded_by: form.funded_by.clone(),
+        rationale: form.rationale.clone(),
+    };
+    let amount = if form.refund_amount.trim().is_empty() && form.outcome == "side_with_seller" {
+        Some(returns_domain::MinorUnits::ZERO)
+    } else {
+        case.currency.parse_amount(&form.refund_amount)
+    };
+    let Some(amount) = amount else {
+        let problem = Problem::validation(vec![FieldError {
+            field: "refund_amount_minor".into(),
+            message: format!(
+                "an amount in {} as people write it, like 12.50",
+                case.currency.as_str()
+            ),
+        }]);
+        return problem_page(&req, &session, &service, &case, Some(entered), problem).await;
+    };
+    let body = serde_json::json!({
+        "outcome": form.outcome,
+        "refund_amount_minor": amount.get(),
+        "return_required": form.return_required.is_some(),
+        "funded_by": (!form.funded_by.is_empty()).then_some(&form.funded_by),
+        "rationale": form.rationale,
+    });
+    let outcome = match crate::returns::parse_action("decide", body.to_string().as_bytes()) {
+        Ok(command) => act(&req, &session, &case, command).await,
+        Err(problem) => Err(problem),
+    };
+    match outcome {
+        Ok(()) => back_to(&case),
+        Err(problem) => problem_page(&req, &session, &service, &case, Some(entered), problem).await,
+    }
+}
+
+/// The case page again, with `problem` shown next to the fields it names (or above the form),
+/// and what was entered kept; the status is the problem's.
+async fn problem_page(
+    req: &HttpRequest,
+    session: &Session,
+    service: &returns_app::Service,
+    case: &ReturnCase,
+    entered: Option<DecisionForm>,
+    problem: Problem,
+) -> HttpResponse {
+    let caller = &session.caller.0;
+    let events = service
+        .return_events(caller, case.id, EventKinds::All, 0, 200)
+        .await
+        .map(|page| page.events)
+        .unwrap_or_default();
+    let recommendation = operator_view(service, caller, case).await;
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    let view = TrackView {
+        case,
+        events: &events,
+        recommendation: recommendation.as_ref(),
+        decision: Some((entered, &problem)),
+    };
+    let p = page(req, Some(session));
+    html(
+        req,
+        status,
+        pages::track(&p, Some(case.rma.as_str()), Some(view)),
     )
 }
 

@@ -4,6 +4,9 @@
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 use returns_app::RecordedEvent;
+use returns_arbitration::Recommendation;
+
+use crate::problem::Problem;
 use returns_domain::returns::{amount, next_step, ReturnCase};
 
 use super::i18n::{self, Lang, Msg};
@@ -16,7 +19,8 @@ header{display:flex;gap:1rem;align-items:center;padding:.75rem 1.5rem;background
 header a,header button{color:#fff}header .grow{flex:1}\
 main{max-width:60rem;margin:1.5rem auto;padding:0 1.5rem}\
 form.inline{display:inline}button{font:inherit;padding:.35rem .9rem;cursor:pointer}\
-label{display:block;font-weight:600;margin:.75rem 0 .25rem}\
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}label.choice{font-weight:400}\
+fieldset{border:1px solid #dde1e6;margin:.75rem 0}select{font:inherit;padding:.35rem}\
 input,textarea{font:inherit;width:100%;max-width:40rem;padding:.4rem;box-sizing:border-box}\
 .error{color:#a4000f;font-weight:600}.help{color:#555}\
 table{border-collapse:collapse;width:100%;background:#fff}\
@@ -98,6 +102,20 @@ pub(super) fn message(p: &Page<'_>, title: &str, text: &str) -> Markup {
 pub(super) struct TrackView<'a> {
     pub case: &'a ReturnCase,
     pub events: &'a [RecordedEvent],
+    /// For an operator on an open dispute: what arbitration recommends.
+    pub recommendation: Option<&'a Recommendation>,
+    /// A decision refused: what was entered, and the problem.
+    pub decision: Option<(Option<DecisionForm>, &'a Problem)>,
+}
+
+/// The decision form as it was filled in.
+#[derive(Debug, Clone, Default)]
+pub(super) struct DecisionForm {
+    pub outcome: String,
+    pub refund_amount: String,
+    pub return_required: bool,
+    pub funded_by: String,
+    pub rationale: String,
 }
 
 /// The RMA form, and the return found by it.
@@ -124,6 +142,9 @@ fn tracked(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
     let case = view.case;
     let deadlines = case.deadlines.running();
     html! {
+        @if let Some((_, problem)) = &view.decision {
+            div.card.error role="alert" id="problem" { (problem.title) ": " (problem.detail) }
+        }
         section.card aria-labelledby="case-title" {
             h2 id="case-title" { (case.rma.as_str()) }
             dl {
@@ -146,6 +167,9 @@ fn tracked(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
                     }
                 }
             }
+        }
+        @if let Some(recommendation) = view.recommendation {
+            (arbitration(p, view, recommendation))
         }
         section.card aria-labelledby="timeline-title" {
             h2 id="timeline-title" { (p.lang.t(Msg::Timeline)) }
@@ -211,4 +235,143 @@ pub(super) fn queue(p: &Page<'_>, cases: &[ReturnCase], now: DateTime<Utc>) -> M
             }
         },
     )
+}
+
+/// The messages of `problem` about `field`.
+fn field_errors<'a>(problem: Option<&'a Problem>, field: &str) -> Vec<&'a str> {
+    problem
+        .map(|p| {
+            p.errors
+                .iter()
+                .filter(|e| e.field == field)
+                .map(|e| e.message.as_str())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn errors_of(id: &str, messages: &[&str]) -> Markup {
+    html! {
+        @if !messages.is_empty() {
+            p.error id=(id) { @for m in messages { (m) " " } }
+        }
+    }
+}
+
+/// An operator's part of an open dispute: the recommendation with each reason and the events it
+/// rests on, taking the case, and the decision form (pre-filled with the recommendation).
+fn arbitration(p: &Page<'_>, view: &TrackView<'_>, r: &Recommendation) -> Markup {
+    let case = view.case;
+    let lang = p.lang;
+    let csrf = p.session.map(|s| s.csrf()).unwrap_or_default();
+    let me = p.session.map(|s| s.caller.0.id.as_str());
+    let assignee = case.dispute.as_ref().and_then(|d| d.assignee.as_deref());
+    let problem = view.decision.as_ref().map(|(_, problem)| *problem);
+    let entered = view
+        .decision
+        .as_ref()
+        .and_then(|(form, _)| form.clone())
+        .unwrap_or_else(|| DecisionForm {
+            outcome: r.outcome.as_str().to_owned(),
+            refund_amount: amount_plain(r.refund_amount_minor, case.currency),
+            return_required: r.return_required,
+            funded_by: r.funded_by.as_str().to_owned(),
+            rationale: String::new(),
+        });
+    let outcome_errors = field_errors(problem, "outcome");
+    let amount_errors = field_errors(problem, "refund_amount_minor");
+    let funded_errors = field_errors(problem, "funded_by");
+    let rationale_errors = field_errors(problem, "rationale");
+    html! {
+        section.card aria-labelledby="recommendation-title" {
+            h2 id="recommendation-title" { (lang.t(Msg::Recommendation)) }
+            p id="recommended" {
+                (outcome_words(lang, r.outcome.as_str())) ", "
+                (amount(r.refund_amount_minor, case.currency))
+                @if r.return_required { ", " (lang.t(Msg::ReturnRequired)) }
+                ", " (lang.t(Msg::FundedBy)) " " (r.funded_by.as_str())
+            }
+            ol {
+                @for reason in &r.reasons {
+                    li {
+                        code { (reason.rule.as_str()) } ": " (reason.detail)
+                        @if !reason.event_positions.is_empty() {
+                            " (" (lang.t(Msg::Events)) " "
+                            @for (i, position) in reason.event_positions.iter().enumerate() {
+                                @if i > 0 { ", " } (position)
+                            }
+                            ")"
+                        }
+                    }
+                }
+            }
+            @if assignee != me {
+                form method="post" action={ "/console/returns/" (case.id.as_uuid()) "/assign" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button type="submit" { (lang.t(Msg::AssignToMe)) }
+                }
+            }
+        }
+        section.card aria-labelledby="decision-title" {
+            h2 id="decision-title" { (lang.t(Msg::Decision)) }
+            form method="post" action={ "/console/returns/" (case.id.as_uuid()) "/decide" } {
+                input type="hidden" name="csrf" value=(csrf);
+                fieldset aria-describedby="outcome-error" {
+                    legend { (lang.t(Msg::Outcome)) }
+                    @for value in ["refund_buyer", "side_with_seller"] {
+                        label.choice {
+                            input type="radio" name="outcome" value=(value)
+                                checked[entered.outcome == value];
+                            " " (outcome_words(lang, value))
+                        }
+                    }
+                    (errors_of("outcome-error", &outcome_errors))
+                }
+                label for="refund_amount" {
+                    (lang.t(Msg::RefundAmount)) " (" (case.currency.as_str()) ", "
+                    (lang.t(Msg::AtMost)) " " (amount(case.items_total_minor, case.currency)) ")"
+                }
+                input id="refund_amount" name="refund_amount" type="text" inputmode="decimal"
+                    value=(entered.refund_amount) aria-describedby="refund_amount-error";
+                (errors_of("refund_amount-error", &amount_errors))
+                label.choice {
+                    input type="checkbox" name="return_required" value="true"
+                        checked[entered.return_required];
+                    " " (lang.t(Msg::ReturnRequired))
+                }
+                label for="funded_by" { (lang.t(Msg::FundedBy)) }
+                select id="funded_by" name="funded_by" aria-describedby="funded_by-error" {
+                    @for value in ["seller", "platform"] {
+                        option value=(value) selected[entered.funded_by == value] { (value) }
+                    }
+                }
+                (errors_of("funded_by-error", &funded_errors))
+                label for="rationale" { (lang.t(Msg::Rationale)) }
+                textarea id="rationale" name="rationale" rows="4" required
+                    aria-describedby="rationale-error" { (entered.rationale) }
+                (errors_of("rationale-error", &rationale_errors))
+                p { button type="submit" { (lang.t(Msg::Decide)) } }
+            }
+        }
+    }
+}
+
+/// An amount for an input field: `12.50` (no currency code).
+fn amount_plain(minor: returns_domain::MinorUnits, currency: returns_domain::Currency) -> String {
+    amount(minor, currency)
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn outcome_words(lang: Lang, outcome: &str) -> &'static str {
+    match (outcome, lang) {
+        ("refund_buyer", Lang::En) => "Refund the buyer",
+        ("refund_buyer", Lang::Fr) => "Rembourser l'acheteur",
+        ("side_with_seller", Lang::En) => "Side with the seller",
+        ("side_with_seller", Lang::Fr) => "Donner raison au vendeur",
+        (_, Lang::En) => "Unknown outcome",
+        (_, Lang::Fr) => "Issue inconnue",
+    }
 }

@@ -19,20 +19,9 @@ fn by(t: Option<DateTime<Utc>>) -> String {
 
 /// An amount as people write it: `49.99 EUR`, `5000 JPY`.
 pub fn amount(minor: MinorUnits, currency: Currency) -> String {
-    const NONE: &[&str] = &[
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
-        "XAF", "XOF", "XPF",
-    ];
-    const THREE: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
     let code = currency.as_str();
     let n = minor.get();
-    let digits = if NONE.contains(&code) {
-        0
-    } else if THREE.contains(&code) {
-        3
-    } else {
-        2
-    };
+    let digits = currency.minor_digits();
     if digits == 0 {
         return format!("{n} {code}");
     }
