@@ -119,6 +119,7 @@ pub(crate) enum Msg {
     FundedBy,
     Rationale,
     Decide,
+    WhoFunds,
 }
 
 impl Msg {
@@ -181,9 +182,10 @@ impl Msg {
             Msg::RefundAmount => ("Refund", "Remboursement"),
             Msg::AtMost => ("at most", "au plus"),
             Msg::ReturnRequired => ("item to be sent back", "article à renvoyer"),
-            Msg::FundedBy => ("funded by", "à la charge de"),
+            Msg::FundedBy => ("funded by", "financé par"),
             Msg::Rationale => ("Rationale", "Motivation"),
             Msg::Decide => ("Record the decision", "Enregistrer la décision"),
+            Msg::WhoFunds => ("Who funds the refund", "Qui finance le remboursement"),
             Msg::CsrfRefused => (
                 "This form has expired. Reload the page and try again.",
                 "Ce formulaire a expiré. Rechargez la page et réessayez.",
@@ -223,6 +225,73 @@ pub(crate) fn status(lang: Lang, status: &str) -> &'static str {
     match lang {
         Lang::En => en,
         Lang::Fr => fr,
+    }
+}
+
+/// Picks `en` or `fr`.
+fn pick(lang: Lang, (en, fr): (&'static str, &'static str)) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Fr => fr,
+    }
+}
+
+/// A return's reason, in words (the code where no words are known).
+pub(crate) fn reason(lang: Lang, reason: &str) -> String {
+    let words = match reason {
+        "not_as_described" => ("Not as described", "Non conforme à la description"),
+        "defective" => ("Defective", "Défectueux"),
+        "damaged_in_transit" => ("Damaged in transit", "Endommagé pendant le transport"),
+        "wrong_item" => ("Wrong item", "Mauvais article"),
+        "missing_parts" => ("Missing parts", "Pièces manquantes"),
+        "size_fit" => ("Size or fit", "Taille ou coupe"),
+        "changed_mind" => ("Changed mind", "Changement d'avis"),
+        "arrived_late" => ("Arrived late", "Arrivé en retard"),
+        "not_received" => ("Not received", "Non reçu"),
+        other => return other.to_owned(),
+    };
+    pick(lang, words).to_owned()
+}
+
+/// A running deadline, in words (the code where no words are known).
+pub(crate) fn deadline(lang: Lang, kind: &str) -> String {
+    let words = match kind {
+        "seller_response_due" => ("The seller answers by", "Le vendeur répond avant le"),
+        "ship_by" => ("The item is sent by", "L'article est envoyé avant le"),
+        "drop_off_by" => (
+            "The parcel is dropped off by",
+            "Le colis est déposé avant le",
+        ),
+        "pickup_by" => ("The parcel is picked up by", "Le colis est enlevé avant le"),
+        "inspect_by" => (
+            "The seller inspects by",
+            "Le vendeur examine l'article avant le",
+        ),
+        "refund_due" => (
+            "The refund is paid by",
+            "Le remboursement est versé avant le",
+        ),
+        "decision_due" => ("An operator decides by", "Un opérateur tranche avant le"),
+        "offer_expires" => ("The offer expires on", "L'offre expire le"),
+        "escalate_by" => (
+            "Arbitration can be asked for until",
+            "L'arbitrage peut être demandé jusqu'au",
+        ),
+        "replacement_ship_by" => (
+            "The replacement is shipped by",
+            "Le remplacement est expédié avant le",
+        ),
+        other => return other.to_owned(),
+    };
+    pick(lang, words).to_owned()
+}
+
+/// Who funds a refund, in words.
+pub(crate) fn funder(lang: Lang, funded_by: &str) -> &'static str {
+    match funded_by {
+        "seller" => pick(lang, ("the seller", "le vendeur")),
+        "platform" => pick(lang, ("the platform", "la plateforme")),
+        _ => pick(lang, ("someone", "quelqu'un")),
     }
 }
 
@@ -303,22 +372,22 @@ mod tests {
     }
 
     #[test]
-    fn every_status_has_words_in_both_languages() {
-        for status in [
-            "requested",
-            "offer_pending",
-            "authorized",
-            "in_transit",
-            "delivered",
-            "declined",
-            "refund_pending",
-            "escalated",
-            "closed",
-            "exchange_pending",
-            "replacement_shipped",
-        ] {
-            assert_ne!(super::status(Lang::En, status), "Unknown", "{status}");
-            assert_ne!(super::status(Lang::Fr, status), "Inconnu", "{status}");
+    fn every_reason_deadline_and_status_of_the_domain_has_words_in_both_languages() {
+        use returns_domain::returns::{DeadlineKind, Status};
+        use returns_domain::Reason;
+        for lang in [Lang::En, Lang::Fr] {
+            for r in Reason::ALL {
+                assert_ne!(reason(lang, r.as_str()), r.as_str(), "{r:?}");
+            }
+            for k in DeadlineKind::ALL {
+                assert_ne!(deadline(lang, k.as_str()), k.as_str(), "{k:?}");
+            }
+            for s in Status::ALL {
+                assert!(
+                    !["Unknown", "Inconnu"].contains(&status(lang, s.as_str())),
+                    "{s:?}"
+                );
+            }
         }
     }
 }

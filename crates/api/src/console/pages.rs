@@ -22,6 +22,8 @@ form.inline{display:inline}button{font:inherit;padding:.35rem .9rem;cursor:point
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}label.choice{font-weight:400}\
 fieldset{border:1px solid #dde1e6;margin:.75rem 0}select{font:inherit;padding:.35rem}\
 input,textarea{font:inherit;width:100%;max-width:40rem;padding:.4rem;box-sizing:border-box}\
+input[type=radio],input[type=checkbox]{width:auto;margin:0 .4rem 0 0}\
+header button{background:transparent;border:1px solid #fff;border-radius:.25rem}\
 .error{color:#a4000f;font-weight:600}.help{color:#555}\
 table{border-collapse:collapse;width:100%;background:#fff}\
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #dde1e6}\
@@ -151,7 +153,7 @@ fn tracked(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
                 dt { (p.lang.t(Msg::Status)) }
                 dd id="status" data-status=(case.status.as_str()) { (i18n::status(p.lang, case.status.as_str())) }
                 dt { (p.lang.t(Msg::Reason)) }
-                dd { (case.reason.as_str()) }
+                dd { (i18n::reason(p.lang, case.reason.as_str())) }
                 @if case.refunded_amount_minor.get() > 0 {
                     dt { (p.lang.t(Msg::Refunded)) }
                     dd { (amount(case.refunded_amount_minor, case.currency)) }
@@ -163,7 +165,7 @@ fn tracked(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
                 h3 { (p.lang.t(Msg::Deadlines)) }
                 ul {
                     @for (kind, at) in &deadlines {
-                        li { (kind.as_str()) ": " time datetime=(at.to_rfc3339()) { (time(*at)) } }
+                        li { (i18n::deadline(p.lang, kind.as_str())) " " time datetime=(at.to_rfc3339()) { (time(*at)) } }
                     }
                 }
             }
@@ -216,7 +218,7 @@ pub(super) fn queue(p: &Page<'_>, cases: &[ReturnCase], now: DateTime<Utc>) -> M
                                 @let late = dispute.overdue || dispute.decision_due < now;
                                 tr class=[late.then_some("overdue")] {
                                     td { a href={ "/console/track?rma=" (case.rma.as_str()) } { (case.rma.as_str()) } }
-                                    td { (case.reason.as_str()) }
+                                    td { (i18n::reason(p.lang, case.reason.as_str())) }
                                     td {
                                         time datetime=(dispute.decision_due.to_rfc3339()) { (time(dispute.decision_due)) }
                                         @if late { " " span.tag.late { (p.lang.t(Msg::Overdue)) } }
@@ -289,7 +291,7 @@ fn arbitration(p: &Page<'_>, view: &TrackView<'_>, r: &Recommendation) -> Markup
                 (outcome_words(lang, r.outcome.as_str())) ", "
                 (amount(r.refund_amount_minor, case.currency))
                 @if r.return_required { ", " (lang.t(Msg::ReturnRequired)) }
-                ", " (lang.t(Msg::FundedBy)) " " (r.funded_by.as_str())
+                ", " (lang.t(Msg::FundedBy)) " " (i18n::funder(lang, r.funded_by.as_str()))
             }
             ol {
                 @for reason in &r.reasons {
@@ -339,10 +341,12 @@ fn arbitration(p: &Page<'_>, view: &TrackView<'_>, r: &Recommendation) -> Markup
                         checked[entered.return_required];
                     " " (lang.t(Msg::ReturnRequired))
                 }
-                label for="funded_by" { (lang.t(Msg::FundedBy)) }
+                label for="funded_by" { (lang.t(Msg::WhoFunds)) }
                 select id="funded_by" name="funded_by" aria-describedby="funded_by-error" {
                     @for value in ["seller", "platform"] {
-                        option value=(value) selected[entered.funded_by == value] { (value) }
+                        option value=(value) selected[entered.funded_by == value] {
+                            (i18n::funder(lang, value))
+                        }
                     }
                 }
                 (errors_of("funded_by-error", &funded_errors))
