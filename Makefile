@@ -11,7 +11,7 @@ SIM_ARGS ?=
 ROLE ?= buyer
 SUB ?= buyer-1
 
-.PHONY: help run test check fmt lint build bench simulate token migrate db clean-test-dbs
+.PHONY: help run test check screenshots fmt lint build bench simulate token migrate db clean-test-dbs
 
 help:
 	@echo "make run    - start the service with a working database (prints where it listens)"
@@ -31,11 +31,19 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 test: lint
+	@scripts/ensure-browser.sh
 	@admin="$$(scripts/ensure-db.sh)" && \
 	  echo "tests use the PostgreSQL server at $${admin%%\?*}" && \
 	  DATABASE_URL="$$admin" cargo test --workspace
 
 check: test
+
+# The console's screenshots in docs/console/, taken by its browser tests.
+screenshots:
+	@scripts/ensure-browser.sh
+	@admin="$$(scripts/ensure-db.sh)" && \
+	  DATABASE_URL="$$admin" RETURNS_SCREENSHOTS_DIR="$(CURDIR)/docs/console" \
+	  cargo test -p returns-tests --test service browser::
 
 db:
 	@scripts/ensure-db.sh

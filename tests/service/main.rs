@@ -6,6 +6,7 @@ mod abuse;
 mod analytics;
 mod arbitration;
 mod authz;
+mod browser;
 mod concurrency;
 mod console;
 mod credit;

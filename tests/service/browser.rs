@@ -1,0 +1,223 @@
+//! The console in a real browser: headless Chromium driven over WebDriver (Debian's `chromium`
+//! and `chromium-driver`, which `make test` installs when missing). An operator signs in and
+//! decides a dispute with the keyboard and the forms alone; every form field has a label. Each
+//! main page is saved as a PNG in `target/console-screenshots/` (`make screenshots` writes them to
+//! docs/console/ instead).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::support::{eu_order, return_request, Api, SHIRT};
+use returns_testkit::TestApp;
+
+/// A chromedriver of this test's own, and a headless Chromium session on it.
+struct Browser {
+    client: Client,
+    driver: Child,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        assert!(
+            std::path::Path::new(&chromedriver).exists(),
+            "{chromedriver} is missing: `make test` installs Debian's chromium and chromium-driver"
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                            "--disable-dev-shm-usage", "--window-size=1200,1400",
+                            "--lang=en-GB"]}),
+        );
+        // The driver takes a moment to listen.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            // WebDriver on the loopback: plain HTTP, no TLS.
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("chromedriver did not start: {e}"),
+            }
+        };
+        Browser { client, driver }
+    }
+
+    async fn close(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Saves the page as `name`.png for the docs.
+    async fn screenshot(&self, name: &str) {
+        let dir = std::env::var("RETURNS_SCREENSHOTS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots")
+            });
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// The form fields of the page that have no label (their ids or names).
+    async fn unlabelled_fields(&self) -> Vec<String> {
+        let found = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll(\
+                   'input:not([type=hidden]), select, textarea'))\
+                   .filter(e => e.labels.length === 0)\
+                   .map(e => e.id || e.name);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+}
+
+/// A return of the buyer's, declined by the seller and escalated.
+async fn disputed(app: &TestApp) -> Value {
+    app.given_order(&eu_order("o-browser")).await;
+    let opened = app
+        .given_return(
+            &app.buyer(),
+            &return_request("o-browser", &[(SHIRT, 1)], "defective"),
+        )
+        .await;
+    let id = opened["id"].as_str().unwrap().to_owned();
+    app.act(
+        &app.seller(),
+        &id,
+        "decline",
+        &json!({"reason_text": "Worn, not defective"}),
+    )
+    .await;
+    app.act(
+        &app.buyer(),
+        &id,
+        "escalate",
+        &json!({"reason_text": "It broke the first day"}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_operator_decides_a_dispute_in_the_browser_with_the_keyboard() {
+    let app = TestApp::spawn().await;
+    let case = disputed(&app).await;
+    let rma = case["rma"].as_str().unwrap().to_owned();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    c.goto(&app.url("/console/login")).await.unwrap();
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.screenshot("sign-in").await;
+    let token = c.find(Locator::Id("token")).await.unwrap();
+    token.send_keys(&app.operator()).await.unwrap();
+    c.find(Locator::Css(
+        "form[action='/console/login'] button[type=submit]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+
+    // Signed in: the queue, with the case unassigned.
+    c.wait().for_element(Locator::Css("table")).await.unwrap();
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/console/disputes"));
+    assert!(c.source().await.unwrap().contains(&rma));
+    browser.screenshot("dispute-queue").await;
+    c.find(Locator::LinkText(&rma))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The case: the recommendation, then the decision form, pre-filled from it.
+    c.wait()
+        .for_element(Locator::Id("recommended"))
+        .await
+        .unwrap();
+    assert!(browser
+        .text_of("#recommended")
+        .await
+        .starts_with("Refund the buyer"));
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.screenshot("operator-case").await;
+    let rationale = c.find(Locator::Id("rationale")).await.unwrap();
+    rationale
+        .send_keys("The photos show the defect")
+        .await
+        .unwrap();
+    // Enter in a single-line field submits its form, as a keyboard user would.
+    c.find(Locator::Id("refund_amount"))
+        .await
+        .unwrap()
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
+
+    c.wait().for_element(Locator::Css("#status")).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c.source().await.unwrap().contains("Dispute decided") {
+        assert!(Instant::now() < deadline, "the decision did not show");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_ne!(
+        c.find(Locator::Id("status"))
+            .await
+            .unwrap()
+            .attr("data-status")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("escalated")
+    );
+    browser.screenshot("decided-case").await;
+    browser.close().await;
+}
