@@ -10,9 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::support::{eu_order, return_request, Api, SHIRT};
+use crate::support::Api;
 use returns_testkit::TestApp;
 
 /// A chromedriver of this test's own, and a headless Chromium session on it.
@@ -113,36 +113,10 @@ impl Browser {
     }
 }
 
-/// A return of the buyer's, declined by the seller and escalated.
-async fn disputed(app: &TestApp) -> Value {
-    app.given_order(&eu_order("o-browser")).await;
-    let opened = app
-        .given_return(
-            &app.buyer(),
-            &return_request("o-browser", &[(SHIRT, 1)], "defective"),
-        )
-        .await;
-    let id = opened["id"].as_str().unwrap().to_owned();
-    app.act(
-        &app.seller(),
-        &id,
-        "decline",
-        &json!({"reason_text": "Worn, not defective"}),
-    )
-    .await;
-    app.act(
-        &app.buyer(),
-        &id,
-        "escalate",
-        &json!({"reason_text": "It broke the first day"}),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn an_operator_decides_a_dispute_in_the_browser_with_the_keyboard() {
     let app = TestApp::spawn().await;
-    let case = disputed(&app).await;
+    let case = crate::console::disputed(&app, "o-browser").await;
     let rma = case["rma"].as_str().unwrap().to_owned();
     let browser = Browser::start().await;
     let c = &browser.client;

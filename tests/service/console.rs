@@ -53,13 +53,14 @@ fn csrf_of(html: &str) -> String {
     html[at..at + 64].to_owned()
 }
 
-/// A return of the buyer's, declined by the seller and escalated: in the operators' queue.
-async fn disputed(app: &TestApp) -> serde_json::Value {
-    app.given_order(&eu_order("o-console")).await;
+/// A return of the buyer's on a new order `order_id`, declined by the seller and escalated: in the
+/// operators' queue.
+pub(crate) async fn disputed(app: &TestApp, order_id: &str) -> serde_json::Value {
+    app.given_order(&eu_order(order_id)).await;
     let opened = app
         .given_return(
             &app.buyer(),
-            &return_request("o-console", &[(SHIRT, 1)], "defective"),
+            &return_request(order_id, &[(SHIRT, 1)], "defective"),
         )
         .await;
     let id = opened["id"].as_str().unwrap().to_owned();
@@ -107,7 +108,7 @@ async fn a_bad_token_is_refused_next_to_the_field_and_signs_nobody_in() {
 #[tokio::test]
 async fn a_buyer_follows_their_return_by_rma_in_english_and_french() {
     let app = TestApp::spawn().await;
-    let case = disputed(&app).await;
+    let case = disputed(&app, "o-console").await;
     let rma = case["rma"].as_str().unwrap();
     let buyer = sign_in(&app, &app.buyer()).await;
 
@@ -165,7 +166,7 @@ async fn a_buyer_follows_their_return_by_rma_in_english_and_french() {
 #[tokio::test]
 async fn operators_see_the_queue_with_unassigned_cases_marked() {
     let app = TestApp::spawn().await;
-    let case = disputed(&app).await;
+    let case = disputed(&app, "o-console").await;
     let rma = case["rma"].as_str().unwrap();
     let operator = sign_in(&app, &app.operator()).await;
 
@@ -298,7 +299,7 @@ async fn post_form(
 #[tokio::test]
 async fn an_operator_takes_and_decides_a_dispute_and_bad_input_changes_nothing() {
     let app = TestApp::spawn().await;
-    let case = disputed(&app).await;
+    let case = disputed(&app, "o-console").await;
     let (id, rma) = (case["id"].as_str().unwrap(), case["rma"].as_str().unwrap());
     let operator = sign_in(&app, &app.operator()).await;
     let track = format!("/console/track?rma={rma}");
@@ -357,7 +358,7 @@ async fn an_operator_takes_and_decides_a_dispute_and_bad_input_changes_nothing()
 #[tokio::test]
 async fn a_buyer_cannot_decide_their_own_dispute_from_the_console() {
     let app = TestApp::spawn().await;
-    let case = disputed(&app).await;
+    let case = disputed(&app, "o-console").await;
     let id = case["id"].as_str().unwrap();
     let buyer = sign_in(&app, &app.buyer()).await;
     let (_, html) = page(&app, &buyer, "/console/track", "en").await;
