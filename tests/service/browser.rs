@@ -1,6 +1,8 @@
 //! The console in a real browser: headless Chromium driven over WebDriver (Debian's `chromium`
 //! and `chromium-driver`, which `make test` installs when missing). An operator signs in and
-//! decides a dispute with the keyboard and the forms alone; every form field has a label. Each
+//! decides a dispute with the keyboard and the forms alone; a buyer follows a return in French and
+//! cannot open another buyer's; a form without its CSRF token is refused; every form field has a
+//! label. Each
 //! main page is saved as a PNG in `target/console-screenshots/` (`make screenshots` writes them to
 //! docs/console/ instead).
 
@@ -193,5 +195,103 @@ async fn an_operator_decides_a_dispute_in_the_browser_with_the_keyboard() {
         Some("escalated")
     );
     browser.screenshot("decided-case").await;
+    browser.close().await;
+}
+
+/// Signs in with `token` in `browser` as a user does: pastes it and presses the button (Enter in
+/// a text area starts a new line).
+async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
+    let c = &browser.client;
+    c.goto(&app.url("/console/login")).await.unwrap();
+    c.find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(token)
+        .await
+        .unwrap();
+    c.find(Locator::Css(
+        "form[action='/console/login'] button[type=submit]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_buyer_follows_a_return_in_french_and_cannot_open_another_buyers() {
+    let app = TestApp::spawn().await;
+    let case = crate::console::disputed(&app, "o-browser-buyer").await;
+    let rma = case["rma"].as_str().unwrap().to_owned();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    sign_in(&browser, &app, &app.buyer()).await;
+    // The switch to French, then the RMA typed in and sent with Enter.
+    c.find(Locator::LinkText("Français"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("rma")).await.unwrap();
+    let field = c.find(Locator::Id("rma")).await.unwrap();
+    field.send_keys(&format!("{rma}\u{E007}")).await.unwrap();
+    c.wait().for_element(Locator::Id("status")).await.unwrap();
+    assert_eq!(
+        browser.text_of("#status").await,
+        "En arbitrage par la plateforme"
+    );
+    assert!(browser.text_of("main").await.contains("Historique"));
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.screenshot("buyer-tracking-fr").await;
+
+    // Another buyer, same RMA: not found, and nothing of the case shows.
+    c.delete_all_cookies().await.unwrap();
+    sign_in(&browser, &app, &app.other_buyer()).await;
+    c.goto(&app.url(&format!("/console/track?rma={rma}&lang=en")))
+        .await
+        .unwrap();
+    let main = browser.text_of("main").await;
+    assert!(
+        main.contains("No return of yours has this RMA number."),
+        "{main}"
+    );
+    assert!(c.find(Locator::Id("status")).await.is_err());
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_form_sent_without_its_csrf_token_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    sign_in(&browser, &app, &app.buyer()).await;
+    // The sign-out form, with its CSRF field taken out (as a forged form would lack it).
+    c.execute(
+        "document.querySelector('form[action=\"/console/logout\"] input[name=csrf]').remove();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Css("form[action='/console/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+    let main = browser.text_of("main").await;
+    assert!(main.contains("This form has expired"), "{main}");
+    // Still signed in.
+    c.goto(&app.url("/console/track")).await.unwrap();
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/console/track"));
     browser.close().await;
 }
