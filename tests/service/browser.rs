@@ -126,16 +126,7 @@ async fn an_operator_decides_a_dispute_in_the_browser_with_the_keyboard() {
     c.goto(&app.url("/console/login")).await.unwrap();
     assert!(browser.unlabelled_fields().await.is_empty());
     browser.screenshot("sign-in").await;
-    let token = c.find(Locator::Id("token")).await.unwrap();
-    token.send_keys(&app.operator()).await.unwrap();
-    c.find(Locator::Css(
-        "form[action='/console/login'] button[type=submit]",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    sign_in(&browser, &app, &app.operator()).await;
 
     // Signed in: the queue, with the case unassigned.
     c.wait().for_element(Locator::Css("table")).await.unwrap();
