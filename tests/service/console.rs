@@ -389,3 +389,27 @@ async fn a_buyer_cannot_decide_their_own_dispute_from_the_console() {
     .await;
     assert_eq!(answer.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn console_pages_count_against_the_callers_rate_limit() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.rate_limits = returns_api::limits::RateLimitSettings {
+            party_per_minute: 3,
+            ..returns_api::limits::RateLimitSettings::default()
+        }
+    })
+    .await;
+    let buyer = sign_in(&app, &app.buyer()).await;
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(page(&app, &buyer, "/console/track", "en").await.0);
+    }
+    assert_eq!(statuses[0], StatusCode::OK);
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let (status, html) = page(&app, &buyer, "/console/track", "fr").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(html.contains("Trop de requêtes"), "{html}");
+}

@@ -120,6 +120,8 @@ pub(crate) enum Msg {
     Rationale,
     Decide,
     WhoFunds,
+    TooMany,
+    TooManyHelp,
 }
 
 impl Msg {
@@ -185,6 +187,11 @@ impl Msg {
             Msg::FundedBy => ("funded by", "financé par"),
             Msg::Rationale => ("Rationale", "Motivation"),
             Msg::Decide => ("Record the decision", "Enregistrer la décision"),
+            Msg::TooMany => ("Too many requests", "Trop de requêtes"),
+            Msg::TooManyHelp => (
+                "You have sent too many requests in a short time. Wait a moment and try again.",
+                "Vous avez envoyé trop de requêtes en peu de temps. Patientez un instant puis réessayez.",
+            ),
             Msg::WhoFunds => ("Who funds the refund", "Qui finance le remboursement"),
             Msg::CsrfRefused => (
                 "This form has expired. Reload the page and try again.",

@@ -134,8 +134,9 @@ struct CsrfForm {
 }
 
 async fn logout(req: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {
-    let Some(session) = Session::of(&req) else {
-        return redirect("/console/login");
+    let session = match signed_in(&req) {
+        Ok((session, _)) => session,
+        Err(answer) => return *answer,
     };
     if !session.csrf_matches(&form.csrf) {
         return csrf_refused(&req, &session);
@@ -156,9 +157,31 @@ fn csrf_refused(req: &HttpRequest, session: &Session) -> HttpResponse {
     )
 }
 
-fn service(req: &HttpRequest) -> Option<returns_app::Service> {
-    req.app_data::<web::Data<crate::ApiState>>()
-        .map(|s| s.service.clone())
+/// The signed-in caller of a console page and the service, counted against the caller's rate
+/// limit like an API request (docs/api.md, "Rate limits"); else the answer to give: the sign-in
+/// page, or 429 with `Retry-After`.
+fn signed_in(req: &HttpRequest) -> Result<(Session, returns_app::Service), Box<HttpResponse>> {
+    let session = Session::of(req).ok_or_else(|| Box::new(redirect("/console/login")))?;
+    let Some(state) = req.app_data::<web::Data<crate::ApiState>>() else {
+        let unavailable = failure(req, &session, &AppError::Internal("no state".into()));
+        return Err(Box::new(unavailable));
+    };
+    let caller = &session.caller;
+    if let Err(limited) = state.limits.check_caller(caller.role(), &caller.0.id) {
+        let p = page(req, Some(&session));
+        let mut answer = html(
+            req,
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::message(&p, p.lang.t(Msg::TooMany), p.lang.t(Msg::TooManyHelp)),
+        );
+        if let Some(seconds) = limited.retry_after {
+            if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+                answer.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        return Err(Box::new(answer));
+    }
+    Ok((session, state.service.clone()))
 }
 
 /// A failure of the app layer as a page: not found and forbidden in words, anything else as the
@@ -196,11 +219,9 @@ struct TrackQuery {
 /// `/console/track?rma=`: a return followed by its RMA number: where it stands, the next step and
 /// its deadline in words, and everything that happened. The form alone without `rma`.
 async fn track(req: HttpRequest, query: web::Query<TrackQuery>) -> HttpResponse {
-    let Some(session) = Session::of(&req) else {
-        return redirect("/console/login");
-    };
-    let Some(service) = service(&req) else {
-        return failure(&req, &session, &AppError::Internal("no service".into()));
+    let (session, service) = match signed_in(&req) {
+        Ok(signed_in) => signed_in,
+        Err(answer) => return *answer,
     };
     let p = page(&req, Some(&session));
     let wanted = query
@@ -298,17 +319,10 @@ async fn form_case(
     id: &str,
     csrf: &str,
 ) -> Result<(Session, returns_app::Service, ReturnCase), HttpResponse> {
-    let session = Session::of(req).ok_or_else(|| redirect("/console/login"))?;
+    let (session, service) = signed_in(req).map_err(|answer| *answer)?;
     if !session.csrf_matches(csrf) {
         return Err(csrf_refused(req, &session));
     }
-    let Some(service) = service(req) else {
-        return Err(failure(
-            req,
-            &session,
-            &AppError::Internal("no service".into()),
-        ));
-    };
     match case_of(&service, &session, id).await {
         Ok(case) => Ok((session, service, case)),
         Err(e) => Err(failure(req, &session, &e)),
@@ -432,11 +446,9 @@ async fn problem_page(
 
 /// `/console/disputes` (operators): the queue of open disputes, the most urgent decision first.
 async fn disputes(req: HttpRequest) -> HttpResponse {
-    let Some(session) = Session::of(&req) else {
-        return redirect("/console/login");
-    };
-    let Some(service) = service(&req) else {
-        return failure(&req, &session, &AppError::Internal("no service".into()));
+    let (session, service) = match signed_in(&req) {
+        Ok(signed_in) => signed_in,
+        Err(answer) => return *answer,
     };
     let queue = match service
         .disputes(&session.caller.0, Assignee::Anyone, None, 200)
