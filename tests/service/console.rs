@@ -134,6 +134,10 @@ async fn a_buyer_follows_their_return_by_rma_in_english_and_french() {
     )
     .await;
     assert!(html.contains("lang=\"fr\""), "{html}");
+    assert!(
+        html.contains("Un opérateur tranche le litige avant le"),
+        "the next step in French: {html}"
+    );
     for words in [
         "Historique",
         "Retour demandé",

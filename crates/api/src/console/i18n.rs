@@ -30,6 +30,14 @@ impl Lang {
         }
     }
 
+    /// The domain's language of sentences (`next_step_in`).
+    pub(crate) fn language(self) -> returns_domain::returns::Language {
+        match self {
+            Lang::En => returns_domain::returns::Language::English,
+            Lang::Fr => returns_domain::returns::Language::French,
+        }
+    }
+
     /// The other language, for the switch.
     pub(crate) fn other(self) -> Lang {
         match self {

@@ -7,7 +7,7 @@ use returns_app::RecordedEvent;
 use returns_arbitration::Recommendation;
 
 use crate::problem::Problem;
-use returns_domain::returns::{amount, next_step, ReturnCase};
+use returns_domain::returns::{amount, next_step_in, ReturnCase};
 
 use super::i18n::{self, Lang, Msg};
 use super::session::Session;
@@ -159,7 +159,7 @@ fn tracked(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
                     dd { (amount(case.refunded_amount_minor, case.currency)) }
                 }
                 dt { (p.lang.t(Msg::NextStep)) }
-                dd id="next-step" { (next_step(case)) }
+                dd id="next-step" { (next_step_in(case, p.lang.language())) }
             }
             @if !deadlines.is_empty() {
                 h3 { (p.lang.t(Msg::Deadlines)) }

@@ -61,4 +61,4 @@ pub use rules::{
 };
 pub use state::*;
 pub use vocab::*;
-pub use words::{amount, next_step};
+pub use words::{amount, next_step, next_step_in, Language};

@@ -47,6 +47,14 @@ fn a_relay_point_drop_off_has_its_code_its_deadline_and_lapses_when_missed() {
         step.contains("relay point FR-75011-042") && step.contains("K7Q3XD2M"),
         "{step}"
     );
+    // The same step in French names the same point, code and deadline.
+    let etape = next_step_in(case, Language::French);
+    assert!(
+        etape.starts_with("L'acheteur dépose le colis au point relais FR-75011-042 avant le ")
+            && etape.contains("K7Q3XD2M"),
+        "{etape}"
+    );
+    assert_eq!(next_step_in(case, Language::English), step);
     // The carrier scans the parcel at the relay point: on its way.
     let dropped = story
         .clone()
