@@ -78,6 +78,19 @@ pub(crate) struct AppealsView {
     overturn_rate: f64,
 }
 
+impl From<returns_app::Appeals> for AppealsView {
+    fn from(a: returns_app::Appeals) -> Self {
+        AppealsView {
+            decisions: a.decisions,
+            appeals: a.appeals,
+            appeal_rate: a.appeal_rate,
+            appeals_decided: a.appeals_decided,
+            overturned: a.overturned,
+            overturn_rate: a.overturn_rate,
+        }
+    }
+}
+
 /// Figures over a set of ratings (1 to 5).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ScoresView {
@@ -176,24 +189,7 @@ impl From<returns_app::Summary> for SummaryView {
                 by_reason: scores_by(satisfaction.by_reason),
                 by_outcome: scores_by(satisfaction.by_outcome),
             },
-            appeals: {
-                let returns_app::Appeals {
-                    decisions,
-                    appeals,
-                    appeal_rate,
-                    appeals_decided,
-                    overturned,
-                    overturn_rate,
-                } = appeals;
-                AppealsView {
-                    decisions,
-                    appeals,
-                    appeal_rate,
-                    appeals_decided,
-                    overturned,
-                    overturn_rate,
-                }
-            },
+            appeals: appeals.into(),
         }
     }
 }

@@ -38,6 +38,23 @@ pub struct Flag {
     pub version: u64,
 }
 
+impl Flag {
+    /// Folds an operator's review (`flag.reviewed`) into the flag, with its note.
+    pub(crate) fn apply_review(
+        &mut self,
+        reviewed: &FlagReviewed,
+        note: Option<serde_json::Value>,
+    ) {
+        self.status = reviewed.verdict.status();
+        self.version += 1;
+        self.review = Some(FlagReview {
+            reviewed_by: reviewed.reviewed_by.clone(),
+            reviewed_at: reviewed.at,
+            note,
+        });
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FlagEvidenceView {
     pub return_ids: Vec<Uuid>,
@@ -164,14 +181,9 @@ pub(crate) fn flag_from_stream(rows: &[tokio_postgres::Row]) -> Result<Option<Fl
             }
             (FLAG_REVIEWED, Some(state)) => {
                 let reviewed: FlagReviewed = serde_json::from_str(data).map_err(bad)?;
+                // The note is not in the log: it is kept beside it, under the event's id.
                 let note: Option<Json<serde_json::Value>> = row.try_get(2)?;
-                state.status = reviewed.verdict.status();
-                state.version += 1;
-                state.review = Some(FlagReview {
-                    reviewed_by: reviewed.reviewed_by,
-                    reviewed_at: reviewed.at,
-                    note: note.map(|Json(v)| v),
-                });
+                state.apply_review(&reviewed, note.map(|Json(v)| v));
             }
             _ => {
                 return Err(AppError::Internal(format!(

@@ -67,6 +67,18 @@ impl Currency {
         }
     }
 
+    /// `minor` as people write it in this currency, without the code: `49.99`, `5000` (yen),
+    /// `1.234` (Kuwaiti dinar). [`Currency::parse_amount`] reads it back.
+    pub fn write_amount(&self, minor: MinorUnits) -> String {
+        let n = minor.get();
+        let digits = self.minor_digits();
+        if digits == 0 {
+            return n.to_string();
+        }
+        let unit = 10_i64.pow(digits);
+        format!("{}.{:0width$}", n / unit, n % unit, width = digits as usize)
+    }
+
     /// An amount as people write it (`12.5`, `12.50`, `12,50`, `1200` for a currency without a
     /// minor unit) in minor units; `None` for anything else, a negative amount, more decimals than
     /// the currency has, or an amount too large.
@@ -307,6 +319,11 @@ mod tests {
             assert_eq!(eur.parse_amount(bad), None, "{bad}");
         }
         assert_eq!(jpy.parse_amount("12.5"), None);
+        // What is written reads back.
+        for (currency, minor) in [(eur, 1250), (jpy, 1200), (kwd, 1005), (eur, 5)] {
+            let written = currency.write_amount(m(minor));
+            assert_eq!(currency.parse_amount(&written), Some(m(minor)), "{written}");
+        }
     }
 
     #[test]

@@ -73,11 +73,7 @@ impl Lang {
     }
 
     pub(crate) fn t(self, msg: Msg) -> &'static str {
-        let (en, fr) = msg.words();
-        match self {
-            Lang::En => en,
-            Lang::Fr => fr,
-        }
+        pick(self, msg.words())
     }
 }
 
@@ -211,7 +207,7 @@ impl Msg {
 
 /// A return's status in words.
 pub(crate) fn status(lang: Lang, status: &str) -> &'static str {
-    let (en, fr) = match status {
+    let words = match status {
         "requested" => (
             "Requested: waiting for the seller",
             "Demandé : en attente du vendeur",
@@ -237,10 +233,7 @@ pub(crate) fn status(lang: Lang, status: &str) -> &'static str {
         "replacement_shipped" => ("Replacement on its way", "Remplacement en route"),
         _ => ("Unknown", "Inconnu"),
     };
-    match lang {
-        Lang::En => en,
-        Lang::Fr => fr,
-    }
+    pick(lang, words)
 }
 
 /// Picks `en` or `fr`.
@@ -312,7 +305,7 @@ pub(crate) fn funder(lang: Lang, funded_by: &str) -> &'static str {
 
 /// Who acted, in words.
 pub(crate) fn role(lang: Lang, role: &str) -> &'static str {
-    let (en, fr) = match role {
+    let words = match role {
         "buyer" => ("Buyer", "Acheteur"),
         "seller" => ("Seller", "Vendeur"),
         "operator" => ("Operator", "Opérateur"),
@@ -320,10 +313,7 @@ pub(crate) fn role(lang: Lang, role: &str) -> &'static str {
         "system" => ("Returns service", "Service des retours"),
         _ => ("Someone", "Quelqu'un"),
     };
-    match lang {
-        Lang::En => en,
-        Lang::Fr => fr,
-    }
+    pick(lang, words)
 }
 
 /// What an event of a return's history did, in words (the event type where no words are known
@@ -367,11 +357,7 @@ pub(crate) fn event(lang: Lang, event_type: &str) -> String {
         "return.rated" => Some(("Return rated", "Retour évalué")),
         _ => None,
     };
-    match (words, lang) {
-        (Some((en, _)), Lang::En) => en.to_owned(),
-        (Some((_, fr)), Lang::Fr) => fr.to_owned(),
-        (None, _) => event_type.to_owned(),
-    }
+    words.map_or_else(|| event_type.to_owned(), |w| pick(lang, w).to_owned())
 }
 
 #[cfg(test)]

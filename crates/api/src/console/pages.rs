@@ -275,7 +275,7 @@ fn arbitration(p: &Page<'_>, view: &TrackView<'_>, r: &Recommendation) -> Markup
         .and_then(|(form, _)| form.clone())
         .unwrap_or_else(|| DecisionForm {
             outcome: r.outcome.as_str().to_owned(),
-            refund_amount: amount_plain(r.refund_amount_minor, case.currency),
+            refund_amount: case.currency.write_amount(r.refund_amount_minor),
             return_required: r.return_required,
             funded_by: r.funded_by.as_str().to_owned(),
             rationale: String::new(),
@@ -358,15 +358,6 @@ fn arbitration(p: &Page<'_>, view: &TrackView<'_>, r: &Recommendation) -> Markup
             }
         }
     }
-}
-
-/// An amount for an input field: `12.50` (no currency code).
-fn amount_plain(minor: returns_domain::MinorUnits, currency: returns_domain::Currency) -> String {
-    amount(minor, currency)
-        .split(' ')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 fn outcome_words(lang: Lang, outcome: &str) -> &'static str {

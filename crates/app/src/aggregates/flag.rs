@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::executor::{Aggregate, Command, Cx, Sql, Writes};
-use crate::flags::{flag_from_stream, Flag, FlagReview, FLAG_STREAM_SQL};
+use crate::flags::{flag_from_stream, Flag, FLAG_STREAM_SQL};
 use crate::personal::PersonalValue;
 
 pub(crate) struct FlagAggregate;
@@ -35,13 +35,7 @@ impl Aggregate for FlagAggregate {
 
     fn evolve(state: Option<Flag>, event: &FlagReviewed) -> Option<Flag> {
         let mut flag = state?;
-        flag.status = event.verdict.status();
-        flag.version += 1;
-        flag.review = Some(FlagReview {
-            reviewed_by: event.reviewed_by.clone(),
-            reviewed_at: event.at,
-            note: event.note.clone().map(serde_json::Value::String),
-        });
+        flag.apply_review(event, event.note.clone().map(serde_json::Value::String));
         Some(flag)
     }
 

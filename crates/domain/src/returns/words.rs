@@ -40,19 +40,7 @@ fn avant(t: Option<DateTime<Utc>>) -> String {
 
 /// An amount as people write it: `49.99 EUR`, `5000 JPY`.
 pub fn amount(minor: MinorUnits, currency: Currency) -> String {
-    let code = currency.as_str();
-    let n = minor.get();
-    let digits = currency.minor_digits();
-    if digits == 0 {
-        return format!("{n} {code}");
-    }
-    let unit = 10_i64.pow(digits);
-    format!(
-        "{}.{:0width$} {code}",
-        n / unit,
-        n % unit,
-        width = digits as usize
-    )
+    format!("{} {}", currency.write_amount(minor), currency.as_str())
 }
 
 /// The next step of `case`, in one sentence.
