@@ -124,8 +124,13 @@ impl Service {
     /// `POST /v1/webhooks/deliveries/{id}/retry`: a parked delivery is due again at once, with a
     /// new retry span. Deliveries are queued in real time, so they are re-queued in real time too.
     pub async fn requeue_delivery(&self, id: Uuid) -> Result<Requeue, AppError> {
-        let client = self.store().pool().get().await?;
-        Ok(outbox::requeue_delivery(&client, id, Utc::now()).await?)
+        let mut client = self.store().pool().get().await?;
+        // One transaction: the answer is the delivery as re-queued, read before a dispatcher can
+        // claim it (the row stays locked until the commit).
+        let tx = client.transaction().await?;
+        let requeued = outbox::requeue_delivery(&tx, id, Utc::now()).await?;
+        tx.commit().await?;
+        Ok(requeued)
     }
 
     /// `GET /v1/analytics/summary` for one seller or the whole marketplace.

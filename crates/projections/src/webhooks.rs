@@ -630,6 +630,8 @@ pub enum Requeue {
 /// Queues a parked delivery again (an operator's decision, e.g. after the receiver was fixed).
 /// Its earlier attempts stay in its history. While it is pending again, later events of the same
 /// return for the same subscription wait for it, as they would have the first time.
+/// Run it in a transaction: the delivery it answers with is then the re-queued one, even if a
+/// dispatcher sends it right after.
 pub async fn requeue_delivery<C: GenericClient + Sync>(
     client: &C,
     id: Uuid,
