@@ -75,6 +75,11 @@ impl Lang {
     pub(crate) fn t(self, msg: Msg) -> &'static str {
         pick(self, msg.words())
     }
+
+    /// `en` or `fr`, for words that belong to one page only.
+    pub(crate) fn tr(self, en: &'static str, fr: &'static str) -> &'static str {
+        pick(self, (en, fr))
+    }
 }
 
 /// Every sentence and label of the console.

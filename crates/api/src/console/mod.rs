@@ -5,6 +5,7 @@
 //! API, and a return the caller may not see is "not found", as it is there.
 
 mod i18n;
+mod oversight;
 mod pages;
 mod session;
 
@@ -25,6 +26,7 @@ use session::Session;
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/console")
+            .configure(oversight::routes)
             .route("", web::get().to(home))
             .route("/", web::get().to(home))
             .route("/style.css", web::get().to(style))

@@ -17,6 +17,7 @@ pub(super) const STYLE: &str = "\
 body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;background:#f6f7f9}\
 header{display:flex;gap:1rem;align-items:center;padding:.75rem 1.5rem;background:#14325c;color:#fff}\
 header a,header button{color:#fff}header .grow{flex:1}\
+header nav{display:flex;gap:1rem;flex-wrap:wrap}header nav a[aria-current]{font-weight:700;text-decoration:none}\
 main{max-width:60rem;margin:1.5rem auto;padding:0 1.5rem}\
 form.inline{display:inline}button{font:inherit;padding:.35rem .9rem;cursor:pointer}\
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}label.choice{font-weight:400}\
@@ -39,11 +40,11 @@ pub(super) struct Page<'a> {
     pub session: Option<&'a Session>,
 }
 
-fn time(at: DateTime<Utc>) -> String {
+pub(super) fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn layout(p: &Page<'_>, title: &str, content: Markup) -> Markup {
+pub(super) fn layout(p: &Page<'_>, title: &str, content: Markup) -> Markup {
     let other = p.lang.other();
     html! {
         (DOCTYPE)
@@ -57,6 +58,13 @@ fn layout(p: &Page<'_>, title: &str, content: Markup) -> Markup {
             body {
                 header {
                     strong { (p.lang.t(Msg::Console)) }
+                    @if let Some(session) = p.session {
+                        nav aria-label=(p.lang.tr("Main", "Principal")) {
+                            @for (href, words) in nav_links(p.lang, session.caller.0.role) {
+                                a href=(href) aria-current=[(p.path == href).then_some("page")] { (words) }
+                            }
+                        }
+                    }
                     span.grow {}
                     a href={ (p.path) "?lang=" (other.code()) } lang=(other.code()) {
                         (p.lang.t(Msg::SwitchTo))
@@ -72,6 +80,45 @@ fn layout(p: &Page<'_>, title: &str, content: Markup) -> Markup {
                 main { h1 { (title) } (content) }
             }
         }
+    }
+}
+
+/// The pages a role reaches from every page's header.
+fn nav_links(lang: Lang, role: returns_domain::Role) -> Vec<(&'static str, &'static str)> {
+    use returns_domain::Role;
+    let track = (
+        "/console/track",
+        lang.tr("Follow a return", "Suivre un retour"),
+    );
+    match role {
+        Role::Operator => vec![
+            ("/console/disputes", lang.tr("Disputes", "Litiges")),
+            ("/console/flags", lang.tr("Abuse flags", "Signalements")),
+            ("/console/analytics", lang.tr("Analytics", "Statistiques")),
+            ("/console/webhooks", lang.tr("Webhooks", "Webhooks")),
+            track,
+        ],
+        Role::Seller => vec![
+            (
+                "/console/returns",
+                lang.tr("Returns inbox", "Retours reçus"),
+            ),
+            (
+                "/console/policy",
+                lang.tr("Return policy", "Politique de retour"),
+            ),
+            ("/console/analytics", lang.tr("Analytics", "Statistiques")),
+            track,
+        ],
+        Role::Buyer => vec![
+            ("/console/returns", lang.tr("My returns", "Mes retours")),
+            (
+                "/console/orders",
+                lang.tr("Return an item", "Retourner un article"),
+            ),
+            track,
+        ],
+        _ => vec![track],
     }
 }
 
@@ -240,7 +287,7 @@ pub(super) fn queue(p: &Page<'_>, cases: &[ReturnCase], now: DateTime<Utc>) -> M
 }
 
 /// The messages of `problem` about `field`.
-fn field_errors<'a>(problem: Option<&'a Problem>, field: &str) -> Vec<&'a str> {
+pub(super) fn field_errors<'a>(problem: Option<&'a Problem>, field: &str) -> Vec<&'a str> {
     problem
         .map(|p| {
             p.errors
@@ -252,7 +299,7 @@ fn field_errors<'a>(problem: Option<&'a Problem>, field: &str) -> Vec<&'a str> {
         .unwrap_or_default()
 }
 
-fn errors_of(id: &str, messages: &[&str]) -> Markup {
+pub(super) fn errors_of(id: &str, messages: &[&str]) -> Markup {
     html! {
         @if !messages.is_empty() {
             p.error id=(id) { @for m in messages { (m) " " } }
