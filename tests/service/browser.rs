@@ -156,13 +156,13 @@ async fn an_operator_decides_a_dispute_in_the_browser_with_the_keyboard() {
         .starts_with("Refund the buyer"));
     assert!(browser.unlabelled_fields().await.is_empty());
     browser.screenshot("operator-case").await;
-    let rationale = c.find(Locator::Id("rationale")).await.unwrap();
+    let rationale = c.find(Locator::Id("decide-rationale")).await.unwrap();
     rationale
         .send_keys("The photos show the defect")
         .await
         .unwrap();
     // Enter in a single-line field submits its form, as a keyboard user would.
-    c.find(Locator::Id("refund_amount"))
+    c.find(Locator::Id("decide-refund_amount"))
         .await
         .unwrap()
         .send_keys("\u{E007}")

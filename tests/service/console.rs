@@ -7,7 +7,7 @@ use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{eu_order, return_request, Api, SHIRT};
+use crate::support::{eu_order, return_request, ship_body, Api, HEADPHONES, SHIRT};
 use returns_testkit::TestApp;
 
 /// A client that shows redirects instead of following them.
@@ -309,7 +309,7 @@ async fn an_operator_takes_and_decides_a_dispute_and_bad_input_changes_nothing()
     let track = format!("/console/track?rma={rma}");
     let (_, html) = page(&app, &operator, &track, "en").await;
     assert!(html.contains("Recommendation"), "{html}");
-    assert!(html.contains("<label for=\"rationale\">"), "{html}");
+    assert!(html.contains("<label for=\"decide-rationale\">"), "{html}");
     let csrf = csrf_of(&html);
     let decide = format!("/console/returns/{id}/decide");
 
@@ -317,7 +317,7 @@ async fn an_operator_takes_and_decides_a_dispute_and_bad_input_changes_nothing()
     let answer = refund_decision(&app, &operator, &decide, &csrf, "ten euros").await;
     assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = answer.text().await.unwrap();
-    assert!(html.contains("id=\"refund_amount-error\""), "{html}");
+    assert!(html.contains("id=\"decide-refund_amount-error\""), "{html}");
     assert!(
         html.contains("The photos show the defect"),
         "the entry is kept: {html}"
@@ -416,4 +416,286 @@ async fn console_pages_count_against_the_callers_rate_limit() {
     let (status, html) = page(&app, &buyer, "/console/track", "fr").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(html.contains("Trop de requêtes"), "{html}");
+}
+
+/// A refund of the headphones of a new order `order_id`, requested by the buyer: its id and RMA.
+async fn requested(app: &TestApp, order_id: &str) -> (String, String) {
+    app.given_order(&eu_order(order_id)).await;
+    let opened = app
+        .given_return(
+            &app.buyer(),
+            &return_request(order_id, &[(HEADPHONES, 1)], "defective"),
+        )
+        .await;
+    let text = |key: &str| opened[key].as_str().unwrap().to_owned();
+    (text("id"), text("rma"))
+}
+
+#[tokio::test]
+async fn a_buyer_opens_a_return_from_an_order_and_a_form_without_items_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.given_order(&eu_order("o-open")).await;
+    let buyer = sign_in(&app, &app.buyer()).await;
+    let (status, html) = page(&app, &buyer, "/console/orders?order_id=o-open", "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Cotton T-shirt"), "{html}");
+    let quantity = format!("quantity.{SHIRT}");
+    assert!(html.contains(&format!("name=\"{quantity}\"")), "{html}");
+    let csrf = csrf_of(&html);
+
+    // Nothing chosen: the problem next to the items, no return opened.
+    let answer = post_form(
+        &app,
+        &buyer,
+        "/console/orders/o-open/return",
+        &[
+            ("csrf", &csrf),
+            ("reason", "size_fit"),
+            ("resolution", "refund"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("id=\"items-error\""), "{html}");
+    // More than was bought: the API's own refusal, the entry kept.
+    let answer = post_form(
+        &app,
+        &buyer,
+        "/console/orders/o-open/return",
+        &[
+            ("csrf", &csrf),
+            (&quantity, "9"),
+            ("reason", "size_fit"),
+            ("resolution", "refund"),
+            ("description", "Too small"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("role=\"alert\""), "{html}");
+    assert!(html.contains("Too small"), "the entry is kept: {html}");
+    let listed = app
+        .request(Method::GET, "/v1/returns", Some(&app.buyer()))
+        .send()
+        .await
+        .unwrap();
+    let listed: serde_json::Value = listed.json().await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
+
+    // One shirt: opened, and its tracking page shown.
+    let answer = post_form(
+        &app,
+        &buyer,
+        "/console/orders/o-open/return",
+        &[
+            ("csrf", &csrf),
+            (&quantity, "1"),
+            ("reason", "size_fit"),
+            ("resolution", "refund"),
+            ("description", "Too small"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let to = answer.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/console/track?rma=RMA-"), "{to}");
+    let (_, html) = page(&app, &buyer, &to, "en").await;
+    assert!(html.contains("data-status=\"requested\""), "{html}");
+    let (_, html) = page(&app, &buyer, "/console/returns", "en").await;
+    assert!(html.contains(&to[to.len() - 13..]), "{html}");
+
+    // Another buyer's order is not found, and cannot be returned.
+    let other = sign_in(&app, &app.other_buyer()).await;
+    let (status, _) = page(&app, &other, "/console/orders?order_id=o-open", "en").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, html) = page(&app, &other, "/console/orders", "en").await;
+    let answer = post_form(
+        &app,
+        &other,
+        "/console/orders/o-open/return",
+        &[
+            ("csrf", &csrf_of(&html)),
+            (&quantity, "1"),
+            ("reason", "size_fit"),
+            ("resolution", "refund"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_seller_answers_from_the_inbox_then_receives_and_inspects() {
+    let app = TestApp::spawn().await;
+    let (id, rma) = &requested(&app, "o-inbox").await;
+    let seller = sign_in(&app, &app.seller()).await;
+
+    // The inbox: the return waits for the seller, with its deadline.
+    let (status, html) = page(&app, &seller, "/console/returns", "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(&format!("data-rma=\"{rma}\"")), "{html}");
+    assert!(html.contains("your move"), "{html}");
+    let track = format!("/console/track?rma={rma}");
+    let (_, html) = page(&app, &seller, &track, "en").await;
+    for form in ["form-accept", "form-decline", "form-offer"] {
+        assert!(html.contains(&format!("id=\"{form}\"")), "{form}: {html}");
+    }
+    assert!(
+        !html.contains("id=\"form-ship\""),
+        "the buyer's form: {html}"
+    );
+    let csrf = csrf_of(&html);
+
+    // A decline without a reason: the API's problem next to the field, nothing changed.
+    let answer = post_form(
+        &app,
+        &seller,
+        &format!("/console/returns/{id}/decline"),
+        &[("csrf", &csrf), ("reason_text", "  ")],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("id=\"decline-reason_text-error\""), "{html}");
+    assert_eq!(status_of(&app, id).await, "requested");
+
+    // Accepted with a prepaid label, which the buyer then sees.
+    let answer = post_form(
+        &app,
+        &seller,
+        &format!("/console/returns/{id}/accept"),
+        &[
+            ("csrf", &csrf),
+            ("instructions", "Keep the original box"),
+            ("label.carrier", "DHL"),
+            ("label.tracking_number", "JD0146"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()[LOCATION].to_str().unwrap(), track);
+    assert_eq!(status_of(&app, id).await, "authorized");
+    let buyer = sign_in(&app, &app.buyer()).await;
+    let (_, html) = page(&app, &buyer, &track, "en").await;
+    assert!(html.contains("DHL JD0146"), "{html}");
+
+    // The buyer ships from the page; the seller records the arrival, then the inspection.
+    let ship = ship_body();
+    let answer = post_form(
+        &app,
+        &buyer,
+        &format!("/console/returns/{id}/ship"),
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("carrier", ship["carrier"].as_str().unwrap()),
+            ("tracking_number", ship["tracking_number"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&app, id).await, "in_transit");
+    let answer = post_form(
+        &app,
+        &seller,
+        &format!("/console/returns/{id}/receive"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&app, id).await, "delivered");
+    // An amount that is no amount is refused next to the field.
+    let inspect = format!("/console/returns/{id}/inspect");
+    let answer = post_form(
+        &app,
+        &seller,
+        &inspect,
+        &[
+            ("csrf", &csrf),
+            ("grade", "as_new"),
+            ("refund_amount", "all of it"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = answer.text().await.unwrap();
+    assert!(
+        html.contains("id=\"inspect-refund_amount-error\""),
+        "{html}"
+    );
+    assert_eq!(status_of(&app, id).await, "delivered");
+    let answer = post_form(
+        &app,
+        &seller,
+        &inspect,
+        &[
+            ("csrf", &csrf),
+            ("grade", "as_new"),
+            ("refund_amount", "49.99"),
+            ("notes", "Sealed"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let after = status_of(&app, id).await;
+    assert!(
+        ["refund_pending", "closed"].contains(&after.as_str()),
+        "{after}"
+    );
+    let (_, html) = page(&app, &seller, &track, "en").await;
+    assert!(html.contains("Item inspected: As new"), "{html}");
+    assert!(html.contains("<blockquote>Sealed</blockquote>"), "{html}");
+}
+
+#[tokio::test]
+async fn a_buyer_accepts_an_offer_on_the_tracking_page_and_cannot_take_the_sellers_actions() {
+    let app = TestApp::spawn().await;
+    let (id, rma) = &requested(&app, "o-offer").await;
+    app.act(
+        &app.seller(),
+        id,
+        "offer",
+        &json!({"kind": "partial_refund", "amount_minor": 1500}),
+    )
+    .await;
+    let buyer = sign_in(&app, &app.buyer()).await;
+    let track = format!("/console/track?rma={rma}");
+    let (_, html) = page(&app, &buyer, &track, "en").await;
+    assert!(html.contains("id=\"offer\""), "{html}");
+    assert!(html.contains("15.00"), "{html}");
+    assert!(html.contains("id=\"form-accept-offer\""), "{html}");
+    assert!(html.contains("id=\"form-decline-offer\""), "{html}");
+    let csrf = csrf_of(&html);
+    // A seller's action is refused as the API refuses it, and changes nothing.
+    let answer = post_form(
+        &app,
+        &buyer,
+        &format!("/console/returns/{id}/accept"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    assert_eq!(status_of(&app, id).await, "offer_pending");
+    // An action that does not exist names nothing.
+    let answer = post_form(
+        &app,
+        &buyer,
+        &format!("/console/returns/{id}/teleport"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+
+    let answer = post_form(
+        &app,
+        &buyer,
+        &format!("/console/returns/{id}/accept-offer"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_ne!(status_of(&app, id).await, "offer_pending");
+    let (_, html) = page(&app, &buyer, &track, "en").await;
+    assert!(html.contains("Offer accepted"), "{html}");
 }

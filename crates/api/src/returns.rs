@@ -620,7 +620,7 @@ async fn open_return(
     caller: Caller,
     body: RawBody,
 ) -> Reply {
-    let request = OpenReturnRequest::try_from(parse_json::<OpenReturnBody>(&body.0)?)?;
+    let request = parse_open(&body.0)?;
     let opts = command_options(&req, &body.0)?;
     let render = case_answer(&state, &caller, StatusCode::CREATED);
     let answer = state
@@ -628,6 +628,11 @@ async fn open_return(
         .open_return(&caller.0, request, &opts, &render)
         .await?;
     Ok(answered(answer))
+}
+
+/// The request of `POST /v1/returns` in `body`, or the problem with it.
+pub(crate) fn parse_open(body: &[u8]) -> Result<OpenReturnRequest, Problem> {
+    OpenReturnRequest::try_from(parse_json::<OpenReturnBody>(body)?)
 }
 
 /// The answer showing a return as `caller` sees it now, with its `ETag`.

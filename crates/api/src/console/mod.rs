@@ -4,7 +4,10 @@
 //! exactly the API's authorisation: a page shows what the signed-in caller could read over the
 //! API, and a return the caller may not see is "not found", as it is there.
 
+mod actions;
 mod i18n;
+mod inbox;
+mod opening;
 mod oversight;
 mod pages;
 mod session;
@@ -12,14 +15,15 @@ mod session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use returns_app::{AppError, Assignee, EventKinds};
-use returns_domain::returns::{AssignDispute, ReturnCase, ReturnCommand, Status};
+use returns_domain::returns::{Action, ReturnCase, ReturnCommand, Status};
 use returns_domain::{Rma, Role};
 
-use crate::problem::{FieldError, Problem};
+use crate::problem::Problem;
 use serde::Deserialize;
 
+use actions::{Attempt, Entered};
 use i18n::{Lang, Msg, LANG_COOKIE};
-use pages::{DecisionForm, Page, TrackView};
+use pages::{Page, TrackView};
 use session::Session;
 
 /// Registers the console's routes.
@@ -35,8 +39,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/logout", web::post().to(logout))
             .route("/track", web::get().to(track))
             .route("/disputes", web::get().to(disputes))
-            .route("/returns/{id}/assign", web::post().to(assign))
-            .route("/returns/{id}/decide", web::post().to(decide)),
+            .route("/returns", web::get().to(inbox::list))
+            .route("/returns/{id}/{action}", web::post().to(act_form))
+            .route("/orders", web::get().to(opening::find))
+            .route("/orders/{order_id}/return", web::post().to(opening::open)),
     );
 }
 
@@ -91,7 +97,7 @@ async fn style() -> HttpResponse {
 async fn home(req: HttpRequest) -> HttpResponse {
     match Session::of(&req) {
         Some(s) if s.caller.0.role == Role::Operator => redirect("/console/disputes"),
-        Some(_) => redirect("/console/track"),
+        Some(_) => redirect("/console/returns"),
         None => redirect("/console/login"),
     }
 }
@@ -255,7 +261,8 @@ async fn track(req: HttpRequest, query: web::Query<TrackQuery>) -> HttpResponse 
         case: &case,
         events: &events,
         recommendation: recommendation.as_ref(),
-        decision: None,
+        allowed: returns_domain::returns::allowed_actions(&case, caller, service.now()),
+        attempt: None,
     };
     html(
         &req,
@@ -315,114 +322,80 @@ async fn act(
     Ok(())
 }
 
+/// The session of a posted form that carries the session's CSRF token, or the page that says why
+/// not.
+fn form_session(
+    req: &HttpRequest,
+    form: &Entered,
+) -> Result<(Session, returns_app::Service), Box<HttpResponse>> {
+    let (session, service) = signed_in(req)?;
+    let csrf = form.get("csrf").map(String::as_str).unwrap_or_default();
+    if !session.csrf_matches(csrf) {
+        return Err(Box::new(csrf_refused(req, &session)));
+    }
+    Ok((session, service))
+}
+
 /// The session of a form's request and the case it acts on, or the page that says why not.
 async fn form_case(
     req: &HttpRequest,
     id: &str,
-    csrf: &str,
+    form: &Entered,
 ) -> Result<(Session, returns_app::Service, ReturnCase), HttpResponse> {
-    let (session, service) = signed_in(req).map_err(|answer| *answer)?;
-    if !session.csrf_matches(csrf) {
-        return Err(csrf_refused(req, &session));
-    }
+    let (session, service) = form_session(req, form).map_err(|answer| *answer)?;
     match case_of(&service, &session, id).await {
         Ok(case) => Ok((session, service, case)),
         Err(e) => Err(failure(req, &session, &e)),
     }
 }
 
-/// `POST /console/returns/{id}/assign` (operators): take the dispute.
-async fn assign(
+/// `POST /console/returns/{id}/{action}`: an action's form (see [`actions`]), turned into the
+/// API's body and run with the API's rules; a problem is shown next to its field on the case page
+/// and changes nothing.
+async fn act_form(
     req: HttpRequest,
-    path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    path: web::Path<(String, String)>,
+    form: web::Form<Entered>,
 ) -> HttpResponse {
-    let (session, service, case) = match form_case(&req, &path, &form.csrf).await {
+    let (id, action) = path.into_inner();
+    let entered = form.into_inner();
+    let (session, service, case) = match form_case(&req, &id, &entered).await {
         Ok(found) => found,
         Err(page) => return page,
     };
-    match act(&req, &session, &case, ReturnCommand::Assign(AssignDispute)).await {
-        Ok(()) => back_to(&case),
-        Err(problem) => problem_page(&req, &session, &service, &case, None, problem).await,
-    }
-}
-
-#[derive(Deserialize)]
-struct DecideForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    outcome: String,
-    #[serde(default)]
-    refund_amount: String,
-    #[serde(default)]
-    return_required: Option<String>,
-    #[serde(default)]
-    funded_by: String,
-    #[serde(default)]
-    rationale: String,
-}
-
-/// `POST /console/returns/{id}/decide` (operators): the decision form, turned into the API's
-/// `decide` body and run with the API's rules; a problem is shown next to its field and changes
-/// nothing.
-async fn decide(
-    req: HttpRequest,
-    path: web::Path<String>,
-    form: web::Form<DecideForm>,
-) -> HttpResponse {
-    let (session, service, case) = match form_case(&req, &path, &form.csrf).await {
-        Ok(found) => found,
-        Err(page) => return page,
+    let Ok(action) = Action::parse(&action) else {
+        return failure(&req, &session, &AppError::NotFound);
     };
-    let entered = DecisionForm {
-        outcome: form.outcome.clone(),
-        refund_amount: form.refund_amount.clone(),
-        return_required: form.return_required.is_some(),
-        funded_by: form.funded_by.clone(),
-        rationale: form.rationale.clone(),
-    };
-    let amount = if form.refund_amount.trim().is_empty() && form.outcome == "side_with_seller" {
-        Some(returns_domain::MinorUnits::ZERO)
-    } else {
-        case.currency.parse_amount(&form.refund_amount)
-    };
-    let Some(amount) = amount else {
-        let problem = Problem::validation(vec![FieldError {
-            field: "refund_amount_minor".into(),
-            message: format!(
-                "an amount in {} as people write it, like 12.50",
-                case.currency.as_str()
-            ),
-        }]);
-        return problem_page(&req, &session, &service, &case, Some(entered), problem).await;
-    };
-    let body = serde_json::json!({
-        "outcome": form.outcome,
-        "refund_amount_minor": amount.get(),
-        "return_required": form.return_required.is_some(),
-        "funded_by": (!form.funded_by.is_empty()).then_some(&form.funded_by),
-        "rationale": form.rationale,
-    });
-    let outcome = match crate::returns::parse_action("decide", body.to_string().as_bytes()) {
-        Ok(command) => act(&req, &session, &case, command).await,
+    let outcome = match actions::body_of(action, &entered, &case) {
+        Ok(body) => {
+            match crate::returns::parse_action(action.as_str(), body.to_string().as_bytes()) {
+                Ok(command) => act(&req, &session, &case, command).await,
+                Err(problem) => Err(problem),
+            }
+        }
         Err(problem) => Err(problem),
     };
     match outcome {
         Ok(()) => back_to(&case),
-        Err(problem) => problem_page(&req, &session, &service, &case, Some(entered), problem).await,
+        Err(problem) => {
+            let attempt = Attempt {
+                action,
+                entered,
+                problem: &problem,
+            };
+            problem_page(&req, &session, &service, &case, attempt).await
+        }
     }
 }
 
-/// The case page again, with `problem` shown next to the fields it names (or above the form),
-/// and what was entered kept; the status is the problem's.
+/// The case page again, with the attempt's problem shown next to the fields it names (or above
+/// the form), and what was entered kept; the status is the problem's.
 async fn problem_page(
     req: &HttpRequest,
     session: &Session,
     service: &returns_app::Service,
     case: &ReturnCase,
-    entered: Option<DecisionForm>,
-    problem: Problem,
+    attempt: Attempt<'_>,
 ) -> HttpResponse {
     let caller = &session.caller.0;
     let events = service
@@ -431,12 +404,14 @@ async fn problem_page(
         .map(|page| page.events)
         .unwrap_or_default();
     let recommendation = operator_view(service, caller, case).await;
-    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    let status =
+        StatusCode::from_u16(attempt.problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     let view = TrackView {
         case,
         events: &events,
         recommendation: recommendation.as_ref(),
-        decision: Some((entered, &problem)),
+        allowed: returns_domain::returns::allowed_actions(case, caller, service.now()),
+        attempt: Some(attempt),
     };
     let p = page(req, Some(session));
     html(

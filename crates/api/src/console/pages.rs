@@ -7,8 +7,9 @@ use returns_app::RecordedEvent;
 use returns_arbitration::Recommendation;
 
 use crate::problem::Problem;
-use returns_domain::returns::{amount, next_step_in, ReturnCase};
+use returns_domain::returns::{amount, next_step_in, Action, OfferStatus, ReturnCase};
 
+use super::actions::{self, Attempt, Entered};
 use super::i18n::{self, Lang, Msg};
 use super::session::Session;
 
@@ -31,7 +32,8 @@ th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #dde1e6}\
 tr.overdue{background:#fde8e8}.tag{font-size:.85em;padding:.1rem .4rem;border-radius:.3rem;background:#ffe9a8}\
 tr.overdue .tag.late{background:#f6b0b0}dl{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem}\
 dt{font-weight:600}.card{background:#fff;padding:1rem 1.25rem;border:1px solid #dde1e6;margin-bottom:1rem}\
-a:focus,button:focus,input:focus,textarea:focus{outline:3px solid #f5a623;outline-offset:2px}";
+.quick{display:flex;gap:.75rem;flex-wrap:wrap}blockquote{margin:.35rem 0 0 1rem;color:#333;white-space:pre-wrap}\
+section section{border-top:1px solid #dde1e6;margin-top:1rem}a:focus,button:focus,input:focus,textarea:focus{outline:3px solid #f5a623;outline-offset:2px}";
 
 /// What every page knows: its language, its path (for the switch) and the session, if any.
 pub(super) struct Page<'a> {
@@ -153,18 +155,10 @@ pub(super) struct TrackView<'a> {
     pub events: &'a [RecordedEvent],
     /// For an operator on an open dispute: what arbitration recommends.
     pub recommendation: Option<&'a Recommendation>,
-    /// A decision refused: what was entered, and the problem.
-    pub decision: Option<(Option<DecisionForm>, &'a Problem)>,
-}
-
-/// The decision form as it was filled in.
-#[derive(Debug, Clone, Default)]
-pub(super) struct DecisionForm {
-    pub outcome: String,
-    pub refund_amount: String,
-    pub return_required: bool,
-    pub funded_by: String,
-    pub rationale: String,
+    /// What the caller may do now (the API's `allowed_actions`).
+    pub allowed: Vec<&'static str>,
+    /// An action refused: what was entered, and the problem.
+    pub attempt: Option<Attempt<'a>>,
 }
 
 /// The RMA form, and the return found by it.
@@ -191,8 +185,8 @@ fn tracked(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
     let case = view.case;
     let deadlines = case.deadlines.running();
     html! {
-        @if let Some((_, problem)) = &view.decision {
-            div.card.error role="alert" id="problem" { (problem.title) ": " (problem.detail) }
+        @if let Some(attempt) = &view.attempt {
+            div.card.error role="alert" id="problem" { (attempt.problem.title) ": " (attempt.problem.detail) }
         }
         section.card aria-labelledby="case-title" {
             h2 id="case-title" { (case.rma.as_str()) }
@@ -204,6 +198,27 @@ fn tracked(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
                 @if case.refunded_amount_minor.get() > 0 {
                     dt { (p.lang.t(Msg::Refunded)) }
                     dd { (amount(case.refunded_amount_minor, case.currency)) }
+                }
+                @if let Some(offer) = case.offer.as_ref().filter(|o| o.status == OfferStatus::Pending) {
+                    dt { (p.lang.tr("Offer", "Offre")) }
+                    dd id="offer" {
+                        (actions::choice(p.lang, "kind", offer.kind.as_str()))
+                        @if let Some(a) = offer.amount_minor.or(offer.credit_minor) { ", " (amount(a, case.currency)) }
+                        ", " (p.lang.tr("until", "jusqu'au")) " " time datetime=(offer.expires_at.to_rfc3339()) { (time(offer.expires_at)) }
+                    }
+                }
+                @if let Some(label) = &case.shipment.label {
+                    dt { (p.lang.tr("Return label", "Étiquette de retour")) }
+                    dd {
+                        (label.carrier) " " (label.tracking_number)
+                        @if let Some(url) = label.label_url.as_deref().filter(|u| is_web_address(u)) {
+                            " · " a href=(url) rel="noreferrer noopener" { (p.lang.tr("print the label", "imprimer l'étiquette")) }
+                        }
+                    }
+                }
+                @if let (Some(carrier), Some(tracking)) = (&case.shipment.carrier, &case.shipment.tracking_number) {
+                    dt { (p.lang.tr("Parcel", "Colis")) }
+                    dd { (carrier) " " (tracking) }
                 }
                 dt { (p.lang.t(Msg::NextStep)) }
                 dd id="next-step" { (next_step_in(case, p.lang.language())) }
@@ -220,6 +235,7 @@ fn tracked(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
         @if let Some(recommendation) = view.recommendation {
             (arbitration(p, view, recommendation))
         }
+        (actions_of(p, view))
         section.card aria-labelledby="timeline-title" {
             h2 id="timeline-title" { (p.lang.t(Msg::Timeline)) }
             table {
@@ -233,7 +249,10 @@ fn tracked(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
                         tr {
                             td { time datetime=(event.metadata.occurred_at.to_rfc3339()) { (time(event.metadata.occurred_at)) } }
                             td { (i18n::role(p.lang, &event.metadata.actor.role)) }
-                            td { (i18n::event(p.lang, &event.event_type)) }
+                            td {
+                                (i18n::event(p.lang, &event.event_type))
+                                (event_detail(p.lang, event))
+                            }
                         }
                     }
                 }
@@ -308,29 +327,10 @@ pub(super) fn errors_of(id: &str, messages: &[&str]) -> Markup {
 }
 
 /// An operator's part of an open dispute: the recommendation with each reason and the events it
-/// rests on, taking the case, and the decision form (pre-filled with the recommendation).
+/// rests on (the decision form below it is pre-filled with it).
 fn arbitration(p: &Page<'_>, view: &TrackView<'_>, r: &Recommendation) -> Markup {
     let case = view.case;
     let lang = p.lang;
-    let csrf = p.session.map(|s| s.csrf()).unwrap_or_default();
-    let me = p.session.map(|s| s.caller.0.id.as_str());
-    let assignee = case.dispute.as_ref().and_then(|d| d.assignee.as_deref());
-    let problem = view.decision.as_ref().map(|(_, problem)| *problem);
-    let entered = view
-        .decision
-        .as_ref()
-        .and_then(|(form, _)| form.clone())
-        .unwrap_or_else(|| DecisionForm {
-            outcome: r.outcome.as_str().to_owned(),
-            refund_amount: case.currency.write_amount(r.refund_amount_minor),
-            return_required: r.return_required,
-            funded_by: r.funded_by.as_str().to_owned(),
-            rationale: String::new(),
-        });
-    let outcome_errors = field_errors(problem, "outcome");
-    let amount_errors = field_errors(problem, "refund_amount_minor");
-    let funded_errors = field_errors(problem, "funded_by");
-    let rationale_errors = field_errors(problem, "rationale");
     html! {
         section.card aria-labelledby="recommendation-title" {
             h2 id="recommendation-title" { (lang.t(Msg::Recommendation)) }
@@ -354,54 +354,115 @@ fn arbitration(p: &Page<'_>, view: &TrackView<'_>, r: &Recommendation) -> Markup
                     }
                 }
             }
-            @if assignee != me {
-                form method="post" action={ "/console/returns/" (case.id.as_uuid()) "/assign" } {
-                    input type="hidden" name="csrf" value=(csrf);
-                    button type="submit" { (lang.t(Msg::AssignToMe)) }
+        }
+    }
+}
+
+/// The decision form's values as the recommendation suggests them.
+fn suggested(case: &ReturnCase, r: &Recommendation) -> Entered {
+    let mut entered = Entered::new();
+    entered.insert("outcome".into(), r.outcome.as_str().to_owned());
+    entered.insert(
+        "refund_amount".into(),
+        case.currency.write_amount(r.refund_amount_minor),
+    );
+    if r.return_required {
+        entered.insert("return_required".into(), "true".into());
+    }
+    entered.insert("funded_by".into(), r.funded_by.as_str().to_owned());
+    entered
+}
+
+/// What the caller may do now: a form per action the console has one for (an operator's decision
+/// pre-filled with the recommendation), the refused one with what was entered and its problem.
+fn actions_of(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
+    let case = view.case;
+    let me = p.session.map(|s| s.caller.0.id.as_str());
+    let assignee = case.dispute.as_ref().and_then(|d| d.assignee.as_deref());
+    let shown: Vec<Action> = view
+        .allowed
+        .iter()
+        .filter_map(|a| Action::parse(a).ok())
+        .filter(|a| actions::fields_of(*a).is_some())
+        .filter(|a| *a != Action::Assign || assignee != me)
+        .collect();
+    if shown.is_empty() {
+        return html! {};
+    }
+    let (quick, full): (Vec<Action>, Vec<Action>) = shown
+        .into_iter()
+        .partition(|a| actions::fields_of(*a).is_some_and(|f| f.is_empty()));
+    let attempt_for = |action: Action| view.attempt.as_ref().filter(|a| a.action == action);
+    let suggestion = view.recommendation.map(|r| suggested(case, r));
+    html! {
+        section.card aria-labelledby="actions-title" {
+            h2 id="actions-title" { (p.lang.tr("What you can do", "Ce que vous pouvez faire")) }
+            @if !quick.is_empty() {
+                div.quick {
+                    @for action in &quick {
+                        (actions::form(p, case, *action, None, attempt_for(*action).map(|a| a.problem)))
+                    }
+                }
+            }
+            @for action in &full {
+                @let attempt = attempt_for(*action);
+                @let entered = attempt.map(|a| &a.entered).or(
+                    suggestion.as_ref().filter(|_| *action == Action::Decide));
+                section aria-labelledby={ "title-" (action.as_str()) } {
+                    h3 id={ "title-" (action.as_str()) } { (actions::title(p.lang, *action)) }
+                    @if let Some(help) = actions::help(p.lang, *action) { p.help { (help) } }
+                    (actions::form(p, case, *action, entered, attempt.map(|a| a.problem)))
                 }
             }
         }
-        section.card aria-labelledby="decision-title" {
-            h2 id="decision-title" { (lang.t(Msg::Decision)) }
-            form method="post" action={ "/console/returns/" (case.id.as_uuid()) "/decide" } {
-                input type="hidden" name="csrf" value=(csrf);
-                fieldset aria-describedby="outcome-error" {
-                    legend { (lang.t(Msg::Outcome)) }
-                    @for value in ["refund_buyer", "side_with_seller"] {
-                        label.choice {
-                            input type="radio" name="outcome" value=(value)
-                                checked[entered.outcome == value];
-                            " " (outcome_words(lang, value))
-                        }
-                    }
-                    (errors_of("outcome-error", &outcome_errors))
+    }
+}
+
+/// Whether `url` is a web address a page may link to (no `javascript:` or `data:`).
+fn is_web_address(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+/// What an event says beyond its name: a message, the evidence's link, a reason or rationale, a
+/// grade (nothing once erased).
+fn event_detail(lang: Lang, event: &RecordedEvent) -> Markup {
+    let data: serde_json::Value = serde_json::from_str(event.data.get()).unwrap_or_default();
+    let text = |key: &str| data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let quoted = match event.event_type.as_str() {
+        "return.message_posted" => text("body"),
+        "return.declined" | "return.escalated" | "return.appealed" => text("reason_text"),
+        "return.dispute_decided" => text("rationale"),
+        "return.inspected" => text("notes"),
+        _ => None,
+    };
+    let grade = data
+        .get("grade")
+        .and_then(|v| v.as_str())
+        .filter(|_| event.event_type == "return.inspected");
+    let links: Vec<(String, String)> = match event.event_type.as_str() {
+        "return.evidence_added" => data.get("evidence").into_iter().cloned().collect(),
+        _ => data
+            .get("evidence")
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default(),
+    }
+    .iter()
+    .filter_map(|e| {
+        let url = e.get("url")?.as_str()?;
+        let kind = e.get("kind").and_then(|k| k.as_str()).unwrap_or("file");
+        is_web_address(url).then(|| (url.to_owned(), kind.to_owned()))
+    })
+    .collect();
+    html! {
+        @if let Some(grade) = grade { ": " (actions::choice(lang, "grade", grade)) }
+        @if let Some(quoted) = quoted { blockquote { (quoted) } }
+        @if !links.is_empty() {
+            ul.evidence {
+                @for (url, kind) in &links {
+                    li { a href=(url) rel="noreferrer noopener" { (lang.tr("Evidence", "Pièce")) " (" (kind) ")" } }
                 }
-                label for="refund_amount" {
-                    (lang.t(Msg::RefundAmount)) " (" (case.currency.as_str()) ", "
-                    (lang.t(Msg::AtMost)) " " (amount(case.items_total_minor, case.currency)) ")"
-                }
-                input id="refund_amount" name="refund_amount" type="text" inputmode="decimal"
-                    value=(entered.refund_amount) aria-describedby="refund_amount-error";
-                (errors_of("refund_amount-error", &amount_errors))
-                label.choice {
-                    input type="checkbox" name="return_required" value="true"
-                        checked[entered.return_required];
-                    " " (lang.t(Msg::ReturnRequired))
-                }
-                label for="funded_by" { (lang.t(Msg::WhoFunds)) }
-                select id="funded_by" name="funded_by" aria-describedby="funded_by-error" {
-                    @for value in ["seller", "platform"] {
-                        option value=(value) selected[entered.funded_by == value] {
-                            (i18n::funder(lang, value))
-                        }
-                    }
-                }
-                (errors_of("funded_by-error", &funded_errors))
-                label for="rationale" { (lang.t(Msg::Rationale)) }
-                textarea id="rationale" name="rationale" rows="4" required
-                    aria-describedby="rationale-error" { (entered.rationale) }
-                (errors_of("rationale-error", &rationale_errors))
-                p { button type="submit" { (lang.t(Msg::Decide)) } }
             }
         }
     }

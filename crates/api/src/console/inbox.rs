@@ -1,0 +1,167 @@
+//! `/console/returns`: a seller's returns inbox and a buyer's returns, what waits for the caller
+//! first, the most urgent deadline first (docs/console.md).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use maud::{html, Markup};
+use returns_app::ReturnFilter;
+use returns_domain::returns::{allowed_actions, amount, ReturnCase, Status};
+use returns_domain::{Actor, Role};
+use serde::Deserialize;
+
+use super::i18n::{self, Lang, Msg};
+use super::pages::{layout, time, Page};
+use super::{failure, html as answer, page, signed_in};
+
+/// Actions that are always open to a party and do not make a return wait for them.
+const NOT_WAITING: &[&str] = &["messages", "evidence", "withdraw", "rate", "appeal"];
+
+/// A return in the list: whether it waits for the caller, and its next deadline.
+pub(super) struct Row<'a> {
+    pub case: &'a ReturnCase,
+    pub waits_for_you: bool,
+    pub next_deadline: Option<DateTime<Utc>>,
+}
+
+/// The rows of `cases` for `caller` at `now`: those waiting for the caller first, each group by
+/// its next deadline (those without one last), then the newest first.
+pub(super) fn rows<'a>(
+    cases: &'a [ReturnCase],
+    caller: &Actor,
+    now: DateTime<Utc>,
+) -> Vec<Row<'a>> {
+    let mut rows: Vec<Row<'a>> = cases
+        .iter()
+        .map(|case| Row {
+            case,
+            waits_for_you: allowed_actions(case, caller, now)
+                .iter()
+                .any(|a| !NOT_WAITING.contains(a)),
+            next_deadline: case.deadlines.running().iter().map(|(_, at)| *at).min(),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.waits_for_you
+            .cmp(&a.waits_for_you)
+            .then_with(|| match (a.next_deadline, b.next_deadline) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            })
+            .then_with(|| b.case.created_at.cmp(&a.case.created_at))
+    });
+    rows
+}
+
+#[derive(Deserialize)]
+pub(super) struct ListQuery {
+    status: Option<String>,
+}
+
+/// `GET /console/returns[?status=]`: the caller's returns (a buyer's own, a seller's inbox; an
+/// operator sees every return, as over the API).
+pub(super) async fn list(req: HttpRequest, query: web::Query<ListQuery>) -> HttpResponse {
+    let (session, service) = match signed_in(&req) {
+        Ok(signed_in) => signed_in,
+        Err(page) => return *page,
+    };
+    let status = query
+        .status
+        .as_deref()
+        .filter(|s| Status::parse(s).is_ok())
+        .map(str::to_owned);
+    let caller = &session.caller.0;
+    let filter = ReturnFilter {
+        status: status.clone(),
+        limit: 200,
+        ..ReturnFilter::default()
+    };
+    let cases = match service.list_returns(caller, filter).await {
+        Ok(page) => page.items,
+        Err(e) => return failure(&req, &session, &e),
+    };
+    let now = service.now();
+    let rows = rows(&cases, caller, now);
+    let p = page(&req, Some(&session));
+    answer(
+        &req,
+        StatusCode::OK,
+        render(&p, caller.role, &rows, status.as_deref(), now),
+    )
+}
+
+fn render(
+    p: &Page<'_>,
+    role: Role,
+    rows: &[Row<'_>],
+    status: Option<&str>,
+    now: DateTime<Utc>,
+) -> Markup {
+    let lang = p.lang;
+    let title = match role {
+        Role::Buyer => lang.tr("My returns", "Mes retours"),
+        _ => lang.tr("Returns inbox", "Retours reçus"),
+    };
+    layout(
+        p,
+        title,
+        html! {
+            p.help { (lang.tr(
+                "Returns waiting for you come first, the most urgent deadline first.",
+                "Les retours qui attendent votre action d'abord, l'échéance la plus proche en premier.",
+            )) }
+            form method="get" action="/console/returns" {
+                label for="status" { (lang.t(Msg::Status)) }
+                select id="status" name="status" {
+                    option value="" { (lang.tr("Any", "Tous")) }
+                    @for s in Status::ALL {
+                        option value=(s.as_str()) selected[status == Some(s.as_str())] {
+                            (i18n::status(lang, s.as_str()))
+                        }
+                    }
+                }
+                " " button type="submit" { (lang.tr("Filter", "Filtrer")) }
+            }
+            @if rows.is_empty() {
+                p { (lang.tr("No return here.", "Aucun retour ici.")) }
+            } @else {
+                table {
+                    thead { tr {
+                        th scope="col" { (lang.t(Msg::Rma)) }
+                        th scope="col" { (lang.t(Msg::Status)) }
+                        th scope="col" { (lang.t(Msg::Reason)) }
+                        th scope="col" { (lang.tr("Amount", "Montant")) }
+                        th scope="col" { (lang.tr("Next deadline", "Prochaine échéance")) }
+                    } }
+                    tbody {
+                        @for row in rows { (line(lang, row, now)) }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn line(lang: Lang, row: &Row<'_>, now: DateTime<Utc>) -> Markup {
+    let case = row.case;
+    let late = row.next_deadline.is_some_and(|at| at < now);
+    html! {
+        tr class=[late.then_some("overdue")] data-rma=(case.rma.as_str()) {
+            td {
+                a href={ "/console/track?rma=" (case.rma.as_str()) } { (case.rma.as_str()) }
+                @if row.waits_for_you { " " span.tag.yours { (lang.tr("your move", "à vous")) } }
+            }
+            td { (i18n::status(lang, case.status.as_str())) }
+            td { (i18n::reason(lang, case.reason.as_str())) }
+            td { (amount(case.items_total_minor, case.currency)) }
+            td {
+                @if let Some(at) = row.next_deadline {
+                    time datetime=(at.to_rfc3339()) { (time(at)) }
+                    @if late { " " span.tag.late { (lang.t(Msg::Overdue)) } }
+                }
+            }
+        }
+    }
+}
