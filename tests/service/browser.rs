@@ -1,8 +1,9 @@
 //! The console in a real browser: headless Chromium driven over WebDriver (Debian's `chromium`
 //! and `chromium-driver`, which `make test` installs when missing). An operator signs in and
-//! decides a dispute with the keyboard and the forms alone; a buyer follows a return in French and
-//! cannot open another buyer's; a form without its CSRF token is refused; every form field has a
-//! label. Each
+//! decides a dispute with the keyboard and the forms alone; a seller accepts a return from the
+//! inbox, records its arrival and inspects it; a buyer accepts an offer, follows a return in
+//! French and cannot open another buyer's; a form without its CSRF token is refused; every form
+//! field has a label. Each
 //! main page is saved as a PNG in `target/console-screenshots/` (`make screenshots` writes them to
 //! docs/console/ instead).
 
@@ -96,6 +97,64 @@ impl Browser {
         std::fs::create_dir_all(&dir).unwrap();
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Waits until the case page shows a status among `wanted`, and gives it.
+    async fn status_becomes(&self, wanted: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(element) = self.client.find(Locator::Id("status")).await {
+                if let Ok(Some(status)) = element.attr("data-status").await {
+                    if wanted.contains(&status.as_str()) {
+                        return status;
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the status did not become {wanted:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Types `text` into the field with id `id`.
+    async fn type_into(&self, id: &str, text: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
+    /// Presses the submit button of the form with id `form`.
+    async fn submit(&self, form: &str) {
+        self.client
+            .find(Locator::Css(&format!("#{form} button[type=submit]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Opens the case `rma` from the list the user lands on.
+    async fn open_case(&self, rma: &str) {
+        self.client
+            .wait()
+            .for_element(Locator::LinkText(rma))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.client
+            .wait()
+            .for_element(Locator::Id("status"))
+            .await
+            .unwrap();
     }
 
     /// The form fields of the page that have no label (their ids or names).
@@ -227,6 +286,13 @@ async fn a_buyer_follows_a_return_in_french_and_cannot_open_another_buyers() {
         .click()
         .await
         .unwrap();
+    c.wait()
+        .for_element(Locator::LinkText("Suivre un retour"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.wait().for_element(Locator::Id("rma")).await.unwrap();
     let field = c.find(Locator::Id("rma")).await.unwrap();
     field.send_keys(&format!("{rma}\u{E007}")).await.unwrap();
@@ -284,5 +350,92 @@ async fn a_form_sent_without_its_csrf_token_is_refused_and_changes_nothing() {
         .unwrap()
         .path()
         .ends_with("/console/track"));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_seller_accepts_then_inspects_a_return_in_the_browser() {
+    let app = TestApp::spawn().await;
+    let (id, rma) = crate::console::requested(&app, "o-browser-seller").await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    // The inbox first: the return waits for the seller.
+    sign_in(&browser, &app, &app.seller()).await;
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/console/returns"));
+    assert!(browser.text_of("main").await.contains("your move"));
+    browser.screenshot("seller-inbox").await;
+    browser.open_case(&rma).await;
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.screenshot("seller-case").await;
+
+    // Accepted with a prepaid label.
+    browser.type_into("accept-label-carrier", "DHL").await;
+    browser
+        .type_into("accept-label-tracking_number", "JD0146")
+        .await;
+    browser.submit("form-accept").await;
+    assert_eq!(browser.status_becomes(&["authorized"]).await, "authorized");
+
+    // The buyer sends the parcel; the seller records its arrival, then inspects it.
+    app.act(&app.buyer(), &id, "ship", &crate::support::ship_body())
+        .await;
+    c.refresh().await.unwrap();
+    browser.submit("form-receive").await;
+    browser.status_becomes(&["delivered"]).await;
+    c.find(Locator::Id("inspect-grade"))
+        .await
+        .unwrap()
+        .select_by_value("opened")
+        .await
+        .unwrap();
+    browser
+        .type_into("inspect-notes", "Box opened, item unused")
+        .await;
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.screenshot("seller-inspection").await;
+    // Enter in the amount sends the form.
+    browser
+        .type_into("inspect-refund_amount", "49.99\u{E007}")
+        .await;
+    let after = browser.status_becomes(&["refund_pending", "closed"]).await;
+    assert!(!after.is_empty());
+    let main = browser.text_of("main").await;
+    assert!(main.contains("Item inspected: Opened, as new"), "{main}");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_buyer_accepts_an_offer_in_the_browser() {
+    let app = TestApp::spawn().await;
+    let (id, rma) = crate::console::requested(&app, "o-browser-offer").await;
+    app.act(
+        &app.seller(),
+        &id,
+        "offer",
+        &json!({"kind": "partial_refund", "amount_minor": 1500}),
+    )
+    .await;
+    let browser = Browser::start().await;
+
+    sign_in(&browser, &app, &app.buyer()).await;
+    assert!(browser.text_of("main").await.contains("your move"));
+    browser.screenshot("buyer-returns").await;
+    browser.open_case(&rma).await;
+    let offer = browser.text_of("#offer").await;
+    assert!(offer.contains("15.00"), "{offer}");
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.screenshot("buyer-offer").await;
+    browser.submit("form-accept-offer").await;
+    let after = browser
+        .status_becomes(&["refund_pending", "closed", "authorized"])
+        .await;
+    assert!(!after.is_empty());
+    assert!(browser.text_of("main").await.contains("Offer accepted"));
     browser.close().await;
 }

@@ -419,7 +419,7 @@ async fn console_pages_count_against_the_callers_rate_limit() {
 }
 
 /// A refund of the headphones of a new order `order_id`, requested by the buyer: its id and RMA.
-async fn requested(app: &TestApp, order_id: &str) -> (String, String) {
+pub(crate) async fn requested(app: &TestApp, order_id: &str) -> (String, String) {
     app.given_order(&eu_order(order_id)).await;
     let opened = app
         .given_return(
