@@ -11,7 +11,7 @@ SIM_ARGS ?=
 ROLE ?= buyer
 SUB ?= buyer-1
 
-.PHONY: help run test check screenshots fmt lint build bench simulate token migrate db clean-test-dbs
+.PHONY: help run test check screenshots fmt lint build bench simulate token login-link migrate db clean-test-dbs
 
 help:
 	@echo "make run    - start the service with a working database (prints where it listens)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  - benchmarks beside pgbench on this machine (see docs/benchmarks.md)"
 	@echo "make simulate - the four runs of docs/abuse.md (SIM_ARGS=... for one run of your own)"
 	@echo "make token ROLE=buyer SUB=buyer-1 - mint a development token for make run's service"
+	@echo "make login-link ROLE=buyer SUB=buyer-1 - a console sign-in link (works once, 15 minutes)"
 
 build:
 	cargo build --workspace
@@ -74,6 +75,11 @@ migrate:
 token: $(SECRET_FILE)
 	@secret="$${RETURNS_JWT_SECRET:-$$(cat $(SECRET_FILE))}" && \
 	  RETURNS_JWT_SECRET="$$secret" cargo run -q -p returns-server --bin returns -- token --role $(ROLE) --sub $(SUB)
+
+# A console sign-in link for ROLE and SUB (works once, for 15 minutes).
+login-link: $(SECRET_FILE)
+	@secret="$${RETURNS_JWT_SECRET:-$$(cat $(SECRET_FILE))}" && \
+	  RETURNS_JWT_SECRET="$$secret" cargo run -q -p returns-server --bin returns -- login-link --role $(ROLE) --sub $(SUB)
 
 # The store beside pgbench (crates/bench), then the whole HTTP service under wrk beside pgbench's
 # one-row INSERT (scripts/http-bench.sh installs wrk when missing), then the SQL of one command run by

@@ -203,6 +203,8 @@ async fn a_token_is_only_as_good_as_its_sub() {
             nbf: None,
             iss: None,
             aud: None,
+            purpose: None,
+            jti: None,
         },
     );
 

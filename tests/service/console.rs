@@ -699,3 +699,98 @@ async fn a_buyer_accepts_an_offer_on_the_tracking_page_and_cannot_take_the_selle
     let (_, html) = page(&app, &buyer, &track, "en").await;
     assert!(html.contains("Offer accepted"), "{html}");
 }
+
+/// A sign-in link's token for `role` and `sub`, valid `ttl` seconds, as the marketplace signs it.
+fn link_token(role: returns_api::auth::Role, sub: &str, ttl: i64) -> String {
+    let keys =
+        returns_api::auth::JwtKeys::hs256(crate::support::TEST_JWT_SECRET.as_bytes()).unwrap();
+    let now = crate::support::unix_now();
+    let claims = returns_api::auth::Claims::login_link(
+        sub,
+        role,
+        now,
+        ttl,
+        &returns_api::auth::TokenChecks::default(),
+    );
+    keys.mint(&claims).unwrap()
+}
+
+#[tokio::test]
+async fn a_sign_in_link_works_once_and_only_in_the_console() {
+    let app = TestApp::spawn().await;
+    let case = disputed(&app, "o-link").await;
+    let rma = case["rma"].as_str().unwrap();
+    let token = link_token(returns_api::auth::Role::Buyer, crate::support::BUYER, 600);
+    let next = format!("/console/track?rma={rma}");
+
+    // Opening the link changes nothing: it shows whose session it opens, and a button.
+    let answer = browser()
+        .get(app.url("/console/login/link"))
+        .query(&[("token", token.as_str()), ("next", next.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(answer.headers().get(SET_COOKIE).is_none());
+    assert_eq!(answer.headers()["referrer-policy"], "no-referrer");
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("Buyer buyer-1"), "{html}");
+    assert!(html.contains("action=\"/console/login/link\""), "{html}");
+
+    // Pressing the button signs in and goes to the page the link named.
+    let redeem = |token: String, next: String| {
+        let app = &app;
+        async move {
+            browser()
+                .post(app.url("/console/login/link"))
+                .form(&[("token", token), ("next", next)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let answer = redeem(token.clone(), next.clone()).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()[LOCATION].to_str().unwrap(), next);
+    let cookie = answer.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let (status, html) = page(&app, &session, &next, "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("data-status=\"escalated\""), "{html}");
+
+    // Used once: refused the second time.
+    let answer = redeem(token.clone(), next.clone()).await;
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert!(answer.headers().get(SET_COOKIE).is_none());
+    assert!(answer.text().await.unwrap().contains("was used already"));
+
+    // The link's token is not an API token.
+    let answer = app
+        .request(
+            Method::GET,
+            &format!("/v1/returns/{}", case["id"].as_str().unwrap()),
+            Some(&token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+
+    // Refused: an API token as a link, an expired link, a link valid for too long; and a link
+    // naming another site goes to the console instead.
+    let long = link_token(returns_api::auth::Role::Buyer, crate::support::BUYER, 3600);
+    let expired = link_token(returns_api::auth::Role::Buyer, crate::support::BUYER, -120);
+    for refused in [app.buyer(), expired, long] {
+        let answer = redeem(refused, String::new()).await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+        assert!(answer.headers().get(SET_COOKIE).is_none());
+    }
+    let fresh = link_token(returns_api::auth::Role::Operator, "operator-1", 60);
+    let answer = redeem(fresh, "https://elsewhere.example/".into()).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()[LOCATION].to_str().unwrap(), "/console");
+}

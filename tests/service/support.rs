@@ -547,6 +547,8 @@ pub fn buyer_claims(exp_from_now: i64) -> Claims {
         nbf: None,
         iss: None,
         aud: None,
+        purpose: None,
+        jti: None,
     }
 }
 

@@ -65,6 +65,37 @@ pub struct Claims {
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// What the token is for when it is not an API token: [`LOGIN_LINK_PURPOSE`] for a console
+    /// sign-in link, which the API refuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// The token's unique id; a sign-in link carries one so that it works once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// The `purpose` of a console sign-in link (docs/console.md, "Signing in").
+pub const LOGIN_LINK_PURPOSE: &str = "console_login";
+
+/// The longest a sign-in link may be valid: it travels in a URL.
+pub const LOGIN_LINK_MAX_SECONDS: i64 = 15 * 60;
+
+impl Claims {
+    /// The claims of a sign-in link for `sub` as `role`, valid `ttl` seconds from `now` (Unix
+    /// seconds), carrying the issuer and audience the service checks.
+    pub fn login_link(sub: &str, role: Role, now: i64, ttl: i64, checks: &TokenChecks) -> Claims {
+        Claims {
+            sub: sub.to_owned(),
+            role,
+            exp: now + ttl,
+            iat: Some(now),
+            nbf: None,
+            iss: checks.issuer.clone(),
+            aud: checks.audience.clone(),
+            purpose: Some(LOGIN_LINK_PURPOSE.to_owned()),
+            jti: Some(uuid::Uuid::new_v4().to_string()),
+        }
+    }
 }
 
 /// Who may issue the tokens the service accepts, and for whom (`RETURNS_JWT_ISSUER`,
@@ -218,6 +249,11 @@ pub(crate) fn caller_of_token(
         .jwt
         .verify(token)
         .map_err(|_| Problem::unauthorized("the token is invalid or expired"))?;
+    if claims.purpose.is_some() {
+        return Err(Problem::unauthorized(
+            "this token is a console sign-in link, not an API token",
+        ));
+    }
     if returns_domain::BuyerId::parse(&claims.sub).is_err() {
         return Err(Problem::unauthorized(
             "the token's sub is not a valid party id",
@@ -260,6 +296,8 @@ mod tests {
             nbf: None,
             iss: None,
             aud: None,
+            purpose: None,
+            jti: None,
         }
     }
 
@@ -291,6 +329,8 @@ mod tests {
             let claims = Claims {
                 iss: iss.map(str::to_owned),
                 aud: aud.map(str::to_owned),
+                purpose: None,
+                jti: None,
                 ..claims(now() + 60)
             };
             lax.mint(&claims).unwrap()

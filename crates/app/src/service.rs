@@ -472,6 +472,26 @@ impl Service {
         Ok(n)
     }
 
+    /// Records the use of the console sign-in link `jti`, valid until `expires_at`: `true` the
+    /// first time, `false` when it was used already (docs/console.md, "Signing in"). Rows of links
+    /// that expired are cleared in the same statement.
+    pub async fn redeem_login_link(
+        &self,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, AppError> {
+        let client = self.store.pool().get().await?;
+        let stmt = client
+            .prepare_cached(
+                "WITH expired AS (DELETE FROM console_login_links WHERE expires_at < now() - interval '1 minute') \
+                 INSERT INTO console_login_links (jti, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT (jti) DO NOTHING",
+            )
+            .await?;
+        let inserted = client.execute(&stmt, &[&jti, &expires_at]).await?;
+        Ok(inserted == 1)
+    }
+
     /// Erases a buyer's personal data (docs/api.md, "Erasure"): every value kept for them becomes
     /// a tombstone, the views of their returns are rebuilt from the log without it, stored
     /// idempotent answers that may quote it (their own, and any answer about one of their returns)

@@ -71,6 +71,25 @@ enum Command {
         #[arg(long, default_value_t = 24 * 3600)]
         ttl: i64,
     },
+    /// Print a console sign-in link (works once, for at most 15 minutes), signed with
+    /// RETURNS_JWT_SECRET, as the marketplace hands one to its user.
+    LoginLink {
+        /// buyer, seller, operator or platform.
+        #[arg(long)]
+        role: Role,
+        /// The party id.
+        #[arg(long)]
+        sub: String,
+        /// How long the link is valid, in seconds (at most 900).
+        #[arg(long, default_value_t = 900)]
+        ttl: i64,
+        /// Where the service is reached.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The console page to open once signed in (e.g. /console/track?rma=RMA-…).
+        #[arg(long)]
+        next: Option<String>,
+    },
 }
 
 /// The longest a token minted by `returns token` may live.
@@ -236,8 +255,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 nbf: None,
                 iss: checks.issuer,
                 aud: checks.audience,
+                purpose: None,
+                jti: None,
             })?;
             println!("{token}");
+            Ok(())
+        }
+        Command::LoginLink {
+            role,
+            sub,
+            ttl,
+            url,
+            next,
+        } => {
+            if !(1..=returns_api::auth::LOGIN_LINK_MAX_SECONDS).contains(&ttl) {
+                anyhow::bail!("--ttl must be from 1 to 900 seconds: a link travels in the open");
+            }
+            let secret =
+                std::env::var("RETURNS_JWT_SECRET").context("RETURNS_JWT_SECRET is not set")?;
+            let checks = returns_server::config::token_checks_from_env();
+            let keys = JwtKeys::hs256_checking(secret.as_bytes(), &checks)?;
+            let now = chrono::Utc::now().timestamp();
+            let token = keys.mint(&Claims::login_link(&sub, role, now, ttl, &checks))?;
+            let mut link = format!(
+                "{}/console/login/link?token={token}",
+                url.trim_end_matches('/')
+            );
+            if let Some(next) = next {
+                link.push_str("&next=");
+                for b in next.bytes() {
+                    if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+                        link.push(char::from(b));
+                    } else {
+                        link.push_str(&format!("%{b:02X}"));
+                    }
+                }
+            }
+            println!("{link}");
             Ok(())
         }
     }

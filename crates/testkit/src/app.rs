@@ -115,6 +115,8 @@ fn mint_with(keys: &JwtKeys, role: Role, sub: &str) -> String {
         nbf: None,
         iss: None,
         aud: None,
+        purpose: None,
+        jti: None,
     })
     .expect("token")
 }

@@ -7,6 +7,7 @@
 mod actions;
 mod i18n;
 mod inbox;
+mod link;
 mod opening;
 mod oversight;
 mod pages;
@@ -36,6 +37,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/style.css", web::get().to(style))
             .route("/login", web::get().to(login_form))
             .route("/login", web::post().to(login))
+            .route("/login/link", web::get().to(link::show))
+            .route("/login/link", web::post().to(link::redeem))
             .route("/logout", web::post().to(logout))
             .route("/track", web::get().to(track))
             .route("/disputes", web::get().to(disputes))
@@ -55,6 +58,9 @@ fn html(req: &HttpRequest, status: StatusCode, body: maud::Markup) -> HttpRespon
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("X-Frame-Options", "DENY"))
+        // Pages link to labels and evidence elsewhere; their addresses (RMA numbers, sign-in
+        // links) stay here.
+        .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; form-action 'self'; frame-ancestors 'none'",
