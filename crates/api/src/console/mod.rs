@@ -4,6 +4,7 @@
 //! exactly the API's authorisation: a page shows what the signed-in caller could read over the
 //! API, and a return the caller may not see is "not found", as it is there.
 
+mod charts;
 mod i18n;
 mod oversight;
 mod pages;
