@@ -11,7 +11,7 @@ use crate::support::{eu_order, return_request, ship_body, Api, HEADPHONES, SHIRT
 use returns_testkit::TestApp;
 
 /// A client that shows redirects instead of following them.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -19,7 +19,7 @@ fn browser() -> reqwest::Client {
 }
 
 /// Signs in with `token`; the session cookie (`name=value`) the console set.
-async fn sign_in(app: &TestApp, token: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, token: &str) -> String {
     let answer = browser()
         .post(app.url("/console/login"))
         .form(&[("token", token)])
@@ -35,7 +35,12 @@ async fn sign_in(app: &TestApp, token: &str) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn page(app: &TestApp, cookie: &str, path: &str, lang: &str) -> (StatusCode, String) {
+pub(crate) async fn page(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    lang: &str,
+) -> (StatusCode, String) {
     let answer = browser()
         .get(app.url(path))
         .header(COOKIE, cookie)
@@ -48,7 +53,7 @@ async fn page(app: &TestApp, cookie: &str, path: &str, lang: &str) -> (StatusCod
 }
 
 /// The CSRF token of the first form of `html` that carries one.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
     html[at..at + 64].to_owned()
 }

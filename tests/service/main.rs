@@ -9,6 +9,7 @@ mod authz;
 mod browser;
 mod concurrency;
 mod console;
+mod console_oversight;
 mod credit;
 mod deadlines;
 mod erasure;

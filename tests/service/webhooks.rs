@@ -41,14 +41,14 @@ struct Received {
 /// An HTTP receiver on 127.0.0.1 that records every request and answers 500 while `failing` is
 /// above 0 (counting down; `usize::MAX` fails for ever), 200 afterwards.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Received>>>,
-    failing: Arc<AtomicUsize>,
+    pub(crate) failing: Arc<AtomicUsize>,
 }
 
 impl Receiver {
-    async fn start(fail_first: usize) -> Receiver {
+    pub(crate) async fn start(fail_first: usize) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let receiver = Receiver {
@@ -319,7 +319,7 @@ async fn register(app: &TestApp, token: &str, body: &Value) -> Response {
         .unwrap()
 }
 
-async fn given_webhook(app: &TestApp, url: &str) -> Value {
+pub(crate) async fn given_webhook(app: &TestApp, url: &str) -> Value {
     let body = json!({ "url": url, "secret": SECRET, "events": ["return.*"] });
     expect_json(register(app, &app.platform(), &body).await, 201).await
 }
@@ -332,7 +332,7 @@ async fn get(app: &TestApp, token: &str, path: &str) -> Response {
 }
 
 /// The deliveries of `webhook` as the operator sees them, optionally of one status.
-async fn deliveries(app: &TestApp, webhook: &str, status: Option<&str>) -> Vec<Value> {
+pub(crate) async fn deliveries(app: &TestApp, webhook: &str, status: Option<&str>) -> Vec<Value> {
     let mut request = app.request(
         Method::GET,
         &format!("/v1/webhooks/{webhook}/deliveries"),
@@ -345,7 +345,7 @@ async fn deliveries(app: &TestApp, webhook: &str, status: Option<&str>) -> Vec<V
 }
 
 /// The ids of a return's history, oldest first.
-async fn history_ids(app: &TestApp, return_id: &str) -> Vec<String> {
+pub(crate) async fn history_ids(app: &TestApp, return_id: &str) -> Vec<String> {
     app.events_of(return_id).await.iter().map(id_of).collect()
 }
 

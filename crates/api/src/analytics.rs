@@ -213,20 +213,7 @@ pub(crate) async fn analytics_summary(
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, Problem> {
     let query = query.into_inner();
-    let seller = match caller.role() {
-        Role::Operator => query.seller_id,
-        Role::Seller => match query.seller_id {
-            Some(id) if id != caller.0.id => {
-                return Err(Problem::forbidden("a seller sees its own analytics only"))
-            }
-            _ => Some(caller.0.id.clone()),
-        },
-        Role::Buyer | Role::Platform => {
-            return Err(Problem::forbidden(
-                "analytics are for operators and sellers",
-            ))
-        }
-    };
+    let seller = summary_scope(&caller, query.seller_id)?;
     let (from, to) = range(&state, query.from, query.to)?;
     let summary = state
         .service
@@ -235,8 +222,29 @@ pub(crate) async fn analytics_summary(
     Ok(HttpResponse::Ok().json(SummaryView::from(summary)))
 }
 
+/// Whose figures a summary asked for with `seller_id` covers: for an operator that seller, or the
+/// whole marketplace (`None`); for a seller itself, and another seller is refused; anyone else is
+/// refused.
+pub(crate) fn summary_scope(
+    caller: &Caller,
+    seller_id: Option<String>,
+) -> Result<Option<String>, Problem> {
+    match caller.role() {
+        Role::Operator => Ok(seller_id),
+        Role::Seller => match seller_id {
+            Some(id) if id != caller.0.id => {
+                Err(Problem::forbidden("a seller sees its own analytics only"))
+            }
+            _ => Ok(Some(caller.0.id.clone())),
+        },
+        Role::Buyer | Role::Platform => Err(Problem::forbidden(
+            "analytics are for operators and sellers",
+        )),
+    }
+}
+
 /// `[from, to)`: `to` defaults to now in service time, `from` to 30 days before `to`.
-fn range(
+pub(crate) fn range(
     state: &ApiState,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,

@@ -185,7 +185,7 @@ pub(crate) struct ReviewBody {
 }
 
 /// Longest review note accepted.
-const MAX_NOTE_CHARS: usize = 4000;
+pub(crate) const MAX_NOTE_CHARS: usize = 4000;
 
 /// Review a flag (operators): confirm or dismiss an open flag, or dismiss (lift) a confirmed one.
 ///
@@ -215,28 +215,39 @@ pub(crate) async fn review_flag(
     returns_app::operator_only(&caller.0, returns_app::REVIEW_FLAGS)?;
     let id = crate::extract::id_of(&path)?;
     let review: ReviewBody = crate::body::parse_json(&body.0)?;
-    let verdict = Verdict::parse(&review.verdict)
+    let (verdict, note) = checked_review(&review.verdict, review.note)?;
+    let opts = crate::extract::command_options(&req, &body.0)?;
+    let answer = state
+        .service
+        .review_flag(&caller.0, id, verdict, note, &opts, flag_answer)
+        .await?;
+    Ok(crate::extract::answered(answer))
+}
+
+/// A review's verdict and note as the API accepts them: the verdict `confirmed` or `dismissed`,
+/// the note at most [`MAX_NOTE_CHARS`] characters.
+pub(crate) fn checked_review(
+    verdict: &str,
+    note: Option<String>,
+) -> Result<(Verdict, Option<String>), Problem> {
+    let verdict = Verdict::parse(verdict)
         .ok_or_else(|| Problem::invalid("verdict", "one of confirmed, dismissed"))?;
-    if review
-        .note
+    if note
         .as_ref()
         .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
     {
         return Err(Problem::invalid("note", "must be at most 4000 characters"));
     }
-    let opts = crate::extract::command_options(&req, &body.0)?;
-    let render = |flag: &returns_app::Flag| {
-        crate::extract::versioned(
-            actix_web::http::StatusCode::OK,
-            &FlagView::from(flag),
-            flag.version,
-        )
-    };
-    let answer = state
-        .service
-        .review_flag(&caller.0, id, verdict, review.note, &opts, render)
-        .await?;
-    Ok(crate::extract::answered(answer))
+    Ok((verdict, note))
+}
+
+/// The answer to a review: the flag as reviewed, with its version as `ETag`.
+pub(crate) fn flag_answer(flag: &returns_app::Flag) -> returns_app::StoredResponse {
+    crate::extract::versioned(
+        actix_web::http::StatusCode::OK,
+        &FlagView::from(flag),
+        flag.version,
+    )
 }
 
 /// A party's abuse figures and flags.

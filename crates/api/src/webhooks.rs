@@ -226,7 +226,7 @@ pub(crate) struct DeliveriesQuery {
 // ----- helpers -----
 
 /// Webhooks are the platform's and operators' business; the other roles may never touch them.
-fn manager(caller: &Caller) -> Result<(), Problem> {
+pub(crate) fn manager(caller: &Caller) -> Result<(), Problem> {
     match caller.role() {
         Role::Operator | Role::Platform => Ok(()),
         Role::Buyer | Role::Seller => Err(Problem::forbidden(
@@ -235,7 +235,8 @@ fn manager(caller: &Caller) -> Result<(), Problem> {
     }
 }
 
-fn operator(caller: &Caller) -> Result<(), Problem> {
+/// Only operators queue a parked delivery again.
+pub(crate) fn operator(caller: &Caller) -> Result<(), Problem> {
     match caller.role() {
         Role::Operator => Ok(()),
         _ => Err(Problem::forbidden("only operators re-queue deliveries")),
@@ -495,7 +496,14 @@ pub(crate) async fn retry_delivery(
 ) -> Reply {
     operator(&caller)?;
     let id = id_of(&path)?;
-    match state.service.requeue_delivery(id).await? {
+    let delivery = requeued(state.service.requeue_delivery(id).await?)?;
+    Ok(HttpResponse::Ok().json(DeliveryView::from(delivery)))
+}
+
+/// The delivery queued again, or the problem of a delivery that is not there (404) or not parked
+/// (409 `invalid_transition`).
+pub(crate) fn requeued(outcome: Requeue) -> Result<Delivery, Problem> {
+    match outcome {
         Requeue::NotFound => Err(Problem::not_found()),
         Requeue::NotParked(status) => Err(Problem::new(
             StatusCode::CONFLICT,
@@ -507,7 +515,7 @@ pub(crate) async fn retry_delivery(
         )),
         Requeue::Requeued(delivery) => {
             tracing::info!(delivery_id = %delivery.id, "webhook delivery re-queued");
-            Ok(HttpResponse::Ok().json(DeliveryView::from(*delivery)))
+            Ok(*delivery)
         }
     }
 }

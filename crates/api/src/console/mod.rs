@@ -5,6 +5,7 @@
 //! API, and a return the caller may not see is "not found", as it is there.
 
 mod actions;
+mod charts;
 mod i18n;
 mod inbox;
 mod link;

@@ -33,7 +33,13 @@ tr.overdue{background:#fde8e8}.tag{font-size:.85em;padding:.1rem .4rem;border-ra
 tr.overdue .tag.late{background:#f6b0b0}dl{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem}\
 dt{font-weight:600}.card{background:#fff;padding:1rem 1.25rem;border:1px solid #dde1e6;margin-bottom:1rem}\
 .quick{display:flex;gap:.75rem;flex-wrap:wrap}blockquote{margin:.35rem 0 0 1rem;color:#333;white-space:pre-wrap}\
-section section{border-top:1px solid #dde1e6;margin-top:1rem}a:focus,button:focus,input:focus,textarea:focus{outline:3px solid #f5a623;outline-offset:2px}";
+section section{border-top:1px solid #dde1e6;margin-top:1rem}a:focus,button:focus,input:focus,textarea:focus{outline:3px solid #f5a623;outline-offset:2px}\
+figure.chart{margin:0 0 1rem}svg.chart{display:block;max-width:40rem;background:#fff}\
+svg.chart .bar{fill:#14325c}svg.chart .axis{stroke:#555;stroke-width:1}\
+svg.chart .label,svg.chart .value{font-size:12px;fill:#1b1b1b}\
+table.figures{margin:.5rem 0 1rem}table.figures caption{text-align:left;font-weight:600;padding:.3rem 0}\
+.pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1rem}\
+details summary{cursor:pointer}";
 
 /// What every page knows: its language, its path (for the switch) and the session, if any.
 pub(super) struct Page<'a> {
