@@ -799,3 +799,114 @@ async fn a_sign_in_link_works_once_and_only_in_the_console() {
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     assert_eq!(answer.headers()[LOCATION].to_str().unwrap(), "/console");
 }
+
+#[tokio::test]
+async fn a_seller_edits_the_policy_sees_the_legal_floor_and_keeps_what_the_form_does_not_show() {
+    let app = TestApp::spawn().await;
+    let seller_id = crate::support::SELLER;
+    app.given_policy(
+        seller_id,
+        &json!({"return_methods": [{"method": "mail"}, {"method": "relay_point", "buyer_pays": "never"}]}),
+    )
+    .await;
+    let seller = sign_in(&app, &app.seller()).await;
+    let (status, html) = page(&app, &seller, "/console/policy", "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"policy-version\">1<"), "{html}");
+    assert!(html.contains("id=\"what-buyers-get\""), "{html}");
+    let csrf = csrf_of(&html);
+    let form = |window: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("seller_id", seller_id.to_owned()),
+            ("return_window_days", window.to_owned()),
+            ("restocking_fee_percent", "10".to_owned()),
+            ("return_shipping_fee_minor", "0".to_owned()),
+            ("auto_approve_max_minor", "0".to_owned()),
+            ("returnless_refund_max_minor", "0".to_owned()),
+            ("seller_response_business_days", "3".to_owned()),
+            ("ship_by_days", "10".to_owned()),
+            ("inspect_business_days", "3".to_owned()),
+            ("store_credit_bonus_percent", "0".to_owned()),
+            ("non_returnable_categories", "food, gift_cards".to_owned()),
+            ("buyer_pays.changed_mind", "true".to_owned()),
+            ("refund_method.original_payment", "true".to_owned()),
+            ("on_seller_timeout", "escalate".to_owned()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let app = &app;
+        let seller = &seller;
+        async move {
+            browser()
+                .post(app.url("/console/policy"))
+                .header(COOKIE, seller.as_str())
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    let stored_policy = || async {
+        let answer = app.get_policy(&app.seller(), seller_id).await;
+        answer.json::<serde_json::Value>().await.unwrap()
+    };
+
+    // A window that is no number: refused next to the field, nothing stored.
+    let answer = post(form("a week")).await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("id=\"return_window_days-error\""), "{html}");
+    assert!(
+        html.contains("value=\"a week\""),
+        "the entry is kept: {html}"
+    );
+    let policy = stored_policy().await;
+    assert_eq!(policy["policy_version"], 1, "{policy}");
+
+    // A 7-day window: stored as version 2, the return methods kept; EU buyers still get 14 days.
+    let answer = post(form("7")).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let policy = stored_policy().await;
+    assert_eq!(policy["policy_version"], 2, "{policy}");
+    assert_eq!(policy["return_window_days"], 7);
+    assert_eq!(
+        policy["non_returnable_categories"],
+        json!(["food", "gift_cards"])
+    );
+    assert_eq!(
+        policy["buyer_pays_return_shipping_for"],
+        json!(["changed_mind"])
+    );
+    assert_eq!(
+        policy["return_methods"].as_array().unwrap().len(),
+        2,
+        "{policy}"
+    );
+    let (_, html) = page(&app, &seller, "/console/policy", "en").await;
+    assert!(
+        html.contains("14 days <span class=\"tag\">legal minimum"),
+        "{html}"
+    );
+    // No restocking fee can apply within the 14 days of withdrawal, which cover the whole window.
+    assert!(
+        html.contains("none <span class=\"tag\">legal floor"),
+        "{html}"
+    );
+
+    // An operator reaches any seller's policy; a buyer none.
+    let operator = sign_in(&app, &app.operator()).await;
+    let (status, html) = page(
+        &app,
+        &operator,
+        &format!("/console/policy?seller_id={seller_id}"),
+        "en",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"policy-version\">2<"), "{html}");
+    let buyer = sign_in(&app, &app.buyer()).await;
+    let (status, _) = page(&app, &buyer, "/console/policy", "en").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -12,6 +12,7 @@ mod link;
 mod opening;
 mod oversight;
 mod pages;
+mod policy;
 mod session;
 
 use actix_web::http::{header, StatusCode};
@@ -45,6 +46,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/disputes", web::get().to(disputes))
             .route("/returns", web::get().to(inbox::list))
             .route("/returns/{id}/{action}", web::post().to(act_form))
+            .route("/policy", web::get().to(policy::show))
+            .route("/policy", web::post().to(policy::save))
             .route("/orders", web::get().to(opening::find))
             .route("/orders/{order_id}/return", web::post().to(opening::open)),
     );
