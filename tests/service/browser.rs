@@ -439,3 +439,81 @@ async fn a_buyer_accepts_an_offer_in_the_browser() {
     assert!(browser.text_of("main").await.contains("Offer accepted"));
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_operator_reviews_a_flag_and_reads_the_analytics_in_the_browser() {
+    let app = TestApp::spawn().await;
+    crate::abuse::empty_box_buyer(&app).await;
+    let flag = crate::abuse::flag_of_kind(&app, "empty_box_returns").await;
+    crate::support::a_refunded_return(&app, "o-browser-analytics").await;
+    crate::console_oversight::analytics_settled(&app, 3).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    sign_in(&browser, &app, &app.operator()).await;
+    c.find(Locator::LinkText("Abuse flags"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("main table"))
+        .await
+        .unwrap();
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.screenshot("flags").await;
+    let id = flag["id"].as_str().unwrap();
+    c.find(Locator::Css(&format!("a[href='/console/flags/{id}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("flag-status"))
+        .await
+        .unwrap();
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.screenshot("flag-review").await;
+
+    // Confirmed with the keyboard: the verdict chosen, a note typed, the form sent.
+    c.find(Locator::Css("input[name=verdict][value=confirmed]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .type_into("note", "Three empty boxes in a month")
+        .await;
+    c.find(Locator::Css("form[action$='/review'] button[type=submit]"))
+        .await
+        .unwrap()
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let shown = c.find(Locator::Id("flag-status")).await;
+        if let Ok(element) = shown {
+            if element.attr("data-status").await.unwrap().as_deref() == Some("confirmed") {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "the review did not show");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The dashboard: figures and charts drawn on the server.
+    c.find(Locator::LinkText("Analytics"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css("svg")).await.unwrap();
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.screenshot("analytics").await;
+    browser.close().await;
+}

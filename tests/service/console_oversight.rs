@@ -291,7 +291,7 @@ async fn reviews_without_the_csrf_token_or_refused_by_the_api_change_nothing() {
 
 /// Waits (bounded) until the analytics projection shows `returns` returns of the seller's over
 /// the default range.
-async fn analytics_settled(app: &TestApp, returns: i64) {
+pub(crate) async fn analytics_settled(app: &TestApp, returns: i64) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let answer = app
