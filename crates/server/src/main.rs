@@ -299,10 +299,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let minter = Minter::from_env()?;
             let (abuse_thresholds, abuse_window_days) = abuse_settings_from_env()?;
             let url = database_url_from_env();
+            let database = database_name(&url);
+            if ["postgres", "template0", "template1"].contains(&database.as_str()) {
+                anyhow::bail!(
+                    "DATABASE_URL names the server's maintenance database {database}; \
+                     `returns demo` fills the service's own database: point DATABASE_URL at it \
+                     (e.g. postgres://postgres@127.0.0.1:5432/returns, created when missing)"
+                );
+            }
             ensure_database(&url).await?;
             let pool = returns_event_store::pool(&url, &Default::default())?;
             returns_event_store::migrate(&pool).await?;
-            let database = database_name(&url);
             let events: i64 = pool
                 .get()
                 .await?

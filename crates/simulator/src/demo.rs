@@ -32,9 +32,10 @@ use returns_app::{Answered, AppError, CommandOptions, OpenReturnRequest, Service
 use returns_arbitration::abuse::Thresholds;
 use returns_domain::order::{ItemRequest, OrderDetails, OrderLine};
 use returns_domain::returns::{
-    AcceptReturn, AssignDispute, CarrierStatus, CarrierUpdate, DeclineReturn, EscalateReturn,
-    InspectReturn, MakeOffer, OfferKind, PostMessage, RateReturn, ReturnCommand, ReturnLabel,
-    ShipReturn, Status,
+    AcceptOffer, AcceptReturn, AssignDispute, CarrierStatus, CarrierUpdate, DecideDispute,
+    DecisionOutcome, DeclineReturn, EscalateReturn, InspectReturn, IssueRefund, MakeOffer,
+    OfferKind, Outcome, PostMessage, RateReturn, ReturnCommand, ReturnLabel, ShipReplacement,
+    ShipReturn, Status, WithdrawReturn,
 };
 use returns_domain::{
     Actor, Evidence, EvidenceKind, Grade, MinorUnits, OrderId, Reason, Resolution, ReturnCase,
@@ -112,8 +113,8 @@ impl DemoConfig {
         self.simulation().check()?;
         if self.days < SCRIPT_DAYS {
             return Err(SimError::Config(format!(
-                "a demo needs at least {SCRIPT_DAYS} days (its scripted orders are placed two \
-                 weeks before the end)"
+                "a demo needs at least {SCRIPT_DAYS} days (its scripted orders are placed up to \
+                 {SCRIPT_DAYS} days before the end)"
             )));
         }
         if self.buyers < 12 || self.sellers < 4 {
@@ -528,10 +529,15 @@ fn note(reason: Option<&str>, rng: &mut StdRng) -> &'static str {
         .unwrap_or("Hello, I would like to return this.")
 }
 
-/// Days before the end on which the script places its orders.
-const SCRIPT_DAYS: u32 = 21;
-const PLACED_DAYS_BEFORE_END: u32 = 14;
-const DELIVERED_DAYS_BEFORE_END: u32 = 11;
+/// The fewest days a demo lasts: its earliest scripted order is placed this many days before the
+/// end.
+const SCRIPT_DAYS: u32 = 28;
+/// A scripted order is placed this many days before its return is opened (at least
+/// [`PLACED_AT_LEAST_DAYS_BEFORE_END`] before the end), and delivered three days later: every
+/// return is opened within the shortest return window (14 days from delivery).
+const PLACED_DAYS_BEFORE_OPENING: u32 = 7;
+const PLACED_AT_LEAST_DAYS_BEFORE_END: u32 = 14;
+const DELIVERY_DAYS: u32 = 3;
 
 /// Where a scripted return is left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -550,6 +556,8 @@ enum Goal {
     RefundPending,
     /// Declined and escalated; with the operator assigned, if any.
     Disputed(Option<&'static str>),
+    /// Closed with this outcome.
+    Closed(Outcome),
 }
 
 /// Who in the script plays a part.
@@ -568,6 +576,7 @@ struct Scripted {
     /// Days before the end on which the return is opened (0: at the end).
     opens_days_before_end: u32,
     reason: Reason,
+    resolution: Resolution,
     description: &'static str,
     /// Filled in as the script goes.
     order: Option<(OrderId, Vec<OrderLine>)>,
@@ -588,9 +597,26 @@ fn scripted(
         seller,
         opens_days_before_end,
         reason,
+        resolution: Resolution::Refund,
         description,
         order: None,
         case: None,
+    }
+}
+
+impl Scripted {
+    fn exchange(mut self) -> Scripted {
+        self.resolution = Resolution::Exchange;
+        self
+    }
+
+    fn placed_days_before_end(&self) -> u32 {
+        (self.opens_days_before_end + PLACED_DAYS_BEFORE_OPENING)
+            .max(PLACED_AT_LEAST_DAYS_BEFORE_END)
+    }
+
+    fn delivered_days_before_end(&self) -> u32 {
+        self.placed_days_before_end() - DELIVERY_DAYS
     }
 }
 
@@ -686,6 +712,56 @@ fn cases(sized: bool) -> Vec<Scripted> {
             Reason::Defective,
             "Arrived with a cracked casing.",
         ),
+        // One of each outcome, whatever the marketplace's own returns came to.
+        scripted(
+            Closed(Outcome::Lapsed),
+            Other(8),
+            Other(3),
+            17,
+            Reason::ChangedMind,
+            "Found it cheaper elsewhere.",
+        ),
+        scripted(
+            Closed(Outcome::Refunded),
+            Other(9),
+            Other(1),
+            5,
+            Reason::Defective,
+            "The screen flickers.",
+        ),
+        scripted(
+            Closed(Outcome::PartiallyRefunded),
+            Other(10),
+            Persona,
+            4,
+            Reason::NotAsDescribed,
+            "A small stain on the front that the photos do not show.",
+        ),
+        scripted(
+            Closed(Outcome::Denied),
+            Other(11),
+            Other(2),
+            3,
+            Reason::NotAsDescribed,
+            "It looks different from the listing.",
+        ),
+        scripted(
+            Closed(Outcome::Withdrawn),
+            Other(12),
+            Other(0),
+            2,
+            Reason::ChangedMind,
+            "Ordered the wrong one.",
+        ),
+        scripted(
+            Closed(Outcome::Exchanged),
+            Persona,
+            Persona,
+            6,
+            fit.0,
+            fit.1,
+        )
+        .exchange(),
     ]
 }
 
@@ -797,11 +873,19 @@ impl<'p> Script<'p> {
     /// Does today's part: `day` is the simulated day just played, or `days` for the end.
     async fn on_day(&mut self, day: u32, service: &Service) -> Result<(), SimError> {
         let before_end = self.days.saturating_sub(day);
-        if before_end == PLACED_DAYS_BEFORE_END {
-            self.place_orders(service).await?;
-        }
-        if before_end == DELIVERED_DAYS_BEFORE_END {
-            for i in 0..self.cases.len() {
+        for i in 0..self.cases.len() {
+            let Some(case) = self.cases.get(i) else {
+                continue;
+            };
+            let (placed, delivered, opens) = (
+                case.placed_days_before_end(),
+                case.delivered_days_before_end(),
+                case.opens_days_before_end,
+            );
+            if placed == before_end {
+                self.place_order(i, day, service).await?;
+            }
+            if delivered == before_end {
                 let Some((order_id, _)) = self.cases.get(i).and_then(|c| c.order.clone()) else {
                     continue;
                 };
@@ -817,69 +901,59 @@ impl<'p> Script<'p> {
                     .await;
                 fresh("record-delivery", result)?;
             }
-        }
-        for i in 0..self.cases.len() {
-            if self
-                .cases
-                .get(i)
-                .is_some_and(|c| c.opens_days_before_end == before_end)
-            {
+            if opens == before_end {
                 self.play(i, service).await?;
             }
         }
         Ok(())
     }
 
-    /// Registers one order per scripted return, priced above what the seller's policy settles
-    /// without the seller (so that each request waits for its seller).
-    async fn place_orders(&mut self, service: &Service) -> Result<(), SimError> {
+    /// Registers the order of scripted return `i`, priced above what the seller's policy settles
+    /// without the seller (so that the request waits for its seller).
+    async fn place_order(&mut self, i: usize, day: u32, service: &Service) -> Result<(), SimError> {
         let population = self.population;
-        let first = population.orders.len() + 1;
-        let placed_day = self.days.saturating_sub(PLACED_DAYS_BEFORE_END);
-        for i in 0..self.cases.len() {
-            let Some(case) = self.cases.get(i) else {
-                continue;
-            };
-            let (b, s) = (self.buyer_of(case.buyer), self.seller_of(case.seller));
-            let (Some(buyer), Some(seller)) = (population.buyers.get(b), population.sellers.get(s))
-            else {
-                continue;
-            };
-            let policy = seller.policy_on(placed_day);
-            let floor = policy
-                .auto_approve_max_minor
-                .get()
-                .max(policy.returnless_refund_max_minor.get())
-                + 1500;
-            let mut lines = population::draw_lines(&mut self.rng, seller, s)?;
-            lines.truncate(1);
-            for line in &mut lines {
-                line.quantity = 1;
-                if line.unit_price_minor.get() < floor {
-                    let price = floor / 100 * 100 + 99;
-                    line.unit_price_minor = MinorUnits::new(price)
-                        .map_err(|e| SimError::Data(format!("amount {price}: {e}")))?;
-                }
+        let Some(case) = self.cases.get(i) else {
+            return Ok(());
+        };
+        let (b, s) = (self.buyer_of(case.buyer), self.seller_of(case.seller));
+        let (Some(buyer), Some(seller)) = (population.buyers.get(b), population.sellers.get(s))
+        else {
+            return Err(SimError::Data("a scripted party is missing".to_owned()));
+        };
+        let policy = seller.policy_on(day);
+        let floor = policy
+            .auto_approve_max_minor
+            .get()
+            .max(policy.returnless_refund_max_minor.get())
+            + 1500;
+        let mut lines = population::draw_lines(&mut self.rng, seller, s)?;
+        lines.truncate(1);
+        for line in &mut lines {
+            line.quantity = 1;
+            if line.unit_price_minor.get() < floor {
+                let price = floor / 100 * 100 + 99;
+                line.unit_price_minor = MinorUnits::new(price)
+                    .map_err(|e| SimError::Data(format!("amount {price}: {e}")))?;
             }
-            let order_id = OrderId::parse(&format!("order-{:07}", first + i))
-                .map_err(|e| SimError::Data(format!("order id: {e}")))?;
-            let details = OrderDetails {
-                order_id: order_id.clone(),
-                buyer_id: buyer.id.clone(),
-                seller_id: seller.id.clone(),
-                currency: buyer.country.currency,
-                jurisdiction: buyer.country.jurisdiction,
-                placed_at: service.now() - Duration::minutes(20 + 7 * i as i64),
-                delivered_at: None,
-                lines: lines.clone(),
-            };
-            let result = service
-                .register_order(&self.platform, details, &self.opts, no_render)
-                .await;
-            fresh("register-order", result)?;
-            if let Some(case) = self.cases.get_mut(i) {
-                case.order = Some((order_id, lines));
-            }
+        }
+        let order_id = OrderId::parse(&format!("order-{:07}", population.orders.len() + i + 1))
+            .map_err(|e| SimError::Data(format!("order id: {e}")))?;
+        let details = OrderDetails {
+            order_id: order_id.clone(),
+            buyer_id: buyer.id.clone(),
+            seller_id: seller.id.clone(),
+            currency: buyer.country.currency,
+            jurisdiction: buyer.country.jurisdiction,
+            placed_at: service.now() - Duration::minutes(20 + 7 * i as i64),
+            delivered_at: None,
+            lines: lines.clone(),
+        };
+        let result = service
+            .register_order(&self.platform, details, &self.opts, no_render)
+            .await;
+        fresh("register-order", result)?;
+        if let Some(case) = self.cases.get_mut(i) {
+            case.order = Some((order_id, lines));
         }
         Ok(())
     }
@@ -914,7 +988,8 @@ impl<'p> Script<'p> {
         else {
             return Err(SimError::Data("a scripted party is missing".to_owned()));
         };
-        let (goal, reason, description) = (plan.goal, plan.reason, plan.description);
+        let (goal, reason, resolution, description) =
+            (plan.goal, plan.reason, plan.resolution, plan.description);
         let buyer = Actor::buyer(buyer.id.as_str());
         let seller = Actor::seller(seller.id.as_str());
         let no = population.orders.len() + i + 1;
@@ -929,7 +1004,7 @@ impl<'p> Script<'p> {
                 .collect(),
             reason,
             description: Some(description.to_owned()),
-            resolution: Resolution::Refund,
+            resolution,
             evidence: if reason.is_conformity() {
                 vec![photo(no, "claim")]
             } else {
@@ -969,6 +1044,8 @@ impl<'p> Script<'p> {
             tracking_number: format!("JD{no:012}"),
         });
         match goal {
+            // Taken to its close below.
+            Goal::Closed(_) => {}
             Goal::Requested => {
                 case = self
                     .act(
@@ -1071,6 +1148,11 @@ impl<'p> Script<'p> {
                 }
             }
         }
+        if let Goal::Closed(outcome) = goal {
+            case = self
+                .close(service, &buyer, &seller, case, outcome, no)
+                .await?;
+        }
         let reached = match goal {
             Goal::Requested => Status::Requested,
             Goal::OfferPending => Status::OfferPending,
@@ -1079,8 +1161,15 @@ impl<'p> Script<'p> {
             Goal::Delivered => Status::Delivered,
             Goal::RefundPending => Status::RefundPending,
             Goal::Disputed(_) => Status::Escalated,
+            // Closed by the service once its `ship_by` passes.
+            Goal::Closed(Outcome::Lapsed) => Status::Authorized,
+            Goal::Closed(_) => Status::Closed,
         };
-        if case.status != reached {
+        let outcome = match goal {
+            Goal::Closed(outcome) if outcome != Outcome::Lapsed => Some(outcome),
+            _ => None,
+        };
+        if case.status != reached || (outcome.is_some() && case.outcome != outcome) {
             return Err(SimError::Data(format!(
                 "a scripted return meant to be {reached} is {}",
                 case.status
@@ -1090,6 +1179,129 @@ impl<'p> Script<'p> {
             plan.case = Some(case);
         }
         Ok(())
+    }
+
+    /// Takes a new request to its close with `outcome`. A lapsed one is only authorised here:
+    /// the buyer never ships, and the service closes it when its `ship_by` passes (before the
+    /// end: it is opened long enough before).
+    async fn close(
+        &self,
+        service: &Service,
+        buyer: &Actor,
+        seller: &Actor,
+        case: ReturnCase,
+        outcome: Outcome,
+        no: usize,
+    ) -> Result<ReturnCase, SimError> {
+        let id = case.id;
+        let label = ReturnCommand::Accept(AcceptReturn {
+            label: Some(ReturnLabel {
+                carrier: "DHL".to_owned(),
+                tracking_number: format!("JD{no:012}"),
+                label_url: None,
+            }),
+            instructions: None,
+            returnless: false,
+        });
+        let ship = ReturnCommand::Ship(ShipReturn {
+            carrier: "DHL".to_owned(),
+            tracking_number: format!("JD{no:012}"),
+        });
+        let delivered = |case: &ReturnCase| {
+            ReturnCommand::CarrierUpdate(CarrierUpdate {
+                status: CarrierStatus::Delivered,
+                at: service.now().max(case.updated_at),
+            })
+        };
+        let refund = |case: &ReturnCase| -> Result<ReturnCommand, SimError> {
+            let due = case.pending_refund.as_ref().ok_or_else(|| {
+                SimError::Data("a scripted return has no refund pending".to_owned())
+            })?;
+            Ok(ReturnCommand::Refund(IssueRefund {
+                amount_minor: due.amount_minor,
+                method: due.method,
+                reference: format!("psp-{no:07}-{}", case.version),
+            }))
+        };
+        let case = match outcome {
+            Outcome::Lapsed => self.act(service, seller, id, label).await?,
+            Outcome::Withdrawn => {
+                self.act(service, buyer, id, ReturnCommand::Withdraw(WithdrawReturn))
+                    .await?
+            }
+            Outcome::Refunded | Outcome::Exchanged => {
+                self.act(service, seller, id, label).await?;
+                let case = self.act(service, buyer, id, ship).await?;
+                let case = self
+                    .act(service, &self.platform, id, delivered(&case))
+                    .await?;
+                let inspect = ReturnCommand::Inspect(InspectReturn {
+                    grade: Grade::AsNew,
+                    refund_amount_minor: if outcome == Outcome::Refunded {
+                        case.requested_amount_minor
+                    } else {
+                        MinorUnits::ZERO
+                    },
+                    notes: Some("Unused, with all its labels.".to_owned()),
+                    evidence: Vec::new(),
+                });
+                let case = self.act(service, seller, id, inspect).await?;
+                if outcome == Outcome::Refunded {
+                    self.act(service, &self.platform, id, refund(&case)?)
+                        .await?
+                } else {
+                    let replacement = ReturnCommand::ShipReplacement(ShipReplacement {
+                        items: None,
+                        carrier: "UPS".to_owned(),
+                        tracking_number: format!("1Z{no:010}R"),
+                    });
+                    let case = self.act(service, seller, id, replacement).await?;
+                    self.act(service, &self.platform, id, delivered(&case))
+                        .await?
+                }
+            }
+            Outcome::PartiallyRefunded => {
+                let amount = (case.requested_amount_minor.get() * 3 / 10).max(1);
+                let offer = ReturnCommand::Offer(MakeOffer {
+                    kind: OfferKind::PartialRefund,
+                    amount_minor: Some(
+                        MinorUnits::new(amount)
+                            .map_err(|e| SimError::Data(format!("amount {amount}: {e}")))?,
+                    ),
+                });
+                self.act(service, seller, id, offer).await?;
+                let case = self
+                    .act(service, buyer, id, ReturnCommand::AcceptOffer(AcceptOffer))
+                    .await?;
+                self.act(service, &self.platform, id, refund(&case)?)
+                    .await?
+            }
+            Outcome::Denied => {
+                let decline = ReturnCommand::Decline(DeclineReturn {
+                    reason_text: "The item matches the listing; no fault was reported before."
+                        .to_owned(),
+                    evidence: vec![photo(no, "listing")],
+                });
+                self.act(service, seller, id, decline).await?;
+                let escalate = ReturnCommand::Escalate(EscalateReturn {
+                    reason_text: "The seller will not take it back.".to_owned(),
+                });
+                self.act(service, buyer, id, escalate).await?;
+                let operator = Actor::operator("operator-3");
+                self.act(service, &operator, id, ReturnCommand::Assign(AssignDispute))
+                    .await?;
+                let decide = ReturnCommand::Decide(DecideDispute {
+                    outcome: DecisionOutcome::SideWithSeller,
+                    refund_amount_minor: MinorUnits::ZERO,
+                    return_required: false,
+                    funded_by: None,
+                    rationale: "The listing's photos show the item as delivered.".to_owned(),
+                    recommendation: None,
+                });
+                self.act(service, &operator, id, decide).await?
+            }
+        };
+        Ok(case)
     }
 
     /// The personas and the RMAs of their scripted returns.
