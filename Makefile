@@ -8,13 +8,15 @@ LOCAL := .pg
 SECRET_FILE := $(LOCAL)/dev-jwt-secret
 BENCH_ARGS ?=
 SIM_ARGS ?=
+DEMO_ARGS ?=
 ROLE ?= buyer
 SUB ?= buyer-1
 
-.PHONY: help run test check screenshots fmt lint build bench simulate token login-link migrate db clean-test-dbs
+.PHONY: help run demo test check screenshots fmt lint build bench simulate token login-link migrate db clean-test-dbs
 
 help:
 	@echo "make run    - start the service with a working database (prints where it listens)"
+	@echo "make demo   - fill make run's (empty) database with a demo marketplace; prints who to sign in as"
 	@echo "make test   - format check, clippy, and every test against a real PostgreSQL"
 	@echo "make bench  - benchmarks beside pgbench on this machine (see docs/benchmarks.md)"
 	@echo "make simulate - the four runs of docs/abuse.md (SIM_ARGS=... for one run of your own)"
@@ -68,6 +70,14 @@ run: $(SECRET_FILE)
 	  echo "mint tokens with: make token ROLE=buyer SUB=buyer-1 (roles: buyer, seller, operator, platform)" && \
 	  echo "sign in to the console (/console) by pasting such a token" && \
 	  DATABASE_URL="$$url" RETURNS_JWT_SECRET="$$secret" "$${CARGO_TARGET_DIR:-target}/release/returns" serve
+
+# A demo marketplace in the database `make run` serves (the same secret and database), so that the
+# console is full of cases once `make run` starts; prints an operator, a seller and a buyer to sign
+# in as, with tokens. It fills only an empty database (see `returns demo --help`).
+demo: $(SECRET_FILE)
+	@cargo build --release -p returns-server --bin returns
+	@$(service_env) && \
+	  DATABASE_URL="$$url" RETURNS_JWT_SECRET="$$secret" "$${CARGO_TARGET_DIR:-target}/release/returns" demo $(DEMO_ARGS)
 
 migrate:
 	@$(service_env) && DATABASE_URL="$$url" cargo run -q -p returns-server --bin returns -- migrate

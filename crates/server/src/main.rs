@@ -59,6 +59,20 @@ enum Command {
         #[arg(long)]
         keep_database: bool,
     },
+    /// Fill the database of DATABASE_URL (created and migrated when missing; it must hold no
+    /// events yet) with a demo marketplace whose service time ends now, and print who to sign in
+    /// to the console as, with tokens signed with RETURNS_JWT_SECRET.
+    Demo {
+        #[arg(long, default_value_t = 150)]
+        buyers: usize,
+        #[arg(long, default_value_t = 15)]
+        sellers: usize,
+        /// Days of service time, the last of which is today (at least 21).
+        #[arg(long, default_value_t = 60)]
+        days: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Mint a development token signed with RETURNS_JWT_SECRET and print it.
     Token {
         /// buyer, seller, operator or platform.
@@ -95,6 +109,64 @@ enum Command {
 /// The longest a token minted by `returns token` may live.
 const MAX_TOKEN_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
+/// How long the tokens `returns demo` prints are valid.
+const DEMO_TOKEN_TTL_SECONDS: i64 = 12 * 3600;
+
+/// Signs tokens with RETURNS_JWT_SECRET (and the issuer and audience the service checks, when
+/// set).
+struct Minter {
+    keys: JwtKeys,
+    checks: returns_api::auth::TokenChecks,
+}
+
+impl Minter {
+    fn from_env() -> anyhow::Result<Minter> {
+        let secret =
+            std::env::var("RETURNS_JWT_SECRET").context("RETURNS_JWT_SECRET is not set")?;
+        let checks = returns_server::config::token_checks_from_env();
+        let keys = JwtKeys::hs256_checking(secret.as_bytes(), &checks)?;
+        Ok(Minter { keys, checks })
+    }
+
+    /// A token for `sub` in `role`, valid for `ttl` seconds from now.
+    fn mint(&self, role: Role, sub: &str, ttl: i64) -> anyhow::Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        Ok(self.keys.mint(&Claims {
+            sub: sub.to_owned(),
+            role,
+            exp: now + ttl,
+            iat: Some(now),
+            nbf: None,
+            iss: self.checks.issuer.clone(),
+            aud: self.checks.audience.clone(),
+            purpose: None,
+            jti: None,
+        })?)
+    }
+
+    /// A console sign-in link's token for `sub` in `role`, valid for `ttl` seconds from now.
+    fn login_link(&self, role: Role, sub: &str, ttl: i64) -> anyhow::Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims::login_link(sub, role, now, ttl, &self.checks);
+        Ok(self.keys.mint(&claims)?)
+    }
+}
+
+/// Where the console will be once `returns serve` runs with this environment.
+fn console_address() -> String {
+    let listen = std::env::var("RETURNS_LISTEN")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| returns_server::config::DEFAULT_LISTEN.to_owned());
+    match listen.parse::<std::net::SocketAddr>() {
+        Ok(address) if address.ip().is_unspecified() => {
+            format!("http://127.0.0.1:{}/console", address.port())
+        }
+        Ok(address) => format!("http://{address}/console"),
+        Err(_) => format!("http://{listen}/console"),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -113,6 +185,15 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The database a connection string names, for messages.
+fn database_name(url: &str) -> String {
+    let path = url.split('?').next().unwrap_or(url);
+    match path.rsplit_once('/') {
+        Some((_, name)) if !name.is_empty() && !name.contains('@') => name.to_owned(),
+        _ => "(the default one)".to_owned(),
     }
 }
 
@@ -235,6 +316,93 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", result?);
             Ok(())
         }
+        Command::Demo {
+            buyers,
+            sellers,
+            days,
+            seed,
+        } => {
+            telemetry::init("error");
+            // Tokens are printed at the end: a missing secret fails before any work.
+            let minter = Minter::from_env()?;
+            let (abuse_thresholds, abuse_window_days) = abuse_settings_from_env()?;
+            let url = database_url_from_env();
+            let database = database_name(&url);
+            if ["postgres", "template0", "template1"].contains(&database.as_str()) {
+                anyhow::bail!(
+                    "DATABASE_URL names the server's maintenance database {database}; \
+                     `returns demo` fills the service's own database: point DATABASE_URL at it \
+                     (e.g. postgres://postgres@127.0.0.1:5432/returns, created when missing)"
+                );
+            }
+            ensure_database(&url).await?;
+            let pool = returns_event_store::pool(&url, &Default::default())?;
+            returns_event_store::migrate(&pool).await?;
+            let events: i64 = pool
+                .get()
+                .await?
+                .query_one("SELECT count(*) FROM events", &[])
+                .await?
+                .try_get(0)?;
+            if events > 0 {
+                anyhow::bail!(
+                    "database {database} already holds {events} events (an earlier demo or a \
+                     marketplace of its own); `returns demo` fills only an empty database and \
+                     never adds to one. Point DATABASE_URL at another database (it is created \
+                     when missing), or drop this one first (psql -c 'DROP DATABASE {database}' \
+                     on its server)."
+                );
+            }
+            let config = returns_simulator::DemoConfig {
+                buyers,
+                sellers,
+                days,
+                seed,
+                progress: true,
+                abuse_thresholds,
+                abuse_window_days: Some(abuse_window_days),
+                ..returns_simulator::DemoConfig::default()
+            };
+            eprintln!(
+                "filling database {database} with a demo marketplace ({days} days up to now)"
+            );
+            let report = returns_simulator::demo(pool.clone(), &config).await;
+            pool.close();
+            let report = report?;
+            let operator = minter.mint(Role::Operator, &report.operator, DEMO_TOKEN_TTL_SECONDS)?;
+            let seller = minter.mint(Role::Seller, &report.seller.id, DEMO_TOKEN_TTL_SECONDS)?;
+            let buyer = minter.mint(Role::Buyer, &report.buyer.id, DEMO_TOKEN_TTL_SECONDS)?;
+            println!("{report}");
+            println!();
+            println!(
+                "Serve it (`make run`), open {} and sign in by pasting a token \
+                 (valid for 12 hours):",
+                console_address()
+            );
+            println!();
+            println!(
+                "operator {}: the dispute queue, some of it unassigned or overdue, and the abuse flags",
+                report.operator
+            );
+            println!("{operator}");
+            println!();
+            println!(
+                "seller {}: requests to answer ({}), a return to inspect ({})",
+                report.seller.id,
+                report.seller.to_answer.join(", "),
+                report.seller.to_inspect.join(", ")
+            );
+            println!("{seller}");
+            println!();
+            println!(
+                "buyer {}: an offer to answer ({}), a return on its way ({})",
+                report.buyer.id, report.buyer.offer, report.buyer.in_transit
+            );
+            println!("{buyer}");
+            println!();
+            println!("More tokens: make token ROLE=buyer SUB=<buyer id> (buyer, seller, operator)");
+            Ok(())
+        }
         Command::Token { role, sub, ttl } => {
             if !(1..=MAX_TOKEN_TTL_SECONDS).contains(&ttl) {
                 anyhow::bail!(
@@ -242,22 +410,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                      long-lived tokens cannot be revoked"
                 );
             }
-            let secret =
-                std::env::var("RETURNS_JWT_SECRET").context("RETURNS_JWT_SECRET is not set")?;
-            let checks = returns_server::config::token_checks_from_env();
-            let keys = JwtKeys::hs256_checking(secret.as_bytes(), &checks)?;
-            let now = chrono::Utc::now().timestamp();
-            let token = keys.mint(&Claims {
-                sub,
-                role,
-                exp: now + ttl,
-                iat: Some(now),
-                nbf: None,
-                iss: checks.issuer,
-                aud: checks.audience,
-                purpose: None,
-                jti: None,
-            })?;
+            let token = Minter::from_env()?.mint(role, &sub, ttl)?;
             println!("{token}");
             Ok(())
         }
@@ -271,12 +424,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !(1..=returns_api::auth::LOGIN_LINK_MAX_SECONDS).contains(&ttl) {
                 anyhow::bail!("--ttl must be from 1 to 900 seconds: a link travels in the open");
             }
-            let secret =
-                std::env::var("RETURNS_JWT_SECRET").context("RETURNS_JWT_SECRET is not set")?;
-            let checks = returns_server::config::token_checks_from_env();
-            let keys = JwtKeys::hs256_checking(secret.as_bytes(), &checks)?;
-            let now = chrono::Utc::now().timestamp();
-            let token = keys.mint(&Claims::login_link(&sub, role, now, ttl, &checks))?;
+            let token = Minter::from_env()?.login_link(role, &sub, ttl)?;
             let mut link = format!(
                 "{}/console/login/link?token={token}",
                 url.trim_end_matches('/')

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use returns_arbitration::abuse::Thresholds;
 use returns_event_store::{EventStore, FeedPosition};
 use returns_projections::abuse::Abuse;
-use returns_projections::{ProjectionError, Runner, RunnerSettings, Status};
+use returns_projections::{Projection, ProjectionError, Runner, RunnerSettings, Status};
 
 use crate::report::Detection;
 use crate::SimError;
@@ -21,7 +21,7 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// for a moment; waiting for it means the runner reads whole batches, the same batches in every
 /// run, and that caught up means at the end of the log. Returns false if it is still held back
 /// after [`SETTLE_TIMEOUT`].
-async fn settle(store: &EventStore, after: FeedPosition) -> Result<bool, SimError> {
+pub(crate) async fn settle(store: &EventStore, after: FeedPosition) -> Result<bool, SimError> {
     let started = Instant::now();
     loop {
         let settled: bool = store
@@ -44,6 +44,63 @@ async fn settle(store: &EventStore, after: FeedPosition) -> Result<bool, SimErro
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// Who holds the abuse projection's lease during a run.
+const OWNER: &str = "abuse-simulator";
+
+/// Gives a projection's lease back, if `owner` still holds it.
+pub(crate) async fn release(store: &EventStore, name: &str, owner: &str) -> Result<(), SimError> {
+    store
+        .pool()
+        .get()
+        .await?
+        .execute(
+            "UPDATE projection_checkpoints SET owner = NULL, lease_until = NULL, updated_at = now() \
+             WHERE name = $1 AND owner = $2",
+            &[&name, &owner],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Feeds `projection` until it has applied the whole log, then gives its lease back; how many
+/// events it applied. Fails when someone else holds the lease (a service running on the
+/// database) or when the projection stops on an event.
+pub(crate) async fn catch_up_once<P: Projection>(
+    store: &EventStore,
+    projection: P,
+    owner: &str,
+) -> Result<u64, SimError> {
+    let name = projection.name().to_owned();
+    let mut runner = Runner::new(
+        store.clone(),
+        Arc::new(projection),
+        RunnerSettings {
+            owner: owner.to_owned(),
+            lease: Duration::from_secs(120),
+            ..RunnerSettings::default()
+        },
+    );
+    if !runner.acquire().await? {
+        return Err(SimError::Projection(ProjectionError::LeaseLost(name)));
+    }
+    let mut applied = 0u64;
+    loop {
+        let settled = settle(store, runner.checkpoint()).await?;
+        match runner.step().await? {
+            Status::Applied(n) => applied += n as u64,
+            Status::CaughtUp if settled => break,
+            Status::CaughtUp => {
+                return Err(SimError::Stalled(format!(
+                    "a transaction open elsewhere on the server has held the {name} projection's \
+                     feed back for a minute"
+                )))
+            }
+        }
+    }
+    release(store, &name, owner).await?;
+    Ok(applied)
 }
 
 /// One row of `abuse_flags`, as far as scoring needs it.
@@ -74,12 +131,17 @@ pub struct Detector {
 impl Detector {
     /// Takes the projection's lease on the scratch database.
     pub async fn start(store: &EventStore) -> Result<Detector, SimError> {
-        let projection = Arc::new(Abuse::new(Thresholds::default()));
+        Detector::start_with(store, Abuse::new(Thresholds::default())).await
+    }
+
+    /// The same with the given projection (thresholds and window as a service is configured).
+    pub async fn start_with(store: &EventStore, abuse: Abuse) -> Result<Detector, SimError> {
+        let projection = Arc::new(abuse);
         let mut runner = Runner::new(
             store.clone(),
             projection,
             RunnerSettings {
-                owner: "abuse-simulator".to_owned(),
+                owner: OWNER.to_owned(),
                 // Nobody else feeds this database's projection; a long lease spares renewals.
                 lease: Duration::from_secs(600),
                 ..RunnerSettings::default()
@@ -146,10 +208,12 @@ impl Detector {
         Ok(())
     }
 
-    /// Catches up one last time and reads the flags raised; with the time spent catching up over
-    /// the whole run.
+    /// Catches up one last time, gives the projection's lease back (a service started on the
+    /// database takes it at once) and reads the flags raised; with the time spent catching up
+    /// over the whole run.
     pub async fn finish(mut self) -> Result<(Detection, Vec<FlagRow>, Duration), SimError> {
         self.catch_up().await?;
+        release(&self.store, "abuse", OWNER).await?;
         let rows = self
             .store
             .pool()

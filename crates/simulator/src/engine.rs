@@ -1,8 +1,9 @@
 //! Plays the drawn marketplace through the command layer, one day of service time at a time.
 //!
-//! The service clock is a [`TestClock`], first moved to the next Monday 06:00 UTC (so that business
-//! days and day boundaries fall the same way in every run) and then on by one day per simulated
-//! day. Each day:
+//! The service clock ([`SimClock`]) starts at the first day's moment and moves on by one day per
+//! simulated day. A simulation starts on the next Monday 06:00 UTC, so that business days and day
+//! boundaries fall the same way in every run; a demo (`crate::demo`) starts as many days back as
+//! it lasts, so that its last day is the present. Each day:
 //!
 //! 1. the service applies every deadline that fell due (`run_due_deadlines`);
 //! 2. sellers set their policies (on the first day, and on the day a seller changes it);
@@ -17,6 +18,7 @@
 //! that crossed a deadline) is counted and the return looked at again the next day.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
@@ -24,7 +26,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use returns_app::{
-    Answered, AppError, CommandOptions, OpenReturnRequest, Service, StoredResponse, TestClock,
+    Answered, AppError, Clock, CommandOptions, OpenReturnRequest, Service, StoredResponse,
+    SystemClock,
 };
 use returns_domain::order::OrderDetails;
 use returns_domain::returns::{
@@ -257,68 +260,157 @@ struct Engine<'p> {
     opts: CommandOptions,
 }
 
-/// Plays `population` through a [`Service`] over `store` for `config.days` days.
-/// Abuse detection follows the log: `detector` catches up at the end of every day.
+/// The service clock of a run: real time shifted by an offset, so that a run can start at any
+/// moment (the next Monday morning, or some weeks back so that it ends at the present) and
+/// moves on by a day at a time while real time still flows within each day.
+#[derive(Debug)]
+pub(crate) struct SimClock {
+    offset_microseconds: AtomicI64,
+}
+
+impl SimClock {
+    /// A clock that reads `start` now.
+    pub(crate) fn starting_at(start: DateTime<Utc>) -> SimClock {
+        let offset = (start - SystemClock.now()).num_microseconds().unwrap_or(0);
+        SimClock {
+            offset_microseconds: AtomicI64::new(offset),
+        }
+    }
+
+    pub(crate) fn advance(&self, by: Duration) {
+        let by = by.num_microseconds().unwrap_or(0).max(0);
+        self.offset_microseconds.fetch_add(by, Ordering::SeqCst);
+    }
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> DateTime<Utc> {
+        SystemClock.now() + Duration::microseconds(self.offset_microseconds.load(Ordering::SeqCst))
+    }
+}
+
+/// A marketplace played one day at a time: the service clock starts at the first day's moment
+/// and moves on by a day before each further day.
+pub(crate) struct Marketplace<'p> {
+    engine: Engine<'p>,
+    clock: Arc<SimClock>,
+    schedule: Schedule,
+    store: EventStore,
+    /// The next day to play.
+    day: u32,
+}
+
+impl<'p> Marketplace<'p> {
+    /// A marketplace whose first day starts at `start` (service time) and that lasts
+    /// `config.days` days.
+    pub(crate) fn new(
+        store: EventStore,
+        population: &'p Population,
+        config: &SimConfig,
+        start: DateTime<Utc>,
+    ) -> Marketplace<'p> {
+        let clock = Arc::new(SimClock::starting_at(start));
+        let service = Service::new(store.clone(), clock.clone());
+        Marketplace {
+            engine: Engine {
+                service,
+                population,
+                active: BTreeMap::new(),
+                stats: GenerationStats::default(),
+                platform: Actor::platform("marketplace"),
+                opts: CommandOptions::default(),
+            },
+            clock,
+            schedule: Schedule::of(population, config.days),
+            store,
+            day: 0,
+        }
+    }
+
+    /// The service the marketplace runs on, at its clock.
+    pub(crate) fn service(&self) -> &Service {
+        &self.engine.service
+    }
+
+    pub(crate) fn stats(&self) -> &GenerationStats {
+        &self.engine.stats
+    }
+
+    /// Plays the next day (moving the clock on a day first, but for the first); returns which
+    /// day it was.
+    pub(crate) async fn play_day(&mut self) -> Result<u32, SimError> {
+        let day = self.day;
+        if day > 0 {
+            self.clock.advance(Duration::days(1));
+        }
+        self.engine.day(day, &self.schedule).await?;
+        self.day += 1;
+        Ok(day)
+    }
+
+    /// The run's figures, once its days are played.
+    pub(crate) async fn finish(mut self) -> Result<GenerationStats, SimError> {
+        self.engine.stats.returns_open_at_end = self.engine.active.len();
+        self.engine.stats.events = self
+            .store
+            .pool()
+            .get()
+            .await?
+            // The marketplace's events, not the flags detection raised meanwhile.
+            .query_one(
+                "SELECT count(*) FROM events WHERE stream_id NOT LIKE 'flag-%'",
+                &[],
+            )
+            .await?
+            .try_get::<_, i64>(0)
+            .map(|n| u64::try_from(n).unwrap_or(0))?;
+        Ok(self.engine.stats)
+    }
+}
+
+/// A progress bar over the days of a run (hidden unless asked for).
+pub(crate) fn day_bar(config: &SimConfig, what: &str) -> ProgressBar {
+    if !config.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(u64::from(config.days));
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} day {{pos}}/{{len}} [{{bar:40}}] {{msg}} (eta {{eta}})"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// The progress bar's message: what the run has done so far.
+pub(crate) fn progress_message(stats: &GenerationStats) -> String {
+    format!(
+        "{} orders, {} returns, {} commands",
+        stats.orders, stats.returns_opened, stats.commands
+    )
+}
+
+/// Plays `population` through a [`Service`] over `store` for `config.days` days, from the next
+/// Monday morning on. Abuse detection follows the log: `detector` catches up at the end of every
+/// day.
 pub(crate) async fn run(
     store: EventStore,
     population: &Population,
     config: &SimConfig,
     detector: &mut crate::detect::Detector,
 ) -> Result<GenerationStats, SimError> {
-    let clock = Arc::new(TestClock::new());
-    let service = Service::new(store.clone(), clock.clone());
-    let now = service.now();
-    clock.advance(next_monday_morning(now) - now + Duration::seconds(1));
-
-    let bar = if config.progress {
-        let bar = ProgressBar::new(u64::from(config.days));
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} simulating day {pos}/{len} [{bar:40}] {msg} (eta {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-
-    let schedule = Schedule::of(population, config.days);
-    let mut engine = Engine {
-        service,
-        population,
-        active: BTreeMap::new(),
-        stats: GenerationStats::default(),
-        platform: Actor::platform("marketplace"),
-        opts: CommandOptions::default(),
-    };
-    for day in 0..config.days {
-        if day > 0 {
-            clock.advance(Duration::days(1));
-        }
-        engine.day(day, &schedule).await?;
+    let start = next_monday_morning(SystemClock.now()) + Duration::seconds(1);
+    let mut market = Marketplace::new(store, population, config, start);
+    let bar = day_bar(config, "simulating");
+    for _ in 0..config.days {
+        market.play_day().await?;
         detector.catch_up().await?;
         bar.inc(1);
-        bar.set_message(format!(
-            "{} orders, {} returns, {} commands",
-            engine.stats.orders, engine.stats.returns_opened, engine.stats.commands
-        ));
+        bar.set_message(progress_message(market.stats()));
     }
     bar.finish_and_clear();
-    engine.stats.returns_open_at_end = engine.active.len();
-    engine.stats.events = store
-        .pool()
-        .get()
-        .await?
-        // The marketplace's events, not the flags detection raised meanwhile.
-        .query_one(
-            "SELECT count(*) FROM events WHERE stream_id NOT LIKE 'flag-%'",
-            &[],
-        )
-        .await?
-        .try_get::<_, i64>(0)
-        .map(|n| u64::try_from(n).unwrap_or(0))?;
-    Ok(engine.stats)
+    market.finish().await
 }
 
 fn photo(no: usize, what: &str) -> Evidence {

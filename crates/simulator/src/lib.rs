@@ -40,7 +40,14 @@
 //! response deadlines pass, or who decline most returns. Honest parties make mistakes too (late
 //! answers, the odd decline, used items, apparel buyers who return a lot), and operators decide
 //! disputes fairly but not perfectly, so that a perfect score is not a given.
+//!
+//! # A demo marketplace
+//!
+//! [`demo()`] plays a small population of the same kind into a service's own database instead of
+//! a scratch one, with the service clock ending at the present, and leaves returns in every state
+//! the console shows, with ratings, messages, disputes and abuse flags ([`demo`]).
 
+pub mod demo;
 pub mod detect;
 pub mod engine;
 pub mod population;
@@ -53,6 +60,7 @@ use returns_app::AppError;
 use returns_event_store::{Pool, StoreError};
 use returns_projections::ProjectionError;
 
+pub use demo::{demo, BuyerPersona, DemoConfig, DemoReport, SellerPersona, DEMO_OPERATOR};
 pub use population::AbuseKind;
 pub use report::{
     Confusion, Detection, FlagKindReport, GenerationStats, PartyOutcome, PlantedKindReport, Report,
@@ -124,6 +132,12 @@ pub enum SimError {
     Config(String),
     #[error("the simulation needs a migrated database without events; this one holds {0}")]
     NotEmpty(i64),
+    /// A service runs on the database: it holds the lease of this projection.
+    #[error(
+        "a running service feeds this database's projections (it holds the lease of `{0}`); \
+         stop it first"
+    )]
+    InUse(String),
     /// A generated value the domain refused to parse (a bug of the simulator).
     #[error("simulated data is invalid: {0}")]
     Data(String),

@@ -632,7 +632,7 @@ impl SellerPicker {
     }
 }
 
-fn draw_lines(
+pub(crate) fn draw_lines(
     rng: &mut StdRng,
     seller: &Seller,
     seller_no: usize,
