@@ -7,7 +7,7 @@ use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{eu_order, return_request, ship_body, Api, HEADPHONES, SHIRT};
+use crate::support::{eu_order, expect_success, return_request, ship_body, Api, HEADPHONES, SHIRT};
 use returns_testkit::TestApp;
 
 /// A client that shows redirects instead of following them.
@@ -196,6 +196,24 @@ async fn operators_see_the_queue_with_unassigned_cases_marked() {
     // The operator may follow the case too.
     let (status, html) = page(&app, &operator, &format!("/console/track?rma={rma}"), "en").await;
     assert_eq!(status, StatusCode::OK, "{html}");
+
+    // Filters: by seller, by who has it, by age.
+    let listed = |query: &'static str| {
+        let (app, operator) = (&app, &operator);
+        async move {
+            let (status, html) =
+                page(app, operator, &format!("/console/disputes?{query}"), "en").await;
+            assert_eq!(status, StatusCode::OK, "{html}");
+            html.contains(&format!("/console/track?rma={rma}"))
+        }
+    };
+    assert!(listed("seller_id=seller-1").await);
+    assert!(!listed("seller_id=seller-2").await);
+    assert!(listed("assignee=none").await);
+    assert!(!listed("assignee=me").await);
+    assert!(!listed("older_than_days=2").await);
+    expect_success(app.advance_clock(49).await).await;
+    assert!(listed("older_than_days=2").await);
 }
 
 #[tokio::test]

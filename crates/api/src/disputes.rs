@@ -24,6 +24,8 @@ pub(crate) fn configure(scope: actix_web::Scope) -> actix_web::Scope {
 pub(crate) struct DisputeQuery {
     /// `me` (assigned to the caller), `none` (unassigned) or `any` (the default).
     assignee: Option<String>,
+    /// One seller's disputes only.
+    seller_id: Option<String>,
     /// At most this many (1 to 200, default 50).
     limit: Option<String>,
     /// The `next_cursor` of the previous page.
@@ -55,11 +57,19 @@ pub(crate) async fn list_disputes(
         Some("none") => returns_app::Assignee::Nobody,
         Some(_) => return Err(Problem::invalid("assignee", "one of me, none, any")),
     };
+    let seller_id = match query.seller_id.as_deref() {
+        None | Some("") => None,
+        Some(id) => Some(crate::policies::seller_of(id)?.as_str().to_owned()),
+    };
     let limit = crate::extract::page_limit(query.limit.as_deref())?;
     let after = crate::extract::time_cursor(query.cursor.as_deref())?;
+    let filter = returns_app::DisputeFilter {
+        seller_id,
+        ..returns_app::DisputeFilter::assigned(assignee)
+    };
     let page = state
         .service
-        .disputes(&caller.0, assignee, after, limit)
+        .disputes(&caller.0, &filter, after, limit)
         .await?;
     let now = state.service.now();
     let items = page

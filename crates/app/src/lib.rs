@@ -33,7 +33,9 @@ pub use flags::{
 pub use idempotency::{IdempotencyKey, StoredResponse};
 pub use returns_event_store::{ActorRef, RecordedEvent};
 pub use returns_projections::{Appeals, Satisfaction, Scores, SellerScores, Summary};
-pub use service::{Assignee, Erasure, EventKinds, EventPage, ReturnFilter, ReturnPage, Service};
+pub use service::{
+    Assignee, DisputeFilter, Erasure, EventKinds, EventPage, ReturnFilter, ReturnPage, Service,
+};
 pub use webhooks::{
     AllowList, Delivery, DeliveryStatus, NewWebhook, Requeue, Subscription, TargetError,
     ALL_RETURN_EVENTS,

@@ -376,7 +376,7 @@ impl Service {
     pub async fn disputes(
         &self,
         caller: &Actor,
-        assignee: Assignee,
+        filter: &DisputeFilter,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: usize,
     ) -> Result<ReturnPage, AppError> {
@@ -386,7 +386,7 @@ impl Service {
                 role: caller.role,
             }));
         }
-        let filter = match assignee {
+        let assignee = match filter.assignee {
             Assignee::Me => "me",
             Assignee::Nobody => "none",
             Assignee::Anyone => "any",
@@ -405,6 +405,9 @@ impl Service {
                    AND ($4::timestamptz IS NULL \
                         OR ((s.state -> 'dispute' ->> 'decision_due')::timestamptz, r.return_id) \
                            > ($4::timestamptz, $5::uuid)) \
+                   AND ($6::text IS NULL OR r.seller_id = $6) \
+                   AND ($7::timestamptz IS NULL \
+                        OR (s.state -> 'dispute' ->> 'escalated_at')::timestamptz < $7) \
                  ORDER BY (s.state -> 'dispute' ->> 'decision_due')::timestamptz, r.return_id \
                  LIMIT $3",
             )
@@ -415,11 +418,13 @@ impl Service {
             .query(
                 &stmt,
                 &[
-                    &filter,
+                    &assignee,
                     &caller.id,
                     &(limit as i64 + 1),
                     &after_due,
                     &after_id,
+                    &filter.seller_id,
+                    &filter.escalated_before,
                 ],
             )
             .await?;
@@ -707,6 +712,27 @@ pub enum Assignee {
     Me,
     Nobody,
     Anyone,
+}
+
+/// Which open disputes to list (`GET /v1/disputes`).
+#[derive(Debug, Clone)]
+pub struct DisputeFilter {
+    pub assignee: Assignee,
+    /// One seller's disputes only.
+    pub seller_id: Option<String>,
+    /// Only disputes escalated before this time (older than an age).
+    pub escalated_before: Option<DateTime<Utc>>,
+}
+
+impl DisputeFilter {
+    /// The disputes of `assignee`, of any seller and age.
+    pub fn assigned(assignee: Assignee) -> DisputeFilter {
+        DisputeFilter {
+            assignee,
+            seller_id: None,
+            escalated_before: None,
+        }
+    }
 }
 
 /// What arbitration recommends for `case` now, from its history, the policy it is judged by and

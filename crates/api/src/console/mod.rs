@@ -431,20 +431,57 @@ async fn problem_page(
     )
 }
 
-/// `/console/disputes` (operators): the queue of open disputes, the most urgent decision first.
-async fn disputes(req: HttpRequest) -> HttpResponse {
+#[derive(Deserialize)]
+struct QueueQuery {
+    assignee: Option<String>,
+    seller_id: Option<String>,
+    older_than_days: Option<String>,
+}
+
+/// `/console/disputes` (operators): the queue of open disputes, the most urgent decision first,
+/// filtered by who has them, seller and age.
+async fn disputes(req: HttpRequest, query: web::Query<QueueQuery>) -> HttpResponse {
     let (session, service) = match signed_in(&req) {
         Ok(signed_in) => signed_in,
         Err(answer) => return *answer,
     };
+    let now = service.now();
+    let filters = pages::QueueFilters {
+        assignee: match query.assignee.as_deref() {
+            Some("me") => Assignee::Me,
+            Some("none") => Assignee::Nobody,
+            _ => Assignee::Anyone,
+        },
+        seller_id: query
+            .seller_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| returns_domain::SellerId::parse(s).is_ok())
+            .map(str::to_owned),
+        older_than_days: query
+            .older_than_days
+            .as_deref()
+            .and_then(|d| d.trim().parse::<u16>().ok())
+            .filter(|d| *d > 0),
+    };
+    let filter = returns_app::DisputeFilter {
+        assignee: filters.assignee,
+        seller_id: filters.seller_id.clone(),
+        escalated_before: filters
+            .older_than_days
+            .map(|days| now - chrono::Duration::days(i64::from(days))),
+    };
     let queue = match service
-        .disputes(&session.caller.0, Assignee::Anyone, None, 200)
+        .disputes(&session.caller.0, &filter, None, 200)
         .await
     {
         Ok(page) => page.items,
         Err(e) => return failure(&req, &session, &e),
     };
-    let now = service.now();
     let p = page(&req, Some(&session));
-    html(&req, StatusCode::OK, pages::queue(&p, &queue, now))
+    html(
+        &req,
+        StatusCode::OK,
+        pages::queue(&p, &queue, &filters, now),
+    )
 }

@@ -267,13 +267,51 @@ fn tracked(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
     }
 }
 
+/// The filters of the dispute queue.
+pub(super) struct QueueFilters {
+    pub assignee: returns_app::Assignee,
+    pub seller_id: Option<String>,
+    pub older_than_days: Option<u16>,
+}
+
 /// The operators' queue of disputes: overdue and unassigned ones stand out.
-pub(super) fn queue(p: &Page<'_>, cases: &[ReturnCase], now: DateTime<Utc>) -> Markup {
+pub(super) fn queue(
+    p: &Page<'_>,
+    cases: &[ReturnCase],
+    filters: &QueueFilters,
+    now: DateTime<Utc>,
+) -> Markup {
+    use returns_app::Assignee;
+    let lang = p.lang;
+    let assignees = [
+        (Assignee::Anyone, "any", lang.tr("Anyone's", "Tous")),
+        (
+            Assignee::Nobody,
+            "none",
+            lang.tr("Unassigned", "Sans opérateur"),
+        ),
+        (Assignee::Me, "me", lang.tr("Mine", "Les miens")),
+    ];
     layout(
         p,
         p.lang.t(Msg::Queue),
         html! {
             p.help { (p.lang.t(Msg::QueueHelp)) }
+            form.filters method="get" action="/console/disputes" {
+                label for="assignee" { (lang.tr("Operator", "Opérateur")) }
+                select id="assignee" name="assignee" {
+                    @for (value, code, words) in assignees {
+                        option value=(code) selected[value == filters.assignee] { (words) }
+                    }
+                }
+                label for="seller_id" { (lang.tr("Seller", "Vendeur")) }
+                input id="seller_id" name="seller_id" type="text"
+                    value=(filters.seller_id.as_deref().unwrap_or_default());
+                label for="older_than_days" { (lang.tr("Escalated at least this many days ago", "Transmis il y a au moins ce nombre de jours")) }
+                input id="older_than_days" name="older_than_days" type="number" min="0" max="365"
+                    value=(filters.older_than_days.map(|d| d.to_string()).unwrap_or_default());
+                p { button type="submit" { (lang.tr("Filter", "Filtrer")) } }
+            }
             @if cases.is_empty() {
                 p { (p.lang.t(Msg::NoDisputes)) }
             } @else {
