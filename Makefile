@@ -68,7 +68,7 @@ run: $(SECRET_FILE)
 	@cargo build --release -p returns-server --bin returns
 	@$(service_env) && \
 	  echo "mint tokens with: make token ROLE=buyer SUB=buyer-1 (roles: buyer, seller, operator, platform)" && \
-	  echo "sign in to the console (/console) by pasting such a token" && \
+	  echo "sign in to the console (/console) by pasting such a token, or open make login-link ROLE=... SUB=..." && \
 	  DATABASE_URL="$$url" RETURNS_JWT_SECRET="$$secret" "$${CARGO_TARGET_DIR:-target}/release/returns" serve
 
 # A demo marketplace in the database `make run` serves (the same secret and database), so that the

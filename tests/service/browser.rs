@@ -399,14 +399,39 @@ async fn a_seller_accepts_then_inspects_a_return_in_the_browser() {
         .await;
     assert!(browser.unlabelled_fields().await.is_empty());
     browser.screenshot("seller-inspection").await;
-    // Enter in the amount sends the form.
+    // An amount that is none: the problem next to the field, in words, and nothing changed.
     browser
-        .type_into("inspect-refund_amount", "49.99\u{E007}")
+        .type_into("inspect-refund_amount", "all of it\u{E007}")
         .await;
+    c.wait()
+        .for_element(Locator::Id("inspect-refund_amount-error"))
+        .await
+        .unwrap();
+    let error = browser.text_of("#inspect-refund_amount-error").await;
+    assert!(error.contains("an amount in EUR"), "{error}");
+    assert_eq!(browser.status_becomes(&["delivered"]).await, "delivered");
+    // Corrected, Enter in the amount sends the form again.
+    let amount = c.find(Locator::Id("inspect-refund_amount")).await.unwrap();
+    amount.clear().await.unwrap();
+    amount.send_keys("49.99\u{E007}").await.unwrap();
     let after = browser.status_becomes(&["refund_pending", "closed"]).await;
     assert!(!after.is_empty());
     let main = browser.text_of("main").await;
     assert!(main.contains("Item inspected: Opened, as new"), "{main}");
+
+    // The policy editor, with what EU buyers and others get.
+    c.find(Locator::LinkText("Return policy"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("what-buyers-get"))
+        .await
+        .unwrap();
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.screenshot("seller-policy").await;
     browser.close().await;
 }
 
@@ -422,6 +447,7 @@ async fn a_buyer_accepts_an_offer_in_the_browser() {
     )
     .await;
     let browser = Browser::start().await;
+    let c = &browser.client;
 
     sign_in(&browser, &app, &app.buyer()).await;
     assert!(browser.text_of("main").await.contains("your move"));
@@ -437,6 +463,35 @@ async fn a_buyer_accepts_an_offer_in_the_browser() {
         .await;
     assert!(!after.is_empty());
     assert!(browser.text_of("main").await.contains("Offer accepted"));
+
+    // Another item of the order: the buyer finds the order and opens a return from it.
+    c.find(Locator::LinkText("Return an item"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .type_into("order_id", "o-browser-offer\u{E007}")
+        .await;
+    c.wait()
+        .for_element(Locator::Id("form-open"))
+        .await
+        .unwrap();
+    browser
+        .type_into(&format!("quantity-{}", crate::support::SHIRT), "1")
+        .await;
+    c.find(Locator::Id("reason"))
+        .await
+        .unwrap()
+        .select_by_value("size_fit")
+        .await
+        .unwrap();
+    browser.type_into("description", "Too small").await;
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.screenshot("buyer-open-return").await;
+    browser.submit("form-open").await;
+    assert_eq!(browser.status_becomes(&["requested"]).await, "requested");
     browser.close().await;
 }
 

@@ -401,6 +401,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{buyer}");
             println!();
             println!("More tokens: make token ROLE=buyer SUB=<buyer id> (buyer, seller, operator)");
+            println!("Or a sign-in link (works once, 15 minutes): make login-link ROLE=seller SUB=<seller id>");
             Ok(())
         }
         Command::Token { role, sub, ttl } => {
