@@ -129,6 +129,18 @@ impl Browser {
             .unwrap();
     }
 
+    /// Follows the link that reads `text`.
+    async fn follow(&self, text: &str) {
+        self.client
+            .wait()
+            .for_element(Locator::LinkText(text))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
     /// Presses the submit button of the form with id `form`.
     async fn submit(&self, form: &str) {
         self.client
@@ -142,14 +154,7 @@ impl Browser {
 
     /// Opens the case `rma` from the list the user lands on.
     async fn open_case(&self, rma: &str) {
-        self.client
-            .wait()
-            .for_element(Locator::LinkText(rma))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.follow(rma).await;
         self.client
             .wait()
             .for_element(Locator::Id("status"))
@@ -197,12 +202,7 @@ async fn an_operator_decides_a_dispute_in_the_browser_with_the_keyboard() {
         .ends_with("/console/disputes"));
     assert!(c.source().await.unwrap().contains(&rma));
     browser.screenshot("dispute-queue").await;
-    c.find(Locator::LinkText(&rma))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.follow(&rma).await;
 
     // The case: the recommendation, then the decision form, pre-filled from it.
     c.wait()
@@ -280,19 +280,8 @@ async fn a_buyer_follows_a_return_in_french_and_cannot_open_another_buyers() {
 
     sign_in(&browser, &app, &app.buyer()).await;
     // The switch to French, then the RMA typed in and sent with Enter.
-    c.find(Locator::LinkText("Français"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Locator::LinkText("Suivre un retour"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.follow("Français").await;
+    browser.follow("Suivre un retour").await;
     c.wait().for_element(Locator::Id("rma")).await.unwrap();
     let field = c.find(Locator::Id("rma")).await.unwrap();
     field.send_keys(&format!("{rma}\u{E007}")).await.unwrap();
@@ -420,12 +409,7 @@ async fn a_seller_accepts_then_inspects_a_return_in_the_browser() {
     assert!(main.contains("Item inspected: Opened, as new"), "{main}");
 
     // The policy editor, with what EU buyers and others get.
-    c.find(Locator::LinkText("Return policy"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.follow("Return policy").await;
     c.wait()
         .for_element(Locator::Id("what-buyers-get"))
         .await
@@ -465,12 +449,7 @@ async fn a_buyer_accepts_an_offer_in_the_browser() {
     assert!(browser.text_of("main").await.contains("Offer accepted"));
 
     // Another item of the order: the buyer finds the order and opens a return from it.
-    c.find(Locator::LinkText("Return an item"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.follow("Return an item").await;
     browser
         .type_into("order_id", "o-browser-offer\u{E007}")
         .await;
@@ -506,12 +485,7 @@ async fn an_operator_reviews_a_flag_and_reads_the_analytics_in_the_browser() {
     let c = &browser.client;
 
     sign_in(&browser, &app, &app.operator()).await;
-    c.find(Locator::LinkText("Abuse flags"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.follow("Abuse flags").await;
     c.wait()
         .for_element(Locator::Css("main table"))
         .await
@@ -561,12 +535,7 @@ async fn an_operator_reviews_a_flag_and_reads_the_analytics_in_the_browser() {
     }
 
     // The dashboard: figures and charts drawn on the server.
-    c.find(Locator::LinkText("Analytics"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.follow("Analytics").await;
     c.wait().for_element(Locator::Css("svg")).await.unwrap();
     assert!(browser.unlabelled_fields().await.is_empty());
     browser.screenshot("analytics").await;

@@ -1028,21 +1028,8 @@ impl<'p> Script<'p> {
                 body: body.to_owned(),
             })
         };
-        let accept = |label: bool| {
-            ReturnCommand::Accept(AcceptReturn {
-                label: label.then(|| ReturnLabel {
-                    carrier: "DHL".to_owned(),
-                    tracking_number: format!("JD{no:012}"),
-                    label_url: None,
-                }),
-                instructions: None,
-                returnless: false,
-            })
-        };
-        let ship = ReturnCommand::Ship(ShipReturn {
-            carrier: "DHL".to_owned(),
-            tracking_number: format!("JD{no:012}"),
-        });
+        let accept = |label: bool| accepted(no, label);
+        let ship = shipped(no);
         match goal {
             // Taken to its close below.
             Goal::Closed(_) => {}
@@ -1194,19 +1181,8 @@ impl<'p> Script<'p> {
         no: usize,
     ) -> Result<ReturnCase, SimError> {
         let id = case.id;
-        let label = ReturnCommand::Accept(AcceptReturn {
-            label: Some(ReturnLabel {
-                carrier: "DHL".to_owned(),
-                tracking_number: format!("JD{no:012}"),
-                label_url: None,
-            }),
-            instructions: None,
-            returnless: false,
-        });
-        let ship = ReturnCommand::Ship(ShipReturn {
-            carrier: "DHL".to_owned(),
-            tracking_number: format!("JD{no:012}"),
-        });
+        let label = accepted(no, true);
+        let ship = shipped(no);
         let delivered = |case: &ReturnCase| {
             ReturnCommand::CarrierUpdate(CarrierUpdate {
                 status: CarrierStatus::Delivered,
@@ -1351,4 +1327,25 @@ fn photo(no: usize, what: &str) -> Evidence {
     Evidence::new(EvidenceKind::Photo).with_url(format!(
         "https://evidence.example/orders/{no:07}/{what}.jpg"
     ))
+}
+
+/// The seller's acceptance of the demo's return number `no`, with a DHL label or without.
+fn accepted(no: usize, label: bool) -> ReturnCommand {
+    ReturnCommand::Accept(AcceptReturn {
+        label: label.then(|| ReturnLabel {
+            carrier: "DHL".to_owned(),
+            tracking_number: format!("JD{no:012}"),
+            label_url: None,
+        }),
+        instructions: None,
+        returnless: false,
+    })
+}
+
+/// The buyer's shipping of the demo's return number `no`, by DHL.
+fn shipped(no: usize) -> ReturnCommand {
+    ReturnCommand::Ship(ShipReturn {
+        carrier: "DHL".to_owned(),
+        tracking_number: format!("JD{no:012}"),
+    })
 }

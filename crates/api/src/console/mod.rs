@@ -152,12 +152,8 @@ struct CsrfForm {
 }
 
 async fn logout(req: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {
-    let session = match signed_in(&req) {
-        Ok((session, _)) => session,
-        Err(answer) => return *answer,
-    };
-    if !session.csrf_matches(&form.csrf) {
-        return csrf_refused(&req, &session);
+    if let Err(answer) = posted_by(&req, &form.csrf) {
+        return *answer;
     }
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/console/login"))
@@ -332,18 +328,28 @@ async fn act(
     Ok(())
 }
 
-/// The session of a posted form that carries the session's CSRF token, or the page that says why
-/// not.
-fn form_session(
+/// The session of a posted form that carries the session's CSRF token `csrf`, or the page that
+/// says why not (the sign-in page, 429, or 403 for a missing or wrong token).
+fn posted_by(
     req: &HttpRequest,
-    form: &Entered,
+    csrf: &str,
 ) -> Result<(Session, returns_app::Service), Box<HttpResponse>> {
     let (session, service) = signed_in(req)?;
-    let csrf = form.get("csrf").map(String::as_str).unwrap_or_default();
     if !session.csrf_matches(csrf) {
         return Err(Box::new(csrf_refused(req, &session)));
     }
     Ok((session, service))
+}
+
+/// [`posted_by`] for a form read as its fields.
+fn form_session(
+    req: &HttpRequest,
+    form: &Entered,
+) -> Result<(Session, returns_app::Service), Box<HttpResponse>> {
+    posted_by(
+        req,
+        form.get("csrf").map(String::as_str).unwrap_or_default(),
+    )
 }
 
 /// The session of a form's request and the case it acts on, or the page that says why not.

@@ -14,7 +14,7 @@ use super::{csrf_field, given, problem_box};
 use crate::console::i18n::{Lang, Msg};
 use crate::console::pages::{errors_of, field_errors, layout, time, Page};
 use crate::console::session::Session;
-use crate::console::{csrf_refused, failure, html, page, redirect, signed_in};
+use crate::console::{failure, html, page, posted_by, redirect, signed_in};
 use crate::problem::Problem;
 
 /// Flags per page of the list.
@@ -444,13 +444,10 @@ pub(super) async fn review(
     path: web::Path<String>,
     form: web::Form<ReviewForm>,
 ) -> HttpResponse {
-    let (session, service) = match signed_in(&req) {
-        Ok(signed_in) => signed_in,
+    let (session, service) = match posted_by(&req, &form.csrf) {
+        Ok(posted) => posted,
         Err(answer) => return *answer,
     };
-    if !session.csrf_matches(&form.csrf) {
-        return csrf_refused(&req, &session);
-    }
     let caller = &session.caller.0;
     if let Err(e) = returns_app::operator_only(caller, returns_app::REVIEW_FLAGS) {
         return failure(&req, &session, &e);

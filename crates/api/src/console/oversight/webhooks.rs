@@ -14,7 +14,7 @@ use crate::auth::Role;
 use crate::console::i18n::{self, Lang, Msg};
 use crate::console::pages::{errors_of, field_errors, layout, time, Page};
 use crate::console::session::Session;
-use crate::console::{csrf_refused, failure, html, page, redirect, signed_in};
+use crate::console::{failure, html, page, posted_by, redirect, signed_in};
 use crate::problem::Problem;
 
 /// Webhooks, and deliveries, per page.
@@ -394,13 +394,10 @@ pub(super) async fn retry(
     path: web::Path<String>,
     form: web::Form<RetryForm>,
 ) -> HttpResponse {
-    let (session, service) = match signed_in(&req) {
-        Ok(signed_in) => signed_in,
+    let (session, service) = match posted_by(&req, &form.csrf) {
+        Ok(posted) => posted,
         Err(answer) => return *answer,
     };
-    if !session.csrf_matches(&form.csrf) {
-        return csrf_refused(&req, &session);
-    }
     if crate::webhooks::operator(&session.caller).is_err() {
         let lang = page(&req, Some(&session)).lang;
         let why = lang.tr(
