@@ -212,8 +212,12 @@ async fn operators_see_the_queue_with_unassigned_cases_marked() {
     assert!(listed("assignee=none").await);
     assert!(!listed("assignee=me").await);
     assert!(!listed("older_than_days=2").await);
+    assert!(!listed("overdue=1").await);
     expect_success(app.advance_clock(49).await).await;
     assert!(listed("older_than_days=2").await);
+    // Past its decision deadline (a few business days).
+    expect_success(app.advance_clock(24 * 10).await).await;
+    assert!(listed("overdue=1").await);
 }
 
 #[tokio::test]

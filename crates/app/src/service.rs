@@ -408,6 +408,8 @@ impl Service {
                    AND ($6::text IS NULL OR r.seller_id = $6) \
                    AND ($7::timestamptz IS NULL \
                         OR (s.state -> 'dispute' ->> 'escalated_at')::timestamptz < $7) \
+                   AND ($8::timestamptz IS NULL \
+                        OR (s.state -> 'dispute' ->> 'decision_due')::timestamptz < $8) \
                  ORDER BY (s.state -> 'dispute' ->> 'decision_due')::timestamptz, r.return_id \
                  LIMIT $3",
             )
@@ -425,6 +427,7 @@ impl Service {
                     &after_id,
                     &filter.seller_id,
                     &filter.escalated_before,
+                    &filter.due_before,
                 ],
             )
             .await?;
@@ -722,6 +725,8 @@ pub struct DisputeFilter {
     pub seller_id: Option<String>,
     /// Only disputes escalated before this time (older than an age).
     pub escalated_before: Option<DateTime<Utc>>,
+    /// Only disputes whose decision was due before this time (overdue at that time).
+    pub due_before: Option<DateTime<Utc>>,
 }
 
 impl DisputeFilter {
@@ -731,6 +736,7 @@ impl DisputeFilter {
             assignee,
             seller_id: None,
             escalated_before: None,
+            due_before: None,
         }
     }
 }

@@ -440,6 +440,7 @@ async fn problem_page(
 #[derive(Deserialize)]
 struct QueueQuery {
     assignee: Option<String>,
+    overdue: Option<String>,
     seller_id: Option<String>,
     older_than_days: Option<String>,
 }
@@ -469,6 +470,7 @@ async fn disputes(req: HttpRequest, query: web::Query<QueueQuery>) -> HttpRespon
             .as_deref()
             .and_then(|d| d.trim().parse::<u16>().ok())
             .filter(|d| *d > 0),
+        overdue: query.overdue.is_some(),
     };
     let filter = returns_app::DisputeFilter {
         assignee: filters.assignee,
@@ -476,6 +478,7 @@ async fn disputes(req: HttpRequest, query: web::Query<QueueQuery>) -> HttpRespon
         escalated_before: filters
             .older_than_days
             .map(|days| now - chrono::Duration::days(i64::from(days))),
+        due_before: filters.overdue.then_some(now),
     };
     let queue = match service
         .disputes(&session.caller.0, &filter, None, 200)

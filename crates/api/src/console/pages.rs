@@ -272,6 +272,7 @@ pub(super) struct QueueFilters {
     pub assignee: returns_app::Assignee,
     pub seller_id: Option<String>,
     pub older_than_days: Option<u16>,
+    pub overdue: bool,
 }
 
 /// The operators' queue of disputes: overdue and unassigned ones stand out.
@@ -310,6 +311,10 @@ pub(super) fn queue(
                 label for="older_than_days" { (lang.tr("Escalated at least this many days ago", "Transmis il y a au moins ce nombre de jours")) }
                 input id="older_than_days" name="older_than_days" type="number" min="0" max="365"
                     value=(filters.older_than_days.map(|d| d.to_string()).unwrap_or_default());
+                label.choice {
+                    input type="checkbox" name="overdue" value="1" checked[filters.overdue];
+                    " " (lang.tr("Overdue only", "En retard seulement"))
+                }
                 p { button type="submit" { (lang.tr("Filter", "Filtrer")) } }
             }
             @if cases.is_empty() {
