@@ -932,3 +932,32 @@ async fn a_seller_edits_the_policy_sees_the_legal_floor_and_keeps_what_the_form_
     let (status, _) = page(&app, &buyer, "/console/policy", "en").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_inbox_shows_the_open_returns_unless_asked_for_others() {
+    let app = TestApp::spawn().await;
+    let closed_id = crate::support::a_refunded_return(&app, "o-closed").await;
+    let closed = app.return_view(&closed_id).await;
+    assert_eq!(closed["status"], "closed", "{closed}");
+    let closed_rma = closed["rma"].as_str().unwrap();
+    let (_, open_rma) = requested(&app, "o-open").await;
+    let seller = sign_in(&app, &app.seller()).await;
+    let open_rma = open_rma.as_str();
+    let shows = |query: &'static str| {
+        let (app, seller) = (&app, &seller);
+        async move {
+            let (status, html) = page(app, seller, &format!("/console/returns{query}"), "en").await;
+            assert_eq!(status, StatusCode::OK, "{html}");
+            (
+                html.contains(&format!("data-rma=\"{open_rma}\"")),
+                html.contains(&format!("data-rma=\"{closed_rma}\"")),
+            )
+        }
+    };
+    assert_eq!(shows("").await, (true, false));
+    assert_eq!(shows("?status=all").await, (true, true));
+    assert_eq!(shows("?status=closed").await, (false, true));
+    assert_eq!(shows("?status=requested").await, (true, false));
+    // A cursor that is none starts from the top.
+    assert_eq!(shows("?cursor=nonsense").await, (true, false));
+}

@@ -756,6 +756,7 @@ async fn list_returns(
             .transpose()?,
         after,
         limit,
+        open_only: false,
     };
     let page = state.service.list_returns(&caller.0, filter).await?;
     let now = state.service.now();

@@ -40,6 +40,8 @@ pub struct ReturnFilter {
     /// Continue after this (created_at, id), newest first.
     pub after: Option<(DateTime<Utc>, Uuid)>,
     pub limit: usize,
+    /// Only the returns that are not closed.
+    pub open_only: bool,
 }
 
 #[derive(Debug)]
@@ -288,6 +290,7 @@ impl Service {
                    AND ($4::text IS NULL OR r.order_id = $4) \
                    AND ($5::timestamptz IS NULL OR (r.created_at, r.return_id) < ($5, $6)) \
                    AND ($8::text IS NULL OR r.rma = $8) \
+                   AND (NOT $9 OR r.status <> 'closed') \
                  ORDER BY r.created_at DESC, r.return_id DESC \
                  LIMIT $7",
             )
@@ -304,6 +307,7 @@ impl Service {
                     &after_id,
                     &(limit as i64 + 1),
                     &filter.rma,
+                    &filter.open_only,
                 ],
             )
             .await?;

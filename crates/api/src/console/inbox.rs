@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::i18n::{self, Lang, Msg};
 use super::pages::{layout, time, Page};
-use super::{failure, html as answer, page, signed_in};
+use super::{failure, html as answer, page as page_of, signed_in};
 
 /// Actions that are always open to a party and do not make a return wait for them.
 const NOT_WAITING: &[&str] = &["messages", "evidence", "withdraw", "rate", "appeal"];
@@ -58,37 +58,73 @@ pub(super) fn rows<'a>(
 #[derive(Deserialize)]
 pub(super) struct ListQuery {
     status: Option<String>,
+    cursor: Option<String>,
 }
 
-/// `GET /console/returns[?status=]`: the caller's returns (a buyer's own, a seller's inbox; an
-/// operator sees every return, as over the API).
+/// Which returns the list shows: the open ones (the default), every one, or those in a status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Shown {
+    Open,
+    All,
+    In(Status),
+}
+
+impl Shown {
+    fn of(query: Option<&str>) -> Shown {
+        match query {
+            Some("all") => Shown::All,
+            Some(s) => Status::parse(s).map_or(Shown::Open, Shown::In),
+            None => Shown::Open,
+        }
+    }
+
+    fn code(&self) -> &str {
+        match self {
+            Shown::Open => "",
+            Shown::All => "all",
+            Shown::In(status) => status.as_str(),
+        }
+    }
+}
+
+/// `GET /console/returns[?status=&cursor=]`: the caller's returns (a buyer's own, a seller's
+/// inbox; an operator sees every return, as over the API), the open ones unless asked otherwise,
+/// 100 a page.
 pub(super) async fn list(req: HttpRequest, query: web::Query<ListQuery>) -> HttpResponse {
     let (session, service) = match signed_in(&req) {
         Ok(signed_in) => signed_in,
         Err(page) => return *page,
     };
-    let status = query
-        .status
-        .as_deref()
-        .filter(|s| Status::parse(s).is_ok())
-        .map(str::to_owned);
+    let shown = Shown::of(query.status.as_deref().filter(|s| !s.is_empty()));
+    // A cursor that is none starts from the top.
+    let after = crate::extract::time_cursor(query.cursor.as_deref())
+        .ok()
+        .flatten();
     let caller = &session.caller.0;
     let filter = ReturnFilter {
-        status: status.clone(),
-        limit: 200,
+        status: match &shown {
+            Shown::In(status) => Some(status.as_str().to_owned()),
+            Shown::Open | Shown::All => None,
+        },
+        open_only: shown == Shown::Open,
+        after,
+        limit: 100,
         ..ReturnFilter::default()
     };
-    let cases = match service.list_returns(caller, filter).await {
-        Ok(page) => page.items,
+    let page = match service.list_returns(caller, filter).await {
+        Ok(page) => page,
         Err(e) => return failure(&req, &session, &e),
     };
     let now = service.now();
-    let rows = rows(&cases, caller, now);
-    let p = page(&req, Some(&session));
+    let rows = rows(&page.items, caller, now);
+    let next = page
+        .next
+        .map(|(at, id)| crate::extract::encode_time_cursor(at, id));
+    let p = page_of(&req, Some(&session));
     answer(
         &req,
         StatusCode::OK,
-        render(&p, caller.role, &rows, status.as_deref(), now),
+        render(&p, caller.role, &rows, &shown, next.as_deref(), now),
     )
 }
 
@@ -96,7 +132,8 @@ fn render(
     p: &Page<'_>,
     role: Role,
     rows: &[Row<'_>],
-    status: Option<&str>,
+    shown: &Shown,
+    next: Option<&str>,
     now: DateTime<Utc>,
 ) -> Markup {
     let lang = p.lang;
@@ -109,15 +146,16 @@ fn render(
         title,
         html! {
             p.help { (lang.tr(
-                "Returns waiting for you come first, the most urgent deadline first.",
-                "Les retours qui attendent votre action d'abord, l'échéance la plus proche en premier.",
+                "Returns waiting for you come first, the most urgent deadline first; then the others, newest first.",
+                "Les retours qui attendent votre action d'abord, l'échéance la plus proche en premier ; puis les autres, du plus récent au plus ancien.",
             )) }
             form method="get" action="/console/returns" {
                 label for="status" { (lang.t(Msg::Status)) }
                 select id="status" name="status" {
-                    option value="" { (lang.tr("Any", "Tous")) }
+                    option value="" selected[*shown == Shown::Open] { (lang.tr("Open", "En cours")) }
+                    option value="all" selected[*shown == Shown::All] { (lang.tr("All", "Tous")) }
                     @for s in Status::ALL {
-                        option value=(s.as_str()) selected[status == Some(s.as_str())] {
+                        option value=(s.as_str()) selected[*shown == Shown::In(*s)] {
                             (i18n::status(lang, s.as_str()))
                         }
                     }
@@ -138,6 +176,11 @@ fn render(
                     tbody {
                         @for row in rows { (line(lang, row, now)) }
                     }
+                }
+                @if let Some(next) = next {
+                    p { a rel="next" href={ "/console/returns?status=" (shown.code()) "&cursor=" (next) } {
+                        (lang.tr("More returns", "Retours suivants"))
+                    } }
                 }
             }
         },

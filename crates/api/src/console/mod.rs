@@ -441,6 +441,7 @@ async fn problem_page(
 struct QueueQuery {
     assignee: Option<String>,
     overdue: Option<String>,
+    cursor: Option<String>,
     seller_id: Option<String>,
     older_than_days: Option<String>,
 }
@@ -480,17 +481,24 @@ async fn disputes(req: HttpRequest, query: web::Query<QueueQuery>) -> HttpRespon
             .map(|days| now - chrono::Duration::days(i64::from(days))),
         due_before: filters.overdue.then_some(now),
     };
+    // A cursor that is none starts from the top.
+    let after = crate::extract::time_cursor(query.cursor.as_deref())
+        .ok()
+        .flatten();
     let queue = match service
-        .disputes(&session.caller.0, &filter, None, 200)
+        .disputes(&session.caller.0, &filter, after, 100)
         .await
     {
-        Ok(page) => page.items,
+        Ok(page) => page,
         Err(e) => return failure(&req, &session, &e),
     };
+    let next = queue
+        .next
+        .map(|(due, id)| crate::extract::encode_time_cursor(due, id));
     let p = page(&req, Some(&session));
     html(
         &req,
         StatusCode::OK,
-        pages::queue(&p, &queue, &filters, now),
+        pages::queue(&p, &queue.items, &filters, next.as_deref(), now),
     )
 }

@@ -275,11 +275,34 @@ pub(super) struct QueueFilters {
     pub overdue: bool,
 }
 
+impl QueueFilters {
+    /// The filters as a query string (a seller id has only characters a URL keeps as they are).
+    fn query(&self) -> String {
+        let assignee = match self.assignee {
+            returns_app::Assignee::Me => "me",
+            returns_app::Assignee::Nobody => "none",
+            returns_app::Assignee::Anyone => "any",
+        };
+        let mut query = format!("assignee={assignee}");
+        if let Some(seller) = &self.seller_id {
+            query.push_str(&format!("&seller_id={seller}"));
+        }
+        if let Some(days) = self.older_than_days {
+            query.push_str(&format!("&older_than_days={days}"));
+        }
+        if self.overdue {
+            query.push_str("&overdue=1");
+        }
+        query
+    }
+}
+
 /// The operators' queue of disputes: overdue and unassigned ones stand out.
 pub(super) fn queue(
     p: &Page<'_>,
     cases: &[ReturnCase],
     filters: &QueueFilters,
+    next: Option<&str>,
     now: DateTime<Utc>,
 ) -> Markup {
     use returns_app::Assignee;
@@ -348,6 +371,11 @@ pub(super) fn queue(
                             }
                         }
                     }
+                }
+                @if let Some(next) = next {
+                    p { a rel="next" href={ "/console/disputes?" (filters.query()) "&cursor=" (next) } {
+                        (lang.tr("More disputes", "Litiges suivants"))
+                    } }
                 }
             }
         },
