@@ -626,3 +626,119 @@ async fn an_operator_retries_a_parked_delivery_and_a_second_retry_is_refused_in_
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn an_operator_registers_and_deletes_a_webhook_and_bad_fields_register_nothing() {
+    let app = TestApp::spawn().await;
+    let operator = sign_in(&app, &app.operator()).await;
+    let (status, html) = page(&app, &operator, "/console/webhooks", "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"form-register\""), "{html}");
+    let csrf = csrf_of(&html);
+    let listed = || async {
+        let answer = app
+            .request(Method::GET, "/v1/webhooks", Some(&app.operator()))
+            .send()
+            .await
+            .unwrap();
+        expect_json(answer, 200).await["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+
+    // A short secret, an unknown event and a private address: each said next to its field, the
+    // secret never shown again, nothing registered.
+    let (status, _, html) = post_form(
+        &app,
+        &operator,
+        "/console/webhooks",
+        &[
+            ("csrf", &csrf),
+            ("url", "http://10.0.0.1/hooks"),
+            ("secret", "short-secret"),
+            ("events", "return.*, return.teleported"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["url-error", "secret-error", "events-error"] {
+        assert!(html.contains(&format!("id=\"{field}\"")), "{field}: {html}");
+    }
+    assert!(!html.contains("short-secret"), "{html}");
+    assert!(
+        html.contains("value=\"return.*, return.teleported\""),
+        "{html}"
+    );
+    assert!(listed().await.is_empty());
+    // Without the CSRF token: refused.
+    let (status, _, _) = post_form(
+        &app,
+        &operator,
+        "/console/webhooks",
+        &[
+            ("url", "http://127.0.0.1:9/hooks"),
+            ("secret", "0123456789abcdef0123"),
+            ("events", "return.*"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(listed().await.is_empty());
+
+    // Registered (127.0.0.1 is on the test service's allow-list), then deleted.
+    let (status, location, _) = post_form(
+        &app,
+        &operator,
+        "/console/webhooks",
+        &[
+            ("csrf", &csrf),
+            ("url", "http://127.0.0.1:9/hooks"),
+            ("secret", "0123456789abcdef0123"),
+            ("events", "return.refunded return.closed"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let registered = listed().await;
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    assert_eq!(
+        registered[0]["events"],
+        json!(["return.refunded", "return.closed"])
+    );
+    let id = registered[0]["id"].as_str().unwrap();
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/console/webhooks/{id}").as_str())
+    );
+    let (_, html) = page(&app, &operator, &format!("/console/webhooks/{id}"), "en").await;
+    assert!(html.contains("id=\"form-delete\""), "{html}");
+    let (status, location, _) = post_form(
+        &app,
+        &operator,
+        &format!("/console/webhooks/{id}/delete"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/console/webhooks"));
+    assert!(listed().await.is_empty());
+
+    // A seller may do neither.
+    let seller = sign_in(&app, &app.seller()).await;
+    let (_, html) = page(&app, &seller, "/console/returns", "en").await;
+    let (status, _, _) = post_form(
+        &app,
+        &seller,
+        "/console/webhooks",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("url", "http://127.0.0.1:9/hooks"),
+            ("secret", "0123456789abcdef0123"),
+            ("events", "return.*"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(listed().await.is_empty());
+}

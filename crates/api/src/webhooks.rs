@@ -272,6 +272,45 @@ fn check_patterns(events: &[String], errors: &mut Vec<FieldError>) {
     }
 }
 
+/// A webhook to register, once its secret, event patterns and address pass the checks of
+/// `POST /v1/webhooks` (every bad field reported at once); the console's form uses them too.
+pub(crate) async fn checked_webhook(
+    state: &ApiState,
+    url: String,
+    secret: String,
+    events: Vec<String>,
+) -> Result<NewWebhook, Problem> {
+    let mut errors = Vec::new();
+    if !(MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&secret.len()) {
+        errors.push(FieldError {
+            field: "secret".into(),
+            message: format!("must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN} bytes"),
+        });
+    }
+    check_patterns(&events, &mut errors);
+    if let Err(e) = state
+        .service
+        .check_webhook_target(&url, &state.webhook_allow_hosts, RESOLVE_TIMEOUT)
+        .await
+    {
+        errors.push(FieldError {
+            field: "url".into(),
+            message: e.to_string(),
+        });
+        if e == TargetError::Restricted {
+            tracing::info!("webhook registration refused: restricted target address");
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    Ok(NewWebhook {
+        url,
+        secret,
+        events,
+    })
+}
+
 // ----- handlers -----
 
 /// Register a webhook (operator or platform).
@@ -303,35 +342,7 @@ pub(crate) async fn create_webhook(
     manager(&caller)?;
     let parsed = parse_json::<WebhookBody>(&body.0)?;
     let opts = command_options(&req, &body.0)?;
-    let mut errors = Vec::new();
-    if !(MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&parsed.secret.len()) {
-        errors.push(FieldError {
-            field: "secret".into(),
-            message: format!("must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN} bytes"),
-        });
-    }
-    check_patterns(&parsed.events, &mut errors);
-    if let Err(e) = state
-        .service
-        .check_webhook_target(&parsed.url, &state.webhook_allow_hosts, RESOLVE_TIMEOUT)
-        .await
-    {
-        errors.push(FieldError {
-            field: "url".into(),
-            message: e.to_string(),
-        });
-        if e == TargetError::Restricted {
-            tracing::info!("webhook registration refused: restricted target address");
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Problem::validation(errors));
-    }
-    let webhook = NewWebhook {
-        url: parsed.url,
-        secret: parsed.secret,
-        events: parsed.events,
-    };
+    let webhook = checked_webhook(&state, parsed.url, parsed.secret, parsed.events).await?;
     let render = |s: &Subscription| stored(StatusCode::CREATED, &WebhookView::from(s.clone()));
     let answer = state
         .service

@@ -23,7 +23,9 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/parties/{role}/{id}", web::get().to(flags::party))
         .route("/analytics", web::get().to(analytics::dashboard))
         .route("/webhooks", web::get().to(webhooks::list))
+        .route("/webhooks", web::post().to(webhooks::register))
         .route("/webhooks/{id}", web::get().to(webhooks::deliveries))
+        .route("/webhooks/{id}/delete", web::post().to(webhooks::delete))
         .route(
             "/webhooks/deliveries/{id}/retry",
             web::post().to(webhooks::retry),

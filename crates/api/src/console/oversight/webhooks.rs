@@ -50,7 +50,7 @@ pub(super) async fn list(req: HttpRequest, query: web::Query<ListQuery>) -> Http
     let after = match crate::extract::cursor_of(given(query.cursor.as_deref())) {
         Ok(after) => after,
         Err(problem) => {
-            let body = webhooks_page(&p, &[], None, Some(&problem));
+            let body = webhooks_page(&p, &[], None, Some(&problem), None);
             return html(&req, StatusCode::UNPROCESSABLE_ENTITY, body);
         }
     };
@@ -60,17 +60,140 @@ pub(super) async fn list(req: HttpRequest, query: web::Query<ListQuery>) -> Http
     {
         Ok((items, more)) => {
             let next = more.then(|| items.last().map(|s| s.id)).flatten();
-            html(&req, StatusCode::OK, webhooks_page(&p, &items, next, None))
+            html(
+                &req,
+                StatusCode::OK,
+                webhooks_page(&p, &items, next, None, None),
+            )
         }
         Err(e) => failure(&req, &session, &e),
     }
 }
+
+#[derive(Deserialize)]
+pub(super) struct RegisterForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    events: String,
+}
+
+/// `POST /console/webhooks`: registers a webhook with the checks of `POST /v1/webhooks`; a
+/// refusal is shown next to its fields (the secret is never shown again) and registers nothing.
+pub(super) async fn register(req: HttpRequest, form: web::Form<RegisterForm>) -> HttpResponse {
+    let (session, service) = match posted_by(&req, &form.csrf) {
+        Ok(posted) => posted,
+        Err(answer) => return *answer,
+    };
+    if crate::webhooks::manager(&session.caller).is_err() {
+        return not_for_you(&req, &session);
+    }
+    let Some(state) = req.app_data::<web::Data<crate::ApiState>>() else {
+        return failure(&req, &session, &AppError::Internal("no state".into()));
+    };
+    let events: Vec<String> = form
+        .events
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let checked = crate::webhooks::checked_webhook(
+        state,
+        form.url.trim().to_owned(),
+        form.secret.clone(),
+        events,
+    )
+    .await;
+    let registered = match checked {
+        Ok(webhook) => {
+            let render = |s: &Subscription| {
+                crate::extract::stored(
+                    StatusCode::CREATED,
+                    &crate::webhooks::WebhookView::from(s.clone()),
+                )
+            };
+            service
+                .register_webhook(
+                    &session.caller.0,
+                    webhook,
+                    &returns_app::CommandOptions::default(),
+                    render,
+                )
+                .await
+                .map_err(Problem::from)
+        }
+        Err(problem) => Err(problem),
+    };
+    match registered {
+        Ok(returns_app::Answered::Fresh(s, _)) => {
+            tracing::info!(webhook_id = %s.id, "webhook registered");
+            redirect(&format!("/console/webhooks/{}", s.id))
+        }
+        Ok(returns_app::Answered::Replayed(_)) => redirect("/console/webhooks"),
+        Err(problem) => {
+            let p = page(&req, Some(&session));
+            let items = service
+                .list_webhooks(&session.caller.0, None, PAGE_SIZE)
+                .await
+                .map(|(items, _)| items)
+                .unwrap_or_default();
+            let status =
+                StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let entered = (form.url.as_str(), form.events.as_str());
+            html(
+                &req,
+                status,
+                webhooks_page(&p, &items, None, None, Some((entered, &problem))),
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /console/webhooks/{id}/delete`: deletes the webhook as `DELETE /v1/webhooks/{id}` does
+/// (its owner or an operator); nothing more is queued or sent for it.
+pub(super) async fn delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfOnly>,
+) -> HttpResponse {
+    let (session, service) = match posted_by(&req, &form.csrf) {
+        Ok(posted) => posted,
+        Err(answer) => return *answer,
+    };
+    if crate::webhooks::manager(&session.caller).is_err() {
+        return not_for_you(&req, &session);
+    }
+    let Ok(id) = crate::extract::id_of(&path) else {
+        return failure(&req, &session, &AppError::NotFound);
+    };
+    match service.delete_webhook(&session.caller.0, id).await {
+        Ok(()) => {
+            tracing::info!(webhook_id = %id, "webhook deleted");
+            redirect("/console/webhooks")
+        }
+        Err(e) => failure(&req, &session, &e),
+    }
+}
+
+/// A refused registration: what was entered (address, events) and the problem.
+type Registration<'a> = ((&'a str, &'a str), &'a Problem);
 
 fn webhooks_page(
     p: &Page<'_>,
     items: &[Subscription],
     next: Option<Uuid>,
     problem: Option<&Problem>,
+    registration: Option<Registration<'_>>,
 ) -> Markup {
     let lang = p.lang;
     let cursor_errors = field_errors(problem, "cursor");
@@ -114,8 +237,47 @@ fn webhooks_page(
             @if let Some(next) = next {
                 p { a rel="next" href={ "/console/webhooks?cursor=" (next) } { (lang.tr("Next webhooks", "Webhooks suivants")) } }
             }
+            (register_form(p, registration))
         },
     )
+}
+
+/// The form that registers a webhook, with a refused registration's problem next to its fields.
+fn register_form(p: &Page<'_>, registration: Option<Registration<'_>>) -> Markup {
+    let lang = p.lang;
+    let problem = registration.map(|(_, problem)| problem);
+    let (url, events) = registration.map_or(("", "return.*"), |(entered, _)| entered);
+    let event_errors: Vec<&str> = problem
+        .map(|pr| {
+            pr.errors
+                .iter()
+                .filter(|e| e.field.starts_with("events"))
+                .map(|e| e.message.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        section.card aria-labelledby="register-title" {
+            h2 id="register-title" { (lang.tr("Register a webhook", "Enregistrer un webhook")) }
+            @if let Some(problem) = problem {
+                p.error role="alert" id="register-problem" { (problem.title) ": " (problem.detail) }
+            }
+            form method="post" action="/console/webhooks" id="form-register" {
+                (csrf_field(p.session))
+                label for="url" { (lang.tr("Address (https)", "Adresse (https)")) }
+                input type="url" id="url" name="url" value=(url) required aria-describedby="url-error";
+                (errors_of("url-error", &field_errors(problem, "url")))
+                label for="secret" { (lang.tr("Signing secret (16 bytes or more; never shown again)", "Secret de signature (16 octets ou plus ; jamais réaffiché)")) }
+                input type="password" id="secret" name="secret" required autocomplete="new-password"
+                    aria-describedby="secret-error";
+                (errors_of("secret-error", &field_errors(problem, "secret")))
+                label for="events" { (lang.tr("Events (return.*, *, or event types, separated by commas)", "Événements (return.*, *, ou types d'événements, séparés par des virgules)")) }
+                input type="text" id="events" name="events" value=(events) required aria-describedby="events-error";
+                (errors_of("events-error", &event_errors))
+                p { button type="submit" { (lang.tr("Register", "Enregistrer")) } }
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -260,6 +422,10 @@ fn deliveries_page(p: &Page<'_>, view: &DeliveriesView<'_>) -> Markup {
                 dt { (lang.tr("Registered", "Enregistré le")) } dd { (time(webhook.created_at)) }
             }
             p { a href="/console/webhooks" { (lang.tr("Every webhook", "Tous les webhooks")) } }
+            form method="post" action={ "/console/webhooks/" (webhook.id) "/delete" } id="form-delete" {
+                (csrf_field(p.session))
+                button type="submit" { (lang.tr("Delete this webhook", "Supprimer ce webhook")) }
+            }
             @if let Some(problem) = view.refusal {
                 (problem_box(lang, problem, (problem.code == "invalid_transition").then_some(retry_words)))
             }
