@@ -742,3 +742,56 @@ async fn an_operator_registers_and_deletes_a_webhook_and_bad_fields_register_not
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(listed().await.is_empty());
 }
+
+#[tokio::test]
+async fn operators_see_the_satisfaction_of_each_seller_on_the_marketplace_dashboard() {
+    let app = TestApp::spawn().await;
+    let id = a_refunded_return(&app, "o-rated").await;
+    app.act(&app.buyer(), &id, "rate", &json!({"score": 5}))
+        .await;
+    // The ratings are read from the analytics projection, which follows the log (bounded wait).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = app
+            .request(
+                Method::GET,
+                "/v1/analytics/satisfaction/sellers",
+                Some(&app.operator()),
+            )
+            .send()
+            .await
+            .unwrap();
+        let listed = expect_json(answer, 200).await;
+        if listed["items"]
+            .as_array()
+            .is_some_and(|items| !items.is_empty())
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rating never showed: {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let operator = sign_in(&app, &app.operator()).await;
+    let (status, html) = page(&app, &operator, "/console/analytics", "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("By seller"), "{html}");
+    assert!(
+        html.contains(&format!("<th scope=\"row\">{SELLER}</th>")),
+        "{html}"
+    );
+    // One seller's page has no such table, nor has a seller's own.
+    let (_, html) = page(
+        &app,
+        &operator,
+        &format!("/console/analytics?seller_id={SELLER}"),
+        "en",
+    )
+    .await;
+    assert!(!html.contains("By seller"), "{html}");
+    let seller = sign_in(&app, &app.seller()).await;
+    let (_, html) = page(&app, &seller, "/console/analytics", "en").await;
+    assert!(!html.contains("By seller"), "{html}");
+}

@@ -132,10 +132,24 @@ pub(super) async fn dashboard(req: HttpRequest, query: web::Query<DashboardQuery
             Err(e) => return failure(&req, &session, &e),
         }
     }
+    // For the whole marketplace, operators also see how each seller's buyers rated them (the
+    // first sellers in id order; the API lists them all).
+    let by_seller = if operator && seller.is_none() {
+        match service
+            .satisfaction_by_seller(from, to, None, SELLERS_SHOWN)
+            .await
+        {
+            Ok(sellers) => sellers,
+            Err(e) => return failure(&req, &session, &e),
+        }
+    } else {
+        Vec::new()
+    };
     let figures = Figures {
         summary: &summary,
         periods: &periods,
         week: is_week(from, to),
+        by_seller: &by_seller,
     };
     html(
         &req,
@@ -194,7 +208,12 @@ struct Figures<'a> {
     summary: &'a Summary,
     periods: &'a [Period],
     week: bool,
+    /// Satisfaction by seller (operators, the whole marketplace).
+    by_seller: &'a [returns_app::SellerScores],
 }
+
+/// How many sellers the satisfaction table shows.
+const SELLERS_SHOWN: i64 = 50;
 
 fn dashboard_page(
     p: &Page<'_>,
@@ -320,6 +339,11 @@ fn figures_of(lang: Lang, figures: &Figures<'_>) -> Markup {
             @if !s.satisfaction.by_outcome.is_empty() {
                 (scores_table(lang, lang.tr("By outcome", "Par issue"), lang.tr("Outcome", "Issue"),
                     s.satisfaction.by_outcome.iter().map(|(k, v)| (k.clone(), v))))
+            }
+            @if !figures.by_seller.is_empty() {
+                (scores_table(lang, lang.tr("By seller (the first sellers by id)", "Par vendeur (les premiers par identifiant)"),
+                    lang.tr("Seller", "Vendeur"),
+                    figures.by_seller.iter().map(|s| (s.seller_id.clone(), &s.scores))))
             }
         }
         @if s.seller_id.is_some() {
