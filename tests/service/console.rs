@@ -337,6 +337,16 @@ async fn an_operator_takes_and_decides_a_dispute_and_bad_input_changes_nothing()
     let (_, html) = page(&app, &operator, &track, "en").await;
     assert!(html.contains("Recommendation"), "{html}");
     assert!(html.contains("<label for=\"decide-rationale\">"), "{html}");
+    // Each reason in words: in English with its own sentence, in French in French.
+    assert!(
+        html.contains("<li data-rule=\"legal_guarantee\"><strong>The legal guarantee of conformity covers the claim</strong>: "),
+        "{html}"
+    );
+    let (_, french) = page(&app, &operator, &track, "fr").await;
+    assert!(
+        french.contains("<strong>La garantie légale de conformité couvre la réclamation</strong>"),
+        "{french}"
+    );
     let csrf = csrf_of(&html);
     let decide = format!("/console/returns/{id}/decide");
 

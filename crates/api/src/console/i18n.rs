@@ -363,9 +363,122 @@ pub(crate) fn event(lang: Lang, event_type: &str) -> String {
     words.map_or_else(|| event_type.to_owned(), |w| pick(lang, w).to_owned())
 }
 
+/// What a rule of arbitration found, in words (docs/arbitration.md); the reason's own sentence,
+/// with its figures, follows it on English pages.
+pub(crate) fn rule(lang: Lang, rule: returns_arbitration::Rule) -> &'static str {
+    use returns_arbitration::Rule;
+    let words = match rule {
+        Rule::SellerSilence => (
+            "The seller did not answer the request in time",
+            "Le vendeur n'a pas répondu à la demande à temps",
+        ),
+        Rule::SellerMissedDeadline => (
+            "The seller missed the deadline to inspect the item or ship the replacement",
+            "Le vendeur a dépassé le délai pour examiner l'article ou expédier le remplacement",
+        ),
+        Rule::RefusalWithoutEvidence => (
+            "The seller refused the returned item without photo or video evidence",
+            "Le vendeur a refusé l'article retourné sans photo ni vidéo",
+        ),
+        Rule::CarrierDeliveredToSeller => (
+            "The carrier delivered the parcel to the seller, who inspected nothing",
+            "Le transporteur a livré le colis au vendeur, qui n'a rien examiné",
+        ),
+        Rule::RefundOverdue => (
+            "The refund was not paid in time",
+            "Le remboursement n'a pas été versé à temps",
+        ),
+        Rule::BuyerNeverShipped => (
+            "The buyer did not send the item back in time",
+            "L'acheteur n'a pas renvoyé l'article à temps",
+        ),
+        Rule::ReturnParcelLost => (
+            "The carrier lost the return parcel sent on the seller's label",
+            "Le transporteur a perdu le colis retour envoyé avec l'étiquette du vendeur",
+        ),
+        Rule::ReplacementLost => (
+            "The carrier lost the replacement on its way to the buyer",
+            "Le transporteur a perdu le remplacement en route vers l'acheteur",
+        ),
+        Rule::LegalGuarantee => (
+            "The legal guarantee of conformity covers the claim",
+            "La garantie légale de conformité couvre la réclamation",
+        ),
+        Rule::WithinReturnWindow => (
+            "The return was asked for within a return window",
+            "Le retour a été demandé dans un délai de retour",
+        ),
+        Rule::GoodwillException => (
+            "A goodwill exception made the return eligible",
+            "Une dérogation commerciale a rendu le retour recevable",
+        ),
+        Rule::OutsideEveryWindow => (
+            "The return was asked for after every window had closed",
+            "Le retour a été demandé après la fin de tous les délais",
+        ),
+        Rule::NonReturnableCategory => (
+            "The item is in a category the seller does not take back",
+            "L'article relève d'une catégorie que le vendeur ne reprend pas",
+        ),
+        Rule::RefusalWithEvidence => (
+            "The seller refused the item, with photo or video evidence",
+            "Le vendeur a refusé l'article, photos ou vidéos à l'appui",
+        ),
+        Rule::RefusalContradictsGrade => (
+            "The seller refused an item it graded as new or opened",
+            "Le vendeur a refusé un article qu'il a lui-même jugé neuf ou ouvert",
+        ),
+        Rule::DeliveryTrackedToBuyer => (
+            "The delivery of the order to the buyer is recorded",
+            "La livraison de la commande à l'acheteur est enregistrée",
+        ),
+        Rule::NoRecordedDelivery => (
+            "No delivery of the order is recorded",
+            "Aucune livraison de la commande n'est enregistrée",
+        ),
+        Rule::BuyerFlagged => (
+            "The buyer has a confirmed abuse flag",
+            "L'acheteur fait l'objet d'un signalement d'abus confirmé",
+        ),
+        Rule::SellerFlagged => (
+            "The seller has a confirmed abuse flag",
+            "Le vendeur fait l'objet d'un signalement d'abus confirmé",
+        ),
+        Rule::PartialForUse => (
+            "The item came back used: part of the price is kept for the use",
+            "L'article est revenu utilisé : une partie du prix est retenue pour l'usage",
+        ),
+        Rule::CarrierDamage => (
+            "Damaged in transit: the platform funds the refund",
+            "Endommagé pendant le transport : la plateforme finance le remboursement",
+        ),
+        Rule::ReturnlessRefund => (
+            "Within the seller's returnless threshold: the buyer keeps the item",
+            "Sous le seuil de remboursement sans retour du vendeur : l'acheteur garde l'article",
+        ),
+        Rule::NothingLeftToRefund => (
+            "Everything paid has been refunded already",
+            "Tout ce qui a été payé a déjà été remboursé",
+        ),
+    };
+    pick(lang, words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rule_of_arbitration_has_its_own_words_in_both_languages() {
+        use std::collections::HashSet;
+        for lang in [Lang::En, Lang::Fr] {
+            let said: HashSet<&str> = returns_arbitration::Rule::ALL
+                .iter()
+                .map(|r| rule(lang, *r))
+                .collect();
+            assert_eq!(said.len(), returns_arbitration::Rule::ALL.len());
+        }
+    }
 
     #[test]
     fn codes_parse_with_regions_and_case() {

@@ -419,8 +419,10 @@ fn arbitration(p: &Page<'_>, view: &TrackView<'_>, r: &Recommendation) -> Markup
             }
             ol {
                 @for reason in &r.reasons {
-                    li {
-                        code { (reason.rule.as_str()) } ": " (reason.detail)
+                    li data-rule=(reason.rule.as_str()) {
+                        strong { (i18n::rule(lang, reason.rule)) }
+                        // The reason's own sentence, with its figures, is in English.
+                        @if lang == Lang::En { ": " (reason.detail) }
                         @if !reason.event_positions.is_empty() {
                             " (" (lang.t(Msg::Events)) " "
                             @for (i, position) in reason.event_positions.iter().enumerate() {
