@@ -207,6 +207,19 @@ async fn operators_see_the_queue_with_unassigned_cases_marked() {
             html.contains(&format!("/console/track?rma={rma}"))
         }
     };
+    let (status, html) = page(
+        &app,
+        &operator,
+        "/console/disputes?seller_id=no%20such%20id!",
+        "en",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"seller_id-error\""), "{html}");
+    assert!(
+        !html.contains(&format!("/console/track?rma={rma}")),
+        "{html}"
+    );
     assert!(listed("seller_id=seller-1").await);
     assert!(!listed("seller_id=seller-2").await);
     assert!(listed("assignee=none").await);
@@ -786,6 +799,30 @@ async fn a_sign_in_link_works_once_and_only_in_the_console() {
                 .unwrap()
         }
     };
+    // Posted from another site's page: refused, nobody signed in, and the link not used up.
+    for (header, value) in [
+        ("origin", "https://elsewhere.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let answer = browser()
+            .post(app.url("/console/login/link"))
+            .header(header, value)
+            .form(&[("token", token.as_str()), ("next", next.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{header}");
+        assert!(answer.headers().get(SET_COOKIE).is_none());
+        let answer = browser()
+            .post(app.url("/console/login"))
+            .header(header, value)
+            .form(&[("token", app.buyer())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{header}");
+        assert!(answer.headers().get(SET_COOKIE).is_none());
+    }
     let answer = redeem(token.clone(), next.clone()).await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     assert_eq!(answer.headers()[LOCATION].to_str().unwrap(), next);
@@ -864,6 +901,7 @@ async fn a_seller_edits_the_policy_sees_the_legal_floor_and_keeps_what_the_form_
             ("buyer_pays.changed_mind", "true".to_owned()),
             ("refund_method.original_payment", "true".to_owned()),
             ("on_seller_timeout", "escalate".to_owned()),
+            ("version", "1".to_owned()),
         ]
     };
     let post = |fields: Vec<(&'static str, String)>| {
@@ -916,6 +954,11 @@ async fn a_seller_edits_the_policy_sees_the_legal_floor_and_keeps_what_the_form_
         2,
         "{policy}"
     );
+    // The same form again, made on version 1: the policy moved on, so it is refused (409) and
+    // version 2 stays.
+    let answer = post(form("9")).await;
+    assert_eq!(answer.status(), StatusCode::CONFLICT);
+    assert_eq!(stored_policy().await["policy_version"], 2);
     let (_, html) = page(&app, &seller, "/console/policy", "en").await;
     assert!(
         html.contains("14 days <span class=\"tag\">legal minimum"),

@@ -236,6 +236,15 @@ async fn reviews_without_the_csrf_token_or_refused_by_the_api_change_nothing() {
         post_form(&app, &operator, &review, &[("csrf", &csrf), ("note", "hm")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"verdict-error\""), "{html}");
+    // No version of the page: none of the console's forms, refused.
+    let (status, _, _) = post_form(
+        &app,
+        &operator,
+        &review,
+        &[("csrf", &csrf), ("verdict", "dismissed")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let unchanged = api_flag(&app, id).await;
     assert_eq!(unchanged["status"], "open");
     assert_eq!(unchanged["version"], 1);
@@ -265,7 +274,7 @@ async fn reviews_without_the_csrf_token_or_refused_by_the_api_change_nothing() {
         &app,
         &operator,
         &review,
-        &[("csrf", &csrf), ("verdict", "confirmed")],
+        &[("csrf", &csrf), ("verdict", "confirmed"), ("version", "2")],
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -280,7 +289,7 @@ async fn reviews_without_the_csrf_token_or_refused_by_the_api_change_nothing() {
         &app,
         &format!("{operator}; returns_lang=fr"),
         &review,
-        &[("csrf", &csrf), ("verdict", "confirmed")],
+        &[("csrf", &csrf), ("verdict", "confirmed"), ("version", "2")],
     )
     .await;
     assert!(

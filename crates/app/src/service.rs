@@ -411,7 +411,9 @@ impl Service {
                            > ($4::timestamptz, $5::uuid)) \
                    AND ($6::text IS NULL OR r.seller_id = $6) \
                    AND ($7::timestamptz IS NULL \
-                        OR (s.state -> 'dispute' ->> 'escalated_at')::timestamptz < $7) \
+                        OR GREATEST((s.state -> 'dispute' ->> 'escalated_at')::timestamptz, \
+                                    (s.state -> 'dispute' -> 'appeal' ->> 'appealed_at')::timestamptz) \
+                           < $7) \
                    AND ($8::timestamptz IS NULL \
                         OR (s.state -> 'dispute' ->> 'decision_due')::timestamptz < $8) \
                  ORDER BY (s.state -> 'dispute' ->> 'decision_due')::timestamptz, r.return_id \
@@ -486,7 +488,8 @@ impl Service {
 
     /// Records the use of the console sign-in link `jti`, valid until `expires_at`: `true` the
     /// first time, `false` when it was used already (docs/console.md, "Signing in"). Rows of links
-    /// that expired are cleared in the same statement.
+    /// that expired an hour ago are cleared in the same statement (the hour is far above any clock
+    /// skew between the service and the database, so a link cannot be used again).
     pub async fn redeem_login_link(
         &self,
         jti: &str,
@@ -495,7 +498,7 @@ impl Service {
         let client = self.store.pool().get().await?;
         let stmt = client
             .prepare_cached(
-                "WITH expired AS (DELETE FROM console_login_links WHERE expires_at < now() - interval '1 minute') \
+                "WITH expired AS (DELETE FROM console_login_links WHERE expires_at < now() - interval '1 hour') \
                  INSERT INTO console_login_links (jti, expires_at) VALUES ($1, $2) \
                  ON CONFLICT (jti) DO NOTHING",
             )
@@ -727,7 +730,7 @@ pub struct DisputeFilter {
     pub assignee: Assignee,
     /// One seller's disputes only.
     pub seller_id: Option<String>,
-    /// Only disputes escalated before this time (older than an age).
+    /// Only disputes escalated (or, when appealed, appealed) before this time: older than an age.
     pub escalated_before: Option<DateTime<Utc>>,
     /// Only disputes whose decision was due before this time (overdue at that time).
     pub due_before: Option<DateTime<Utc>>,

@@ -327,16 +327,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let minter = Minter::from_env()?;
             let (abuse_thresholds, abuse_window_days) = abuse_settings_from_env()?;
             let url = database_url_from_env();
-            let database = database_name(&url);
-            if ["postgres", "template0", "template1"].contains(&database.as_str()) {
-                anyhow::bail!(
-                    "DATABASE_URL names the server's maintenance database {database}; \
-                     `returns demo` fills the service's own database: point DATABASE_URL at it \
-                     (e.g. postgres://postgres@127.0.0.1:5432/returns, created when missing)"
-                );
-            }
+            let refuse = |database: &str| -> anyhow::Result<()> {
+                if ["postgres", "template0", "template1"].contains(&database) {
+                    anyhow::bail!(
+                        "DATABASE_URL names the server's maintenance database {database}; \
+                         `returns demo` fills the service's own database: point DATABASE_URL at it \
+                         (e.g. postgres://postgres@127.0.0.1:5432/returns, created when missing)"
+                    );
+                }
+                Ok(())
+            };
+            refuse(&database_name(&url))?;
             ensure_database(&url).await?;
             let pool = returns_event_store::pool(&url, &Default::default())?;
+            // The connection string may leave the database implicit: ask the server which it is.
+            let connected: String = pool
+                .get()
+                .await?
+                .query_one("SELECT current_database()", &[])
+                .await?
+                .try_get(0)?;
+            refuse(&connected)?;
+            let database = connected;
             returns_event_store::migrate(&pool).await?;
             let events: i64 = pool
                 .get()

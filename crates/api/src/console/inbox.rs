@@ -146,8 +146,8 @@ fn render(
         title,
         html! {
             p.help { (lang.tr(
-                "Returns waiting for you come first, the most urgent deadline first; then the others, newest first.",
-                "Les retours qui attendent votre action d'abord, l'échéance la plus proche en premier ; puis les autres, du plus récent au plus ancien.",
+                "On each page, the returns waiting for you come first, the most urgent deadline first; then the others, newest first.",
+                "Sur chaque page, les retours qui attendent votre action d'abord, l'échéance la plus proche en premier ; puis les autres, du plus récent au plus ancien.",
             )) }
             form method="get" action="/console/returns" {
                 label for="status" { (lang.t(Msg::Status)) }

@@ -115,6 +115,9 @@ pub(super) async fn show(req: HttpRequest, query: web::Query<LinkForm>) -> HttpR
 
 /// `POST /console/login/link`: uses the link up and opens the session.
 pub(super) async fn redeem(req: HttpRequest, form: web::Form<LinkForm>) -> HttpResponse {
+    if !session::from_own_page(&req) {
+        return super::from_elsewhere(&req);
+    }
     let Some(state) = req.app_data::<web::Data<crate::ApiState>>() else {
         return refused(&req, Refusal::Invalid);
     };

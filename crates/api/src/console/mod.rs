@@ -102,8 +102,8 @@ async fn style() -> HttpResponse {
         .body(pages::STYLE)
 }
 
-/// `/console`: the signed-in user's first page (operators: the dispute queue; buyers and sellers:
-/// following a return), else the sign-in page.
+/// `/console`: the signed-in user's first page (operators: the dispute queue; everyone else: their
+/// returns), else the sign-in page.
 async fn home(req: HttpRequest) -> HttpResponse {
     match Session::of(&req) {
         Some(s) if s.caller.0.role == Role::Operator => redirect("/console/disputes"),
@@ -123,6 +123,9 @@ struct LoginForm {
 }
 
 async fn login(req: HttpRequest, form: web::Form<LoginForm>) -> HttpResponse {
+    if !session::from_own_page(&req) {
+        return from_elsewhere(&req);
+    }
     let state = req.app_data::<web::Data<crate::ApiState>>();
     let token = form.token.trim();
     let valid = !token.is_empty()
@@ -143,6 +146,20 @@ async fn login(req: HttpRequest, form: web::Form<LoginForm>) -> HttpResponse {
         .insert_header((header::LOCATION, "/console"))
         .insert_header((header::SET_COOKIE, session::sign_in_cookie(&req, token)))
         .finish()
+}
+
+/// A sign-in form posted from another site: refused, and nobody signed in.
+fn from_elsewhere(req: &HttpRequest) -> HttpResponse {
+    let p = page(req, None);
+    let text = p.lang.tr(
+        "This sign-in came from another site. Sign in from this console's own page.",
+        "Cette connexion provient d'un autre site. Connectez-vous depuis la page de cette console.",
+    );
+    html(
+        req,
+        StatusCode::FORBIDDEN,
+        pages::message(&p, p.lang.t(Msg::Forbidden), text),
+    )
 }
 
 #[derive(Deserialize)]
@@ -454,17 +471,22 @@ async fn disputes(req: HttpRequest, query: web::Query<QueueQuery>) -> HttpRespon
         Err(answer) => return *answer,
     };
     let now = service.now();
+    let typed_seller = query
+        .seller_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     let filters = pages::QueueFilters {
         assignee: match query.assignee.as_deref() {
             Some("me") => Assignee::Me,
             Some("none") => Assignee::Nobody,
             _ => Assignee::Anyone,
         },
-        seller_id: query
-            .seller_id
-            .as_deref()
-            .map(str::trim)
+        seller_id: typed_seller
             .filter(|s| returns_domain::SellerId::parse(s).is_ok())
+            .map(str::to_owned),
+        seller_refused: typed_seller
+            .filter(|s| returns_domain::SellerId::parse(s).is_err())
             .map(str::to_owned),
         older_than_days: query
             .older_than_days
@@ -481,6 +503,15 @@ async fn disputes(req: HttpRequest, query: web::Query<QueueQuery>) -> HttpRespon
             .map(|days| now - chrono::Duration::days(i64::from(days))),
         due_before: filters.overdue.then_some(now),
     };
+    if filters.seller_refused.is_some() {
+        // A seller id that is none: said next to the field, and no list that would look filtered.
+        let p = page(&req, Some(&session));
+        return html(
+            &req,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::queue(&p, &[], &filters, None, now),
+        );
+    }
     // A cursor that is none starts from the top.
     let after = crate::extract::time_cursor(query.cursor.as_deref())
         .ok()

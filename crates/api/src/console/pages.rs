@@ -273,6 +273,8 @@ pub(super) struct QueueFilters {
     pub seller_id: Option<String>,
     pub older_than_days: Option<u16>,
     pub overdue: bool,
+    /// A seller id as typed, when it is none.
+    pub seller_refused: Option<String>,
 }
 
 impl QueueFilters {
@@ -329,8 +331,14 @@ pub(super) fn queue(
                     }
                 }
                 label for="seller_id" { (lang.tr("Seller", "Vendeur")) }
-                input id="seller_id" name="seller_id" type="text"
-                    value=(filters.seller_id.as_deref().unwrap_or_default());
+                input id="seller_id" name="seller_id" type="text" aria-describedby="seller_id-error"
+                    value=(filters.seller_id.as_deref().or(filters.seller_refused.as_deref()).unwrap_or_default());
+                @if filters.seller_refused.is_some() {
+                    p.error id="seller_id-error" role="alert" { (lang.tr(
+                        "A seller id: 1 to 64 letters, digits, dots, colons, underscores or hyphens.",
+                        "Un identifiant de vendeur : 1 à 64 lettres, chiffres, points, deux-points, tirets bas ou tirets.",
+                    )) }
+                }
                 label for="older_than_days" { (lang.tr("Escalated at least this many days ago", "Transmis il y a au moins ce nombre de jours")) }
                 input id="older_than_days" name="older_than_days" type="number" min="0" max="365"
                     value=(filters.older_than_days.map(|d| d.to_string()).unwrap_or_default());

@@ -133,7 +133,19 @@ pub(super) async fn save(req: HttpRequest, form: web::Form<Entered>) -> HttpResp
         Ok(found) => found,
         Err(e) => return failure(&req, &session, &e),
     };
-    let saved = match document(&current, &entered) {
+    // The version the page showed: a policy changed since (elsewhere, or by someone else) is not
+    // overwritten (409).
+    let shown = entered
+        .get("version")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let checked = match shown {
+        Some(_) => document(&current, &entered),
+        None => Err(Problem::invalid(
+            "version",
+            "the version of the policy the page showed",
+        )),
+    };
+    let saved = match checked {
         Ok(doc) => match crate::policies::parse_policy(&doc, "") {
             Ok(policy) => {
                 let id = seller.as_str().to_owned();
@@ -148,7 +160,10 @@ pub(super) async fn save(req: HttpRequest, form: web::Form<Entered>) -> HttpResp
                         &session.caller.0,
                         seller.clone(),
                         policy,
-                        &CommandOptions::default(),
+                        &CommandOptions {
+                            if_match: shown,
+                            ..CommandOptions::default()
+                        },
                         &render,
                     )
                     .await
@@ -406,6 +421,7 @@ fn editor(
             form method="post" action="/console/policy" id="form-policy" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="seller_id" value=(seller.as_str());
+                input type="hidden" name="version" value=(version);
                 @for (name, en, fr) in NUMBERS {
                     @let error_id = format!("{name}-error");
                     label for=(name) { (lang.tr(en, fr)) }

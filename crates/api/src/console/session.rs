@@ -66,6 +66,27 @@ fn csrf_of(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether a sign-in form was posted from this service's own page. Browsers say where a form
+/// comes from: `Sec-Fetch-Site` (every current browser), else `Origin` (which is `null` under the
+/// console's `Referrer-Policy: no-referrer`, and then tells nothing). A form posted from another
+/// site would sign its visitor into someone else's account (login CSRF), so it is refused. A
+/// client that sends neither (not a browser) is not refused for it.
+pub(super) fn from_own_page(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.to_str(), Ok("same-origin" | "none"));
+    }
+    match headers.get(header::ORIGIN).map(|v| v.to_str()) {
+        None | Some(Ok("null")) => true,
+        Some(Ok(origin)) => {
+            let info = req.connection_info();
+            let own = format!("{}://{}", info.scheme(), info.host());
+            origin.eq_ignore_ascii_case(&own)
+        }
+        Some(Err(_)) => false,
+    }
+}
+
 /// Whether `req` came over TLS (directly or, as its proxy says, to the proxy).
 fn over_tls(req: &HttpRequest) -> bool {
     req.connection_info().scheme() == "https"

@@ -467,9 +467,14 @@ pub(super) async fn review(
             return flag_answer(&req, &session, &service, id, Some(refused(&problem))).await
         }
     };
-    // The version the page showed: a review of a flag that changed since is refused (409).
+    // The version the page showed: a review of a flag that changed since is refused (409). A form
+    // without it is none of the console's.
+    let Ok(version) = form.version.trim().parse::<u64>() else {
+        let problem = Problem::invalid("version", "the version of the flag the page showed");
+        return flag_answer(&req, &session, &service, id, Some(refused(&problem))).await;
+    };
     let opts = CommandOptions {
-        if_match: form.version.trim().parse().ok(),
+        if_match: Some(version),
         ..CommandOptions::default()
     };
     let outcome = service
