@@ -541,3 +541,65 @@ async fn an_operator_reviews_a_flag_and_reads_the_analytics_in_the_browser() {
     browser.screenshot("analytics").await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_buyer_signs_in_with_a_link_from_the_marketplace_once() {
+    let app = TestApp::spawn().await;
+    let case = crate::console::disputed(&app, "o-browser-link").await;
+    let rma = case["rma"].as_str().unwrap().to_owned();
+    let token =
+        crate::console::link_token(returns_api::auth::Role::Buyer, crate::support::BUYER, 600);
+    let link = format!("/console/login/link?token={token}&next=/console/track%3Frma%3D{rma}");
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    // The link says whose session it opens; Continue opens it, on the page the link named.
+    c.goto(&app.url(&link)).await.unwrap();
+    assert!(browser.text_of("#who").await.contains("buyer-1"));
+    // The switch of language keeps the link.
+    browser.follow("Français").await;
+    assert!(browser
+        .text_of("main")
+        .await
+        .contains("Ce lien vous connecte"));
+    browser.follow("English").await;
+    assert!(browser.text_of("#who").await.contains("buyer-1"));
+    browser.screenshot("sign-in-link").await;
+    c.find(Locator::Css(
+        "form[action='/console/login/link'] button[type=submit]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    assert_eq!(browser.status_becomes(&["escalated"]).await, "escalated");
+    assert!(browser.text_of("main").await.contains(&rma));
+
+    // Signed out, the same link again: used already, and nobody is signed in.
+    c.find(Locator::Css("form[action='/console/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("token")).await.unwrap();
+    c.goto(&app.url(&link)).await.unwrap();
+    c.find(Locator::Css(
+        "form[action='/console/login/link'] button[type=submit]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.wait()
+        .for_element(Locator::Css("main p[role=alert]"))
+        .await
+        .unwrap();
+    let main = browser.text_of("main").await;
+    assert!(main.contains("was used already"), "{main}");
+    c.goto(&app.url("/console/returns")).await.unwrap();
+    c.wait().for_element(Locator::Id("token")).await.unwrap();
+    browser.close().await;
+}

@@ -121,6 +121,11 @@ async fn a_buyer_follows_their_return_by_rma_in_english_and_french() {
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains(rma), "{html}");
     assert!(html.contains("data-status=\"escalated\""), "{html}");
+    // The language switch keeps the page: the same return, in French.
+    assert!(
+        html.contains(&format!("href=\"/console/track?rma={rma}&amp;lang=fr\"")),
+        "{html}"
+    );
     assert!(
         html.contains("With the platform&#39;s arbitration")
             || html.contains("With the platform's arbitration"),
@@ -751,7 +756,7 @@ async fn a_buyer_accepts_an_offer_on_the_tracking_page_and_cannot_take_the_selle
 }
 
 /// A sign-in link's token for `role` and `sub`, valid `ttl` seconds, as the marketplace signs it.
-fn link_token(role: returns_api::auth::Role, sub: &str, ttl: i64) -> String {
+pub(crate) fn link_token(role: returns_api::auth::Role, sub: &str, ttl: i64) -> String {
     let keys =
         returns_api::auth::JwtKeys::hs256(crate::support::TEST_JWT_SECRET.as_bytes()).unwrap();
     let now = crate::support::unix_now();

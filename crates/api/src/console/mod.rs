@@ -91,6 +91,7 @@ fn page<'a>(req: &'a HttpRequest, session: Option<&'a Session>) -> Page<'a> {
     Page {
         lang: Lang::of(req).0,
         path: req.path(),
+        query: req.query_string(),
         session,
     }
 }

@@ -45,6 +45,8 @@ details summary{cursor:pointer}";
 pub(super) struct Page<'a> {
     pub lang: Lang,
     pub path: &'a str,
+    /// The page's query string, kept by the language switch.
+    pub query: &'a str,
     pub session: Option<&'a Session>,
 }
 
@@ -74,7 +76,7 @@ pub(super) fn layout(p: &Page<'_>, title: &str, content: Markup) -> Markup {
                         }
                     }
                     span.grow {}
-                    a href={ (p.path) "?lang=" (other.code()) } lang=(other.code()) {
+                    a href=(switch_to(p, other)) lang=(other.code()) {
                         (p.lang.t(Msg::SwitchTo))
                     }
                     @if let Some(session) = p.session {
@@ -89,6 +91,18 @@ pub(super) fn layout(p: &Page<'_>, title: &str, content: Markup) -> Markup {
             }
         }
     }
+}
+
+/// The same page in `lang`: its query kept, but for the language asked before.
+fn switch_to(p: &Page<'_>, lang: Lang) -> String {
+    let mut kept: Vec<&str> = p
+        .query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("lang="))
+        .collect();
+    let asked = format!("lang={}", lang.code());
+    kept.push(&asked);
+    format!("{}?{}", p.path, kept.join("&"))
 }
 
 /// The pages a role reaches from every page's header.
