@@ -380,6 +380,10 @@ pub(super) fn help(lang: Lang, action: Action) -> Option<&'static str> {
             "Give the carrier and the tracking number of the parcel you sent.",
             "Indiquez le transporteur et le numéro de suivi du colis envoyé.",
         ),
+        Action::Messages => lang.tr(
+            "The buyer, the seller and the platform's operators read the messages of a return.",
+            "L'acheteur, le vendeur et les opérateurs de la plateforme lisent les messages d'un retour.",
+        ),
         _ => return None,
     })
 }

@@ -39,7 +39,7 @@ svg.chart .bar{fill:#14325c}svg.chart .axis{stroke:#555;stroke-width:1}\
 svg.chart .label,svg.chart .value{font-size:12px;fill:#1b1b1b}\
 table.figures{margin:.5rem 0 1rem}table.figures caption{text-align:left;font-weight:600;padding:.3rem 0}\
 .pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1rem}\
-details summary{cursor:pointer}";
+details summary{cursor:pointer}main>form{margin-bottom:1rem}";
 
 /// What every page knows: its language, its path (for the switch) and the session, if any.
 pub(super) struct Page<'a> {
@@ -490,9 +490,11 @@ fn actions_of(p: &Page<'_>, view: &TrackView<'_>) -> Markup {
     if shown.is_empty() {
         return html! {};
     }
-    let (quick, full): (Vec<Action>, Vec<Action>) = shown
+    let (quick, mut full): (Vec<Action>, Vec<Action>) = shown
         .into_iter()
         .partition(|a| actions::fields_of(*a).is_some_and(|f| f.is_empty()));
+    // A message is always possible; what moves the return on comes first.
+    full.sort_by_key(|a| *a == Action::Messages);
     let attempt_for = |action: Action| view.attempt.as_ref().filter(|a| a.action == action);
     let suggestion = view.recommendation.map(|r| suggested(case, r));
     html! {
