@@ -163,10 +163,11 @@ fn from_elsewhere(req: &HttpRequest) -> HttpResponse {
     )
 }
 
+/// A form that carries nothing but its CSRF token.
 #[derive(Deserialize)]
-struct CsrfForm {
+pub(super) struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 async fn logout(req: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {

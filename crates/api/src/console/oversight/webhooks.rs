@@ -153,18 +153,12 @@ pub(super) async fn register(req: HttpRequest, form: web::Form<RegisterForm>) ->
     }
 }
 
-#[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /console/webhooks/{id}/delete`: deletes the webhook as `DELETE /v1/webhooks/{id}` does
 /// (its owner or an operator); nothing more is queued or sent for it.
 pub(super) async fn delete(
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<CsrfOnly>,
+    form: web::Form<crate::console::CsrfForm>,
 ) -> HttpResponse {
     let (session, service) = match posted_by(&req, &form.csrf) {
         Ok(posted) => posted,
