@@ -1019,3 +1019,29 @@ async fn the_inbox_shows_the_open_returns_unless_asked_for_others() {
     // A cursor that is none starts from the top.
     assert_eq!(shows("?cursor=nonsense").await, (true, false));
 }
+
+#[tokio::test]
+async fn the_inbox_puts_the_most_urgent_open_return_first_across_pages() {
+    let app = TestApp::spawn().await;
+    // The oldest request is the most urgent; a hundred newer ones follow three days later (the
+    // seller's answer is due a number of business days on, at the end of a day).
+    let (_, urgent) = requested(&app, "o-urgent").await;
+    expect_success(app.advance_clock(72).await).await;
+    for n in 0..100 {
+        requested(&app, &format!("o-later-{n}")).await;
+    }
+    let seller = sign_in(&app, &app.seller()).await;
+    let (status, html) = page(&app, &seller, "/console/returns", "en").await;
+    assert_eq!(status, StatusCode::OK);
+    let first = html.find("data-rma=\"").map(|at| &html[at + 10..at + 23]);
+    assert_eq!(first, Some(urgent.as_str()), "{html}");
+    assert_eq!(html.matches("data-rma=").count(), 100);
+    assert!(html.contains("href=\"/console/returns?page=2\""), "{html}");
+    let (_, html) = page(&app, &seller, "/console/returns?page=2", "en").await;
+    assert_eq!(html.matches("data-rma=").count(), 1, "{html}");
+    assert!(!html.contains(&format!("data-rma=\"{urgent}\"")));
+    // Every return, newest first: the urgent one is on the second page of those.
+    let (_, html) = page(&app, &seller, "/console/returns?status=all", "en").await;
+    assert!(!html.contains(&format!("data-rma=\"{urgent}\"")));
+    assert!(html.contains("rel=\"next\""), "{html}");
+}

@@ -35,10 +35,8 @@ pub(super) fn rows<'a>(
         .iter()
         .map(|case| Row {
             case,
-            waits_for_you: allowed_actions(case, caller, now)
-                .iter()
-                .any(|a| !NOT_WAITING.contains(a)),
-            next_deadline: case.deadlines.running().iter().map(|(_, at)| *at).min(),
+            waits_for_you: waits_for(case, caller, now),
+            next_deadline: next_deadline(case),
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -55,10 +53,24 @@ pub(super) fn rows<'a>(
     rows
 }
 
+/// Whether `case` waits for `caller`: an action other than a message, evidence, a withdrawal, a
+/// rating or an appeal is open to them.
+fn waits_for(case: &ReturnCase, caller: &Actor, now: DateTime<Utc>) -> bool {
+    allowed_actions(case, caller, now)
+        .iter()
+        .any(|a| !NOT_WAITING.contains(a))
+}
+
+/// The earliest deadline running on `case`.
+fn next_deadline(case: &ReturnCase) -> Option<DateTime<Utc>> {
+    case.deadlines.running().iter().map(|(_, at)| *at).min()
+}
+
 #[derive(Deserialize)]
 pub(super) struct ListQuery {
     status: Option<String>,
     cursor: Option<String>,
+    page: Option<String>,
 }
 
 /// Which returns the list shows: the open ones (the default), every one, or those in a status.
@@ -87,55 +99,141 @@ impl Shown {
     }
 }
 
-/// `GET /console/returns[?status=&cursor=]`: the caller's returns (a buyer's own, a seller's
-/// inbox; an operator sees every return, as over the API), the open ones unless asked otherwise,
-/// 100 a page.
+/// Returns per page.
+const PAGE_SIZE: usize = 100;
+
+/// How many open returns (the newest) are sorted together, across pages; a status filter reaches
+/// any others.
+const OPEN_SORTED: usize = 1000;
+
+/// `GET /console/returns[?status=&page=|&cursor=]`: the caller's returns (a buyer's own, a
+/// seller's inbox; an operator sees every return, as over the API). The open ones by default:
+/// those waiting for the caller first, the most urgent deadline first, across every page. Every
+/// return, or those in one status, newest first, page after page by the API's cursor.
 pub(super) async fn list(req: HttpRequest, query: web::Query<ListQuery>) -> HttpResponse {
     let (session, service) = match signed_in(&req) {
         Ok(signed_in) => signed_in,
         Err(page) => return *page,
     };
     let shown = Shown::of(query.status.as_deref().filter(|s| !s.is_empty()));
+    let caller = &session.caller.0;
+    let now = service.now();
+    let p = page_of(&req, Some(&session));
+    if shown == Shown::Open {
+        let (items, truncated) = match open_returns(&service, caller).await {
+            Ok(found) => found,
+            Err(e) => return failure(&req, &session, &e),
+        };
+        let number = query
+            .page
+            .as_deref()
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .unwrap_or(1);
+        let sorted = rows(&items, caller, now);
+        let more = sorted.len() > number.saturating_mul(PAGE_SIZE);
+        let shown_rows: Vec<Row<'_>> = sorted
+            .into_iter()
+            .skip((number - 1).saturating_mul(PAGE_SIZE))
+            .take(PAGE_SIZE)
+            .collect();
+        let next = more.then(|| format!("/console/returns?page={}", number + 1));
+        let listed = Listed {
+            rows: &shown_rows,
+            next: next.as_deref(),
+            truncated,
+        };
+        return answer(
+            &req,
+            StatusCode::OK,
+            render(&p, caller.role, &listed, &shown, now),
+        );
+    }
     // A cursor that is none starts from the top.
     let after = crate::extract::time_cursor(query.cursor.as_deref())
         .ok()
         .flatten();
-    let caller = &session.caller.0;
     let filter = ReturnFilter {
         status: match &shown {
             Shown::In(status) => Some(status.as_str().to_owned()),
             Shown::Open | Shown::All => None,
         },
-        open_only: shown == Shown::Open,
         after,
-        limit: 100,
+        limit: PAGE_SIZE,
         ..ReturnFilter::default()
     };
     let page = match service.list_returns(caller, filter).await {
         Ok(page) => page,
         Err(e) => return failure(&req, &session, &e),
     };
-    let now = service.now();
-    let rows = rows(&page.items, caller, now);
-    let next = page
-        .next
-        .map(|(at, id)| crate::extract::encode_time_cursor(at, id));
-    let p = page_of(&req, Some(&session));
+    let newest_first: Vec<Row<'_>> = page
+        .items
+        .iter()
+        .map(|case| Row {
+            case,
+            waits_for_you: waits_for(case, caller, now),
+            next_deadline: next_deadline(case),
+        })
+        .collect();
+    let next = page.next.map(|(at, id)| {
+        format!(
+            "/console/returns?status={}&cursor={}",
+            shown.code(),
+            crate::extract::encode_time_cursor(at, id)
+        )
+    });
+    let listed = Listed {
+        rows: &newest_first,
+        next: next.as_deref(),
+        truncated: false,
+    };
     answer(
         &req,
         StatusCode::OK,
-        render(&p, caller.role, &rows, &shown, next.as_deref(), now),
+        render(&p, caller.role, &listed, &shown, now),
     )
+}
+
+/// The caller's open returns, the newest [`OPEN_SORTED`] of them, and whether there are more.
+async fn open_returns(
+    service: &returns_app::Service,
+    caller: &Actor,
+) -> Result<(Vec<ReturnCase>, bool), returns_app::AppError> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let filter = ReturnFilter {
+            open_only: true,
+            after,
+            limit: 200,
+            ..ReturnFilter::default()
+        };
+        let page = service.list_returns(caller, filter).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) if items.len() < OPEN_SORTED => after = Some(next),
+            Some(_) => return Ok((items, true)),
+            None => return Ok((items, false)),
+        }
+    }
+}
+
+/// A page of the list: its rows, where the next page is, and whether open returns were left out
+/// of the sorting.
+struct Listed<'a> {
+    rows: &'a [Row<'a>],
+    next: Option<&'a str>,
+    truncated: bool,
 }
 
 fn render(
     p: &Page<'_>,
     role: Role,
-    rows: &[Row<'_>],
+    listed: &Listed<'_>,
     shown: &Shown,
-    next: Option<&str>,
     now: DateTime<Utc>,
 ) -> Markup {
+    let rows = listed.rows;
     let lang = p.lang;
     let title = match role {
         Role::Buyer => lang.tr("My returns", "Mes retours"),
@@ -145,10 +243,22 @@ fn render(
         p,
         title,
         html! {
-            p.help { (lang.tr(
-                "On each page, the returns waiting for you come first, the most urgent deadline first; then the others, newest first.",
-                "Sur chaque page, les retours qui attendent votre action d'abord, l'échéance la plus proche en premier ; puis les autres, du plus récent au plus ancien.",
-            )) }
+            p.help {
+                @if *shown == Shown::Open {
+                    (lang.tr(
+                        "The returns waiting for you come first, the most urgent deadline first; then the others, newest first.",
+                        "Les retours qui attendent votre action d'abord, l'échéance la plus proche en premier ; puis les autres, du plus récent au plus ancien.",
+                    ))
+                } @else {
+                    (lang.tr("The newest first.", "Les plus récents d'abord."))
+                }
+            }
+            @if listed.truncated {
+                p.help id="truncated" { (lang.tr(
+                    "Only the 1,000 newest open returns are sorted here: choose a status to see the others.",
+                    "Seuls les 1 000 retours en cours les plus récents sont triés ici : choisissez un statut pour voir les autres.",
+                )) }
+            }
             form method="get" action="/console/returns" {
                 label for="status" { (lang.t(Msg::Status)) }
                 select id="status" name="status" {
@@ -177,10 +287,8 @@ fn render(
                         @for row in rows { (line(lang, row, now)) }
                     }
                 }
-                @if let Some(next) = next {
-                    p { a rel="next" href={ "/console/returns?status=" (shown.code()) "&cursor=" (next) } {
-                        (lang.tr("More returns", "Retours suivants"))
-                    } }
+                @if let Some(next) = listed.next {
+                    p { a rel="next" href=(next) { (lang.tr("More returns", "Retours suivants")) } }
                 }
             }
         },
