@@ -18,15 +18,20 @@ use crate::support::{eu_order, return_request, Api, SHIRT};
 async fn caught_up(app: &TestApp, name: &str) {
     let client = app.db.pool().get().await.unwrap();
     for _ in 0..800 {
+        // Both as (tx_id, position), the order in which the projection reads the log: the event
+        // with the highest position is not always the last one read.
         let row = client
             .query_one(
-                "SELECT coalesce((SELECT max(position) FROM events), 0), \
+                "SELECT coalesce((SELECT tx_id FROM events ORDER BY tx_id DESC, position DESC LIMIT 1), 0), \
+                        coalesce((SELECT position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1), 0), \
+                        coalesce((SELECT tx_id FROM projection_checkpoints WHERE name = $1), 0), \
                         coalesce((SELECT position FROM projection_checkpoints WHERE name = $1), 0)",
                 &[&name],
             )
             .await
             .unwrap();
-        let (head, at): (i64, i64) = (row.get(0), row.get(1));
+        let head: (i64, i64) = (row.get(0), row.get(1));
+        let at: (i64, i64) = (row.get(2), row.get(3));
         if at >= head {
             return;
         }
