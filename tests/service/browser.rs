@@ -190,6 +190,21 @@ async fn an_operator_decides_a_dispute_in_the_browser_with_the_keyboard() {
     c.goto(&app.url("/console/login")).await.unwrap();
     assert!(browser.unlabelled_fields().await.is_empty());
     browser.screenshot("sign-in").await;
+    // The first Tab reaches the link that skips the navigation.
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("\u{E004}")
+        .await
+        .unwrap();
+    let focused = c
+        .execute(
+            "return document.activeElement.getAttribute('href');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused, json!("#main"));
     sign_in(&browser, &app, &app.operator()).await;
 
     // Signed in: the queue, with the case unassigned.

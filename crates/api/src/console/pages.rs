@@ -39,7 +39,9 @@ svg.chart .bar{fill:#14325c}svg.chart .axis{stroke:#555;stroke-width:1}\
 svg.chart .label,svg.chart .value{font-size:12px;fill:#1b1b1b}\
 table.figures{margin:.5rem 0 1rem}table.figures caption{text-align:left;font-weight:600;padding:.3rem 0}\
 .pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1rem}\
-details summary{cursor:pointer}main>form{margin-bottom:1rem}";
+details summary{cursor:pointer}main>form{margin-bottom:1rem}\
+.skip{position:absolute;left:-999px;top:0;background:#fff;color:#14325c;padding:.5rem 1rem}\
+.skip:focus{left:1rem;z-index:1}";
 
 /// What every page knows: its language, its path (for the switch) and the session, if any.
 pub(super) struct Page<'a> {
@@ -66,6 +68,8 @@ pub(super) fn layout(p: &Page<'_>, title: &str, content: Markup) -> Markup {
                 link rel="stylesheet" href="/console/style.css";
             }
             body {
+                // The first stop of the Tab key: past the navigation, to the page itself.
+                a.skip href="#main" { (p.lang.tr("Skip to the page", "Aller au contenu")) }
                 header {
                     strong { (p.lang.t(Msg::Console)) }
                     @if let Some(session) = p.session {
@@ -87,7 +91,7 @@ pub(super) fn layout(p: &Page<'_>, title: &str, content: Markup) -> Markup {
                         }
                     }
                 }
-                main { h1 { (title) } (content) }
+                main id="main" tabindex="-1" { h1 { (title) } (content) }
             }
         }
     }
