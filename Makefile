@@ -93,7 +93,8 @@ login-link: $(SECRET_FILE)
 
 # The store beside pgbench (crates/bench), then the whole HTTP service under wrk beside pgbench's
 # one-row INSERT (scripts/http-bench.sh installs wrk when missing), then the SQL of one command run by
-# pgbench alone (scripts/sql-shapes.sh); figures in docs/benchmarks.md.
+# pgbench alone (scripts/sql-shapes.sh), then the console's pages on the demo marketplace
+# (scripts/console-bench.sh); figures in docs/benchmarks.md.
 HTTP_BENCH_SECONDS ?= 30
 bench:
 	@admin="$$(scripts/ensure-db.sh)" && \
@@ -102,7 +103,9 @@ bench:
 	  scripts/http-bench.sh --binary "$${CARGO_TARGET_DIR:-target}/release/returns" --admin-url "$$admin" \
 	    --seconds $(HTTP_BENCH_SECONDS) --out docs/benchmarks-http-latest.md && \
 	  scripts/sql-shapes.sh --binary "$${CARGO_TARGET_DIR:-target}/release/returns" --admin-url "$$admin" \
-	    --out docs/benchmarks-sql-shapes-latest.md
+	    --out docs/benchmarks-sql-shapes-latest.md && \
+	  scripts/console-bench.sh --binary "$${CARGO_TARGET_DIR:-target}/release/returns" --admin-url "$$admin" \
+	    --seconds 15 --out docs/benchmarks-console-latest.md
 
 # A marketplace with planted abusers, played through the command layer in a scratch database on the
 # server ensure-db found; prints how well abuse detection did (see `returns simulate --help`).
