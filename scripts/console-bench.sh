@@ -64,7 +64,9 @@ trap cleanup EXIT INT TERM
 
 # A secret of this run only: the tokens the demo prints are signed with it.
 secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# shellcheck source=lib/free-port.sh
+. "$here/scripts/lib/free-port.sh"
+port=$(free_port) || die "no free port found"
 
 say "filling $db with the demo marketplace"
 demo_started=$(date +%s%N)

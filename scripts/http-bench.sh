@@ -145,21 +145,8 @@ psql -X -q "$admin" -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\"" >/dev/null |
 db_created=1
 say "scratch database $db"
 
-free_port() {
-  if command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-    return
-  fi
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  return 1
-}
+# shellcheck source=lib/free-port.sh
+. "$here/scripts/lib/free-port.sh"
 
 secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 port=$(free_port) || die "no free port found"
