@@ -22,7 +22,7 @@ use crate::support::{
     a_refunded_return, eu_order, expect_json, headphones_return, id_of, return_request, Api, BUYER,
     SELLER, SHIRT,
 };
-use crate::webhooks::{deliveries, given_webhook, history_ids, Receiver};
+use crate::webhooks::{deliveries, first_attempt_a_day_ago, given_webhook, history_ids, Receiver};
 
 /// Posts `form` to `path` with the session `cookie`; the answer's status, `Location` and body.
 async fn post_form(
@@ -531,19 +531,7 @@ async fn an_operator_retries_a_parked_delivery_and_a_second_retry_is_refused_in_
     .await;
     // The retry span (24 hours) counts from the first attempt: that attempt is moved a day into
     // the past, and the next failure parks the delivery.
-    let (client, connection) = tokio_postgres::connect(app.db.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let moved = client
-        .execute(
-            "UPDATE webhook_deliveries SET first_attempt_at = first_attempt_at - interval '25 hours' \
-             WHERE event_id = $1::text::uuid AND first_attempt_at IS NOT NULL",
-            &[&requested],
-        )
-        .await
-        .unwrap();
-    assert_eq!(moved, 1);
+    first_attempt_a_day_ago(&app, &requested).await;
     let parked = deliveries_until(&app, &webhook, Some("parked"), "parking", |found| {
         !found.is_empty()
     })

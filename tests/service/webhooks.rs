@@ -319,6 +319,24 @@ async fn register(app: &TestApp, token: &str, body: &Value) -> Response {
         .unwrap()
 }
 
+/// Moves the first attempt of the delivery of event `event_id` 25 hours into the past, past the
+/// 24 hours of retries it is given: its next failure parks it.
+pub(crate) async fn first_attempt_a_day_ago(app: &TestApp, event_id: &str) {
+    let (client, connection) = tokio_postgres::connect(app.db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let moved = client
+        .execute(
+            "UPDATE webhook_deliveries SET first_attempt_at = first_attempt_at - interval '25 hours' \
+             WHERE event_id = $1::text::uuid AND first_attempt_at IS NOT NULL",
+            &[&event_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+}
+
 pub(crate) async fn given_webhook(app: &TestApp, url: &str) -> Value {
     let body = json!({ "url": url, "secret": SECRET, "events": ["return.*"] });
     expect_json(register(app, &app.platform(), &body).await, 201).await
@@ -631,19 +649,7 @@ async fn a_parked_delivery_is_visible_to_operators_and_can_be_queued_again() {
     }
     // The retry span (24 hours) is counted from the first attempt: move that attempt a day into
     // the past instead of waiting a day. The next failure parks the delivery.
-    let (client, connection) = tokio_postgres::connect(app.db.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let moved = client
-        .execute(
-            "UPDATE webhook_deliveries SET first_attempt_at = first_attempt_at - interval '25 hours' \
-             WHERE event_id = $1::text::uuid AND first_attempt_at IS NOT NULL",
-            &[&requested],
-        )
-        .await
-        .unwrap();
-    assert_eq!(moved, 1);
+    first_attempt_a_day_ago(&app, &requested).await;
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let parked = loop {

@@ -350,12 +350,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             refuse(&connected)?;
             let database = connected;
             returns_event_store::migrate(&pool).await?;
-            let events: i64 = pool
-                .get()
-                .await?
-                .query_one("SELECT count(*) FROM events", &[])
-                .await?
-                .try_get(0)?;
+            let events = returns_simulator::events_in(&pool).await?;
             if events > 0 {
                 anyhow::bail!(
                     "database {database} already holds {events} events (an earlier demo or a \

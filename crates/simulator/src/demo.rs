@@ -220,14 +220,8 @@ impl fmt::Display for DemoReport {
 /// present, and reports what it holds and who to sign in as.
 pub async fn demo(pool: Pool, config: &DemoConfig) -> Result<DemoReport, SimError> {
     config.check()?;
+    crate::ensure_empty(&pool).await?;
     let client = pool.get().await?;
-    let events: i64 = client
-        .query_one("SELECT count(*) FROM events", &[])
-        .await?
-        .try_get(0)?;
-    if events > 0 {
-        return Err(SimError::NotEmpty(events));
-    }
     let held: Option<String> = client
         .query_opt(
             "SELECT name FROM projection_checkpoints \

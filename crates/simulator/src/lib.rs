@@ -125,6 +125,24 @@ impl SimConfig {
     }
 }
 
+/// How many events the log of `pool`'s database holds.
+pub async fn events_in(pool: &Pool) -> Result<i64, SimError> {
+    Ok(pool
+        .get()
+        .await?
+        .query_one("SELECT count(*) FROM events", &[])
+        .await?
+        .try_get(0)?)
+}
+
+/// A simulation or a demo only fills a database whose log is empty.
+pub(crate) async fn ensure_empty(pool: &Pool) -> Result<(), SimError> {
+    match events_in(pool).await? {
+        0 => Ok(()),
+        events => Err(SimError::NotEmpty(events)),
+    }
+}
+
 /// Why a simulation could not run to its report.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -178,15 +196,7 @@ impl From<returns_event_store::PoolError> for SimError {
 /// and counts the flags raised until then.
 pub async fn simulate(pool: Pool, config: &SimConfig) -> Result<Report, SimError> {
     config.check()?;
-    let events: i64 = pool
-        .get()
-        .await?
-        .query_one("SELECT count(*) FROM events", &[])
-        .await?
-        .try_get(0)?;
-    if events > 0 {
-        return Err(SimError::NotEmpty(events));
-    }
+    ensure_empty(&pool).await?;
     let population = population::draw(config)?;
 
     let started = Instant::now();

@@ -68,6 +68,37 @@ pub(super) fn bars(
     let room = WIDTH - LABELS - VALUE_ROOM;
     let rows = u32::try_from(bars.len()).unwrap_or(u32::MAX);
     let height = f64::from(rows) * ROW + 10.0;
+    let marks = html! {
+        @for (i, bar) in bars.iter().enumerate() {
+            @let y = f64::from(u32::try_from(i).unwrap_or(0)) * ROW + 5.0;
+            @let length = share(bar.value, max) * room;
+            text x=(at(LABELS - 8.0)) y=(at(y + BAR - 4.0)) text-anchor="end" class="label" {
+                (cut(&bar.label, 28))
+            }
+            rect x=(at(LABELS)) y=(at(y)) width=(at(length)) height=(at(BAR)) class="bar" {}
+            text x=(at(LABELS + length + 6.0)) y=(at(y + BAR - 4.0)) class="value" { (bar.shown) }
+        }
+    };
+    figure(
+        id,
+        title,
+        description,
+        height,
+        marks,
+        table_of(title, columns, bars),
+    )
+}
+
+/// A chart: the SVG image named by its title and described by `description`, `height` high, with
+/// its `marks`, then the `table` of its numbers.
+fn figure(
+    id: &str,
+    title: &str,
+    description: &str,
+    height: f64,
+    marks: Markup,
+    table: Markup,
+) -> Markup {
     html! {
         figure.chart {
             svg id=(id) class="chart" role="img" xmlns="http://www.w3.org/2000/svg"
@@ -76,17 +107,9 @@ pub(super) fn bars(
                 aria-labelledby={ (id) "-title " (id) "-desc" } {
                 title id={ (id) "-title" } { (title) }
                 desc id={ (id) "-desc" } { (description) }
-                @for (i, bar) in bars.iter().enumerate() {
-                    @let y = f64::from(u32::try_from(i).unwrap_or(0)) * ROW + 5.0;
-                    @let length = share(bar.value, max) * room;
-                    text x=(at(LABELS - 8.0)) y=(at(y + BAR - 4.0)) text-anchor="end" class="label" {
-                        (cut(&bar.label, 28))
-                    }
-                    rect x=(at(LABELS)) y=(at(y)) width=(at(length)) height=(at(BAR)) class="bar" {}
-                    text x=(at(LABELS + length + 6.0)) y=(at(y + BAR - 4.0)) class="value" { (bar.shown) }
-                }
+                (marks)
             }
-            (table_of(title, columns, bars))
+            (table)
         }
     }
 }
@@ -108,29 +131,27 @@ pub(super) fn columns(
     let slot = (WIDTH - 20.0) / count;
     let width = (slot * 0.7).min(60.0);
     let room = HEIGHT - TOP - BOTTOM;
-    html! {
-        figure.chart {
-            svg id=(id) class="chart" role="img" xmlns="http://www.w3.org/2000/svg"
-                viewBox={ "0 0 " (at(WIDTH)) " " (at(HEIGHT)) }
-                width="100%" preserveAspectRatio="xMinYMin meet"
-                aria-labelledby={ (id) "-title " (id) "-desc" } {
-                title id={ (id) "-title" } { (title) }
-                desc id={ (id) "-desc" } { (description) }
-                line x1="10" x2=(at(WIDTH - 10.0)) y1=(at(HEIGHT - BOTTOM)) y2=(at(HEIGHT - BOTTOM)) class="axis" {}
-                @for (i, bar) in bars.iter().enumerate() {
-                    @let middle = 10.0 + slot * (f64::from(u32::try_from(i).unwrap_or(0)) + 0.5);
-                    @let length = share(bar.value, max) * room;
-                    @let top = HEIGHT - BOTTOM - length;
-                    rect x=(at(middle - width / 2.0)) y=(at(top)) width=(at(width)) height=(at(length)) class="bar" {}
-                    text x=(at(middle)) y=(at(top - 6.0)) text-anchor="middle" class="value" { (bar.shown) }
-                    text x=(at(middle)) y=(at(HEIGHT - BOTTOM + 16.0)) text-anchor="middle" class="label" {
-                        (cut(&bar.label, 12))
-                    }
-                }
+    let marks = html! {
+        line x1="10" x2=(at(WIDTH - 10.0)) y1=(at(HEIGHT - BOTTOM)) y2=(at(HEIGHT - BOTTOM)) class="axis" {}
+        @for (i, bar) in bars.iter().enumerate() {
+            @let middle = 10.0 + slot * (f64::from(u32::try_from(i).unwrap_or(0)) + 0.5);
+            @let length = share(bar.value, max) * room;
+            @let top = HEIGHT - BOTTOM - length;
+            rect x=(at(middle - width / 2.0)) y=(at(top)) width=(at(width)) height=(at(length)) class="bar" {}
+            text x=(at(middle)) y=(at(top - 6.0)) text-anchor="middle" class="value" { (bar.shown) }
+            text x=(at(middle)) y=(at(HEIGHT - BOTTOM + 16.0)) text-anchor="middle" class="label" {
+                (cut(&bar.label, 12))
             }
-            (table_of(title, columns, bars))
         }
-    }
+    };
+    figure(
+        id,
+        title,
+        description,
+        HEIGHT,
+        marks,
+        table_of(title, columns, bars),
+    )
 }
 
 /// The numbers of a chart as a table.

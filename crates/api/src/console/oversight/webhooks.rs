@@ -326,6 +326,21 @@ async fn deliveries_answer(
         Err(e) => return failure(req, session, &e),
     };
     let p = page(req, Some(session));
+    // A filter or cursor that is none: said next to its field, with no list.
+    let bad_filter = |problem: &Problem| {
+        let view = DeliveriesView {
+            webhook: &webhook,
+            wanted,
+            listed: None,
+            problem: Some(problem),
+            refusal,
+        };
+        html(
+            req,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            deliveries_page(&p, &view),
+        )
+    };
     let status = match wanted
         .status
         .map(|s| DeliveryStatus::parse(s).ok_or(()))
@@ -334,36 +349,12 @@ async fn deliveries_answer(
         Ok(status) => status,
         Err(()) => {
             let problem = Problem::invalid("status", "must be pending, delivered or parked");
-            let view = DeliveriesView {
-                webhook: &webhook,
-                wanted,
-                listed: None,
-                problem: Some(&problem),
-                refusal,
-            };
-            return html(
-                req,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                deliveries_page(&p, &view),
-            );
+            return bad_filter(&problem);
         }
     };
     let after = match crate::extract::cursor_of(wanted.cursor) {
         Ok(after) => after,
-        Err(problem) => {
-            let view = DeliveriesView {
-                webhook: &webhook,
-                wanted,
-                listed: None,
-                problem: Some(&problem),
-                refusal,
-            };
-            return html(
-                req,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                deliveries_page(&p, &view),
-            );
-        }
+        Err(problem) => return bad_filter(&problem),
     };
     let (items, more) = match service
         .webhook_deliveries(caller, id, status, after, PAGE_SIZE)
